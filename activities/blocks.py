@@ -1,0 +1,130 @@
+"""Block Kit for the incident message and the add-note modal: pure functions of a `MessageView`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from workflows.models import Ref, Status
+from workflows.view import MessageView
+
+
+class ActionId(StrEnum):
+    """The controls' `action_id`s (DESIGN §4, contract)."""
+
+    ACKNOWLEDGE = "pd_acknowledge"
+    ESCALATE = "pd_escalate"
+    RESOLVE = "pd_resolve"
+    REASSIGN = "pd_reassign"
+    ADD_NOTE = "pd_add_note"
+
+
+CONTROLS_BLOCK = "pd_controls"
+NOTE_MODAL = "pd_add_note_modal"
+NOTE_BLOCK = "pd_note"
+NOTE_INPUT = "pd_note_text"
+NOTE_MAX_CHARS = 2000
+
+STATUS_BADGE = {
+    Status.TRIGGERED: ":red_circle: Triggered",
+    Status.ACKNOWLEDGED: ":large_yellow_circle: Acknowledged",
+    Status.RESOLVED: ":large_green_circle: Resolved",
+}
+
+Mention = Callable[[Ref], str]
+
+
+def controls_block_id(incident_id: str, status: Status) -> str:
+    # A new block_id per status keeps Slack clients from showing a stale reassign selection.
+    return f"{CONTROLS_BLOCK}:{incident_id}:{status.value}"
+
+
+def incident_id_from_block(block_id: str) -> str | None:
+    parts = block_id.split(":")
+    return parts[1] if len(parts) >= 2 and parts[0] == CONTROLS_BLOCK and parts[1] else None
+
+
+def _button(text: str, action: ActionId, incident_id: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
+                              "action_id": action.value, "value": incident_id}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _controls(view: MessageView) -> dict[str, Any]:
+    resolve = _button("Resolve", ActionId.RESOLVE, view.incident_id, "danger")
+    resolve["confirm"] = {
+        "title": {"type": "plain_text", "text": "Resolve this incident?"},
+        "text": {"type": "plain_text", "text": f"Resolve #{view.number} in PagerDuty as yourself."},
+        "confirm": {"type": "plain_text", "text": "Resolve"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    elements = []
+    if view.status is Status.TRIGGERED:
+        elements.append(_button("Acknowledge", ActionId.ACKNOWLEDGE, view.incident_id, "primary"))
+    elements += [
+        _button("Escalate", ActionId.ESCALATE, view.incident_id),
+        {"type": "users_select", "action_id": ActionId.REASSIGN.value,
+         "placeholder": {"type": "plain_text", "text": "Reassign to…"}},
+        _button("Add note", ActionId.ADD_NOTE, view.incident_id),
+        resolve,
+    ]
+    return {"type": "actions", "block_id": controls_block_id(view.incident_id, view.status), "elements": elements}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_incident(view: MessageView, mention: Mention) -> tuple[str, list[dict[str, Any]]]:
+    """The fallback text and the blocks of the incident's root message."""
+    number = f"#{view.number} " if view.number is not None else ""
+    assignees = ", ".join(mention(a) for a in view.assignees) or "nobody"
+    priority = view.priority or "none"
+    fields = [
+        f"*Status*\n{STATUS_BADGE[view.status]}",
+        f"*Service*\n{view.service or 'unknown'}",
+        f"*Urgency / priority*\n{view.urgency or '?'} / {priority}",
+        f"*Assigned to*\n{assignees}",
+    ]
+    link = f"<{view.html_url}|Open in PagerDuty>" if view.html_url else view.incident_id
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(f"{number}{view.title}", 150)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} · incident {view.incident_id}"}]},
+    ]
+    lines = [*view.progress, *([view.outcome] if view.outcome else [])]
+    if lines:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(line, 2900)}
+                                                       for line in lines[-5:]]})
+    if view.status is Status.RESOLVED:
+        by = f" by {mention(view.acted_by)}" if view.acted_by else ""
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+            f":large_green_circle: *Resolved*{by}. The controls are gone; reopen in PagerDuty if needed.")}})
+    else:
+        blocks.append(_controls(view))
+    text = f"[{view.status.value.upper()}] {number}{view.title} ({view.service or 'unknown service'})"
+    return _clip(text, 3000), blocks
+
+
+def note_modal(incident_id: str, number: int | None, channel: str | None) -> dict[str, Any]:
+    metadata = json.dumps({"incident_id": incident_id, "channel": channel})
+    title = f"Note on #{number}" if number is not None else "Add a note"
+    return {
+        "type": "modal",
+        "callback_id": NOTE_MODAL,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": _clip(title, 24)},
+        "submit": {"type": "plain_text", "text": "Add note"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [{
+            "type": "input",
+            "block_id": NOTE_BLOCK,
+            "label": {"type": "plain_text", "text": "Note (added in PagerDuty as you)"},
+            "element": {"type": "plain_text_input", "action_id": NOTE_INPUT, "multiline": True,
+                        "max_length": NOTE_MAX_CHARS},
+        }],
+    }

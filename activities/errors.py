@@ -1,0 +1,155 @@
+"""Errors from PagerDuty and Slack, classified once into what Temporal should retry.
+
+    BridgeError                      (ApplicationError: its `type` is the class name, for retry policies)
+    ├── PagerDutyError
+    │   ├── PagerDutyUnavailable     5xx, 408, timeouts, connection errors           retried
+    │   ├── PagerDutyRateLimited     429, waits `ratelimit-reset` / `Retry-After`      retried
+    │   ├── PagerDutyAuthError       401: the API token is wrong or revoked           not retried
+    │   ├── PagerDutyNotFound        404                                              not retried
+    │   └── PagerDutyRefused         any other 4xx, with PagerDuty's own message       not retried
+    └── SlackError
+        ├── SlackUnavailable         5xx, timeouts, Slack's transient error codes     retried
+        ├── SlackRateLimited         429, waits exactly `Retry-After`                  retried
+        ├── SlackAuthError           invalid_auth, token_revoked, missing_scope …     not retried
+        ├── SlackChannelError        channel_not_found, not_in_channel, is_archived   not retried
+        ├── SlackMessageGone         message_not_found, cant_update_message           not retried
+        └── SlackRefused             any other error code                             not retried
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.exceptions import ApplicationError
+
+
+class BridgeError(ApplicationError):
+    retryable = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None, code: int | str | None = None) -> None:
+        super().__init__(
+            message,
+            type=type(self).__name__,
+            non_retryable=not self.retryable,
+            next_retry_delay=timedelta(seconds=retry_after) if retry_after else None,
+        )
+        self.code = code
+
+
+class PagerDutyError(BridgeError):
+    pass
+
+
+class PagerDutyUnavailable(PagerDutyError):
+    retryable = True
+
+
+class PagerDutyRateLimited(PagerDutyError):
+    retryable = True
+
+
+class PagerDutyAuthError(PagerDutyError):
+    pass
+
+
+class PagerDutyNotFound(PagerDutyError):
+    pass
+
+
+class PagerDutyRefused(PagerDutyError):
+    pass
+
+
+class SlackError(BridgeError):
+    pass
+
+
+class SlackUnavailable(SlackError):
+    retryable = True
+
+
+class SlackRateLimited(SlackError):
+    retryable = True
+
+
+class SlackAuthError(SlackError):
+    pass
+
+
+class SlackChannelError(SlackError):
+    pass
+
+
+class SlackMessageGone(SlackError):
+    pass
+
+
+class SlackRefused(SlackError):
+    pass
+
+
+RETRYABLE_TYPES = [cls.__name__ for cls in (PagerDutyUnavailable, PagerDutyRateLimited, SlackUnavailable,
+                                            SlackRateLimited)]
+
+# PagerDuty error codes that mean "the incident is already in the state you asked for".
+PD_ALREADY_CODES = {1001: "already resolved", 1002: "already acknowledged"}
+
+PD_CODE_HINTS = {
+    1006: "the incident cannot be escalated further",
+    1007: "the person to assign to was not found in PagerDuty",
+    1008: "PagerDuty does not know the acting person's email (From header)",
+    1018: "the acting person is not allowed to do this in PagerDuty",
+    1019: "the incident was already merged into another incident",
+    2016: "PagerDuty requires the acting person's email in the From header",
+}
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def pagerduty_error(status: int, headers: Any, body: Any, what: str) -> PagerDutyError:
+    err = body.get("error", {}) if isinstance(body, dict) else {}
+    err = err if isinstance(err, dict) else {}
+    code, message = err.get("code"), str(err.get("message") or f"HTTP {status}")
+    details = err.get("errors") or []
+    if details:
+        message += ": " + "; ".join(str(d) for d in details)
+    hint = PD_CODE_HINTS.get(code) if isinstance(code, int) else None
+    text = f"{what}: PagerDuty answered {status}: {message}" + (f" ({hint})" if hint else "")
+    if status == 429:
+        wait = _seconds(headers.get("ratelimit-reset")) or _seconds(headers.get("retry-after"))
+        return PagerDutyRateLimited(f"{what}: PagerDuty rate limit reached", retry_after=wait, code=code)
+    if status >= 500 or status == 408:
+        return PagerDutyUnavailable(f"{what}: PagerDuty API unavailable (HTTP {status})", code=code)
+    if status == 401:
+        return PagerDutyAuthError(f"{what}: PagerDuty rejected the API token (401)", code=code)
+    if status == 404:
+        return PagerDutyNotFound(text, code=code)
+    return PagerDutyRefused(text, code=code)
+
+
+SLACK_TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+SLACK_AUTH = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "missing_scope",
+              "not_allowed_token_type"}
+SLACK_CHANNEL = {"channel_not_found", "not_in_channel", "is_archived"}
+SLACK_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
+
+
+def slack_error(status: int, error: str, retry_after: str | None, what: str) -> SlackError:
+    if status == 429 or error == "ratelimited":
+        return SlackRateLimited(f"{what}: Slack rate limit (Retry-After {retry_after or '?'} s)",
+                                retry_after=_seconds(retry_after) or 1.0, code=error)
+    if status >= 500 or error in SLACK_TRANSIENT:
+        return SlackUnavailable(f"{what}: Slack unavailable ({error or status})", code=error)
+    if error in SLACK_AUTH:
+        return SlackAuthError(f"{what}: Slack rejected the bot token ({error})", code=error)
+    if error in SLACK_CHANNEL:
+        return SlackChannelError(f"{what}: Slack channel problem ({error})", code=error)
+    if error in SLACK_GONE:
+        return SlackMessageGone(f"{what}: the Slack message can no longer be updated ({error})", code=error)
+    return SlackRefused(f"{what}: Slack refused ({error})", code=error)

@@ -1,0 +1,171 @@
+"""Who is who: Slack users to PagerDuty users (to act as them) and back (to mention them).
+
+The explicit table in the config wins; otherwise emails must match exactly, ignoring case. A miss is
+an `IdentityMiss` whose message tells the person what failed and where to add a mapping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
+
+from activities.errors import PagerDutyNotFound, slack_error
+from activities.pagerduty_api import PagerDutyApi
+from settings import BridgeConfig
+from workflows.models import ActorResolved, Model, Person
+
+
+class IdentityMiss(Exception):
+    pass
+
+
+class ResolveActorRequest(Model):
+    incident_id: str
+    command_id: str
+    slack_user: str
+    target_slack_user: str | None = None
+
+
+MAPPING_HINT = "add it under [identity.slack_to_pagerduty] in the bridge config (BRIDGE_CONFIG)"
+
+
+class TtlCache:
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._clock = ttl, clock
+        self._items: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        hit = self._items.get(key)
+        if hit is None or hit[0] < self._clock():
+            self._items.pop(key, None)
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: str, value: Any) -> None:
+        self._items[key] = (self._clock() + self._ttl, value)
+
+
+class Directory:
+    def __init__(self, pd: PagerDutyApi, slack: AsyncWebClient, config: BridgeConfig, ttl: float = 300.0,
+                 on_miss: Callable[[str], None] | None = None) -> None:
+        self._pd, self._slack, self._config = pd, slack, config
+        self._people, self._slack_ids, self._teams = TtlCache(ttl), TtlCache(ttl), TtlCache(ttl)
+        self._on_miss = on_miss or (lambda _direction: None)
+
+    async def person(self, slack_user: str) -> tuple[Person, list[str]]:
+        """The PagerDuty user (and their team ids) behind a Slack user, or IdentityMiss."""
+        hit, value = self._people.get(slack_user)
+        if hit:
+            return value  # type: ignore[no-any-return]  # the cache stores exactly this tuple
+        explicit = self._config.identity.slack_to_pagerduty.get(slack_user)
+        if explicit:
+            try:
+                user = await self._pd.get_user(explicit)
+            except PagerDutyNotFound:
+                self._on_miss("slack_to_pagerduty")
+                raise IdentityMiss(
+                    f"<@{slack_user}> is mapped to PagerDuty user {explicit} in [identity.slack_to_pagerduty], "
+                    "but PagerDuty has no such user; fix that entry in the bridge config."
+                ) from None
+        else:
+            email = await self._slack_email(slack_user)
+            found = await self._pd.find_user_by_email(email)
+            if found is None:
+                self._on_miss("slack_to_pagerduty")
+                raise IdentityMiss(
+                    f"No PagerDuty user has the login email {email} (the Slack profile email of <@{slack_user}>), "
+                    f"so nothing was sent to PagerDuty. Align the emails, or {MAPPING_HINT} "
+                    f'(e.g. {slack_user} = "P…").'
+                )
+            user = found
+        person = Person(pd_id=str(user["id"]), email=str(user["email"]), name=str(user.get("name") or ""))
+        teams = [str(t["id"]) for t in user.get("teams") or [] if isinstance(t, dict) and t.get("id")]
+        self._people.put(slack_user, (person, teams))
+        return person, teams
+
+    async def _slack_email(self, slack_user: str) -> str:
+        try:
+            info = await self._slack.users_info(user=slack_user)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error == "user_not_found":
+                raise IdentityMiss(f"Slack does not know user {slack_user}.") from None
+            raise slack_error(exc.response.status_code, error, exc.response.headers.get("Retry-After"),
+                              "look up Slack user") from None
+        email = ((info.get("user") or {}).get("profile") or {}).get("email")
+        if not email:
+            self._on_miss("slack_to_pagerduty")
+            raise IdentityMiss(
+                f"Slack did not share an email for <@{slack_user}> (the app needs the users:read.email scope), "
+                f"so the bridge cannot find their PagerDuty user; {MAPPING_HINT}."
+            )
+        return str(email)
+
+    async def slack_user_for(self, pd_user_id: str) -> str | None:
+        """The Slack user to mention for a PagerDuty user, or None (then the name is shown)."""
+        reverse = self._config.identity.pagerduty_to_slack()
+        if pd_user_id in reverse:
+            return reverse[pd_user_id]
+        hit, value = self._slack_ids.get(pd_user_id)
+        if hit:
+            return value  # type: ignore[no-any-return]  # str | None as stored
+        slack_id: str | None = None
+        try:
+            email = (await self._pd.get_user(pd_user_id)).get("email")
+            if email:
+                found = await self._slack.users_lookupByEmail(email=str(email))
+                slack_id = str((found.get("user") or {}).get("id") or "") or None
+        except (PagerDutyNotFound, SlackApiError):
+            self._on_miss("pagerduty_to_slack")
+        self._slack_ids.put(pd_user_id, slack_id)
+        return slack_id
+
+    async def incident_teams(self, incident_id: str) -> list[str]:
+        """The incident's own teams plus those of its service and escalation policy (DESIGN §3)."""
+        incident = await self._pd.get_incident(incident_id)
+        teams = {str(t["id"]) for t in incident.get("teams") or [] if t.get("id")}
+        for kind, ref in (("service", incident.get("service")), ("policy", incident.get("escalation_policy"))):
+            if not isinstance(ref, dict) or not ref.get("id"):
+                continue
+            key = f"{kind}:{ref['id']}"
+            hit, cached = self._teams.get(key)
+            if not hit:
+                try:
+                    obj = await (self._pd.get_service(ref["id"]) if kind == "service"
+                                 else self._pd.get_escalation_policy(ref["id"]))
+                    cached = [str(t["id"]) for t in obj.get("teams") or [] if t.get("id")]
+                except PagerDutyNotFound:
+                    cached = []
+                self._teams.put(key, cached)
+            teams.update(cached)
+        return sorted(teams)
+
+
+class IdentityActivities:
+    def __init__(self, directory: Directory, config: BridgeConfig) -> None:
+        self._directory, self._config = directory, config
+
+    @activity.defn(name="resolve_actor")
+    async def resolve_actor(self, request: ResolveActorRequest) -> ActorResolved:
+        auth = self._config.authorization
+        base = ActorResolved(command_id=request.command_id, is_admin=request.slack_user in auth.admin_slack_users,
+                             allow_without_team=auth.allow_incidents_without_team)
+        try:
+            actor, actor_teams = await self._directory.person(request.slack_user)
+            target = None
+            if request.target_slack_user:
+                try:
+                    target, _ = await self._directory.person(request.target_slack_user)
+                except IdentityMiss as miss:
+                    return base.model_copy(update={
+                        "error": f"Cannot reassign to <@{request.target_slack_user}>: {miss}"})
+            incident_teams = await self._directory.incident_teams(request.incident_id)
+        except IdentityMiss as miss:
+            return base.model_copy(update={"error": str(miss)})
+        return base.model_copy(update={"actor": actor, "target": target, "actor_team_ids": actor_teams,
+                                       "incident_team_ids": incident_teams})

@@ -1,0 +1,97 @@
+"""PagerDuty activities: read an incident, and apply a Slack action as the person who clicked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+
+from activities.errors import PD_ALREADY_CODES, PagerDutyNotFound, PagerDutyRefused
+from activities.pagerduty_api import PagerDutyApi, snapshot, status_changed_at
+from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
+
+
+class ReadRequest(Model):
+    incident_id: str
+    reason: str = ""
+
+
+class WriteRequest(Model):
+    incident_id: str
+    write: WriteToPagerDuty
+
+
+class PagerDutyActivities:
+    def __init__(self, api: PagerDutyApi) -> None:
+        self._api = api
+
+    @activity.defn(name="pd_read_incident")
+    async def read_incident(self, request: ReadRequest) -> IncidentRead:
+        activity.logger.info("reading incident %s from PagerDuty: %s", request.incident_id, request.reason)
+        try:
+            data = await self._api.get_incident(request.incident_id)
+        except PagerDutyNotFound as exc:
+            return IncidentRead(error=str(exc))
+        return IncidentRead(snapshot=snapshot(data), status_changed_at=status_changed_at(data))
+
+    @activity.defn(name="pd_write")
+    async def write(self, request: WriteRequest) -> WriteOutcome:
+        w, incident_id = request.write, request.incident_id
+        activity.logger.info("%s on incident %s as %s", w.action, incident_id, w.actor_email)
+        if w.action is ActionKind.NOTE:
+            return await self._note(incident_id, w)
+        detail = ""
+        if w.action is ActionKind.ACKNOWLEDGE:
+            fields: dict[str, Any] = {"status": "acknowledged"}
+        elif w.action is ActionKind.RESOLVE:
+            fields = {"status": "resolved"}
+        elif w.action is ActionKind.REASSIGN:
+            fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
+        else:
+            level, detail = await self._next_level(incident_id)
+            fields = {"escalation_level": level}
+        try:
+            data = await self._api.update_incident(incident_id, fields, w.actor_email)
+        except PagerDutyRefused as exc:
+            if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
+                return WriteOutcome(command_id=w.command_id, result="already", detail=PD_ALREADY_CODES[exc.code])
+            raise
+        if not data:
+            return WriteOutcome(command_id=w.command_id, result="applied", detail=detail)
+        return WriteOutcome(command_id=w.command_id, result="applied", detail=detail, snapshot=snapshot(data),
+                            status_changed_at=status_changed_at(data))
+
+    async def _note(self, incident_id: str, w: WriteToPagerDuty) -> WriteOutcome:
+        content = (w.note or "").strip()
+        # An activity retried after a lost response must not post the same note twice.
+        for note in await self._api.list_notes(incident_id):
+            author = (note.get("user") or {}).get("id")
+            if author == w.actor_pd_id and str(note.get("content", "")).strip() == content:
+                return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(note.get("id")),
+                                    detail="note was already there")
+        created = await self._api.create_note(incident_id, content, w.actor_email)
+        return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(created.get("id") or ""))
+
+    async def _next_level(self, incident_id: str) -> tuple[int, str]:
+        """PagerDuty does not return the current escalation level: derive it from who is assigned now."""
+        incident = await self._api.get_incident(incident_id)
+        policy_id = (incident.get("escalation_policy") or {}).get("id")
+        if not policy_id:
+            raise PagerDutyRefused("the incident has no escalation policy to escalate along")
+        policy = await self._api.get_escalation_policy(policy_id)
+        rules = policy.get("escalation_rules") or []
+        assignees = {(a.get("assignee") or {}).get("id") for a in incident.get("assignments") or []}
+        levels = [int(o.get("escalation_level") or 0) for o in await self._api.list_oncalls(policy_id)
+                  if (o.get("user") or {}).get("id") in assignees]
+        current = max(levels) if levels else 1
+        name = policy.get("name") or policy.get("summary") or policy_id
+        if current >= len(rules):
+            raise PagerDutyRefused(
+                f"already at the last level ({current} of {len(rules)}) of escalation policy {name}; "
+                "nobody further to escalate to"
+            )
+        return current + 1, f"level {current + 1} of {len(rules)} of {name}"
+
+
+def _already_matches(action: ActionKind, code: int) -> bool:
+    return (action is ActionKind.RESOLVE and code == 1001) or (action is ActionKind.ACKNOWLEDGE and code == 1002)

@@ -1,0 +1,158 @@
+"""A small async client for the PagerDuty REST API v2: the calls the bridge makes, errors classified.
+
+Shared by the activities, the doctor and the webhook-subscription command; it holds no state besides
+its `httpx.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from activities.errors import PagerDutyUnavailable, pagerduty_error
+from workflows.models import Ref, Snapshot, Status
+
+ACCEPT = "application/vnd.pagerduty+json;version=2"
+INCIDENT_EVENTS = [
+    "incident.triggered", "incident.acknowledged", "incident.unacknowledged", "incident.resolved",
+    "incident.reopened", "incident.escalated", "incident.reassigned", "incident.delegated",
+    "incident.priority_updated", "incident.annotated", "incident.responder.added",
+    "incident.responder.replied",
+]
+
+
+def _ref(data: Any) -> Ref | None:
+    if not isinstance(data, dict) or not data.get("id"):
+        return None
+    return Ref(id=str(data["id"]), summary=str(data.get("summary") or data.get("name") or ""))
+
+
+def _refs(items: Any) -> list[Ref]:
+    refs = (_ref(item) for item in items) if isinstance(items, list) else iter(())
+    return [r for r in refs if r is not None]
+
+
+def snapshot(data: dict[str, Any]) -> Snapshot:
+    """An incident from a REST response (`incident_number`, `assignments`) or webhook data (`number`, `assignees`)."""
+    assignees = _refs(data.get("assignees"))
+    if not assignees and isinstance(data.get("assignments"), list):
+        assignees = _refs([a.get("assignee") for a in data["assignments"] if isinstance(a, dict)])
+    priority = data.get("priority")
+    status = str(data.get("status") or "")
+    return Snapshot(
+        id=str(data["id"]),
+        number=data.get("number") or data.get("incident_number"),
+        title=str(data.get("title") or data.get("summary") or ""),
+        html_url=str(data.get("html_url") or ""),
+        status=Status(status) if status in Status.__members__.values() else Status.TRIGGERED,
+        urgency=str(data.get("urgency") or ""),
+        priority=str(priority.get("summary") or priority.get("name")) if isinstance(priority, dict) else None,
+        service=_ref(data.get("service")),
+        escalation_policy=_ref(data.get("escalation_policy")),
+        teams=_refs(data.get("teams")),
+        assignees=assignees,
+    )
+
+
+def status_changed_at(data: dict[str, Any]) -> datetime | None:
+    value = data.get("last_status_change_at") or data.get("created_at")
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+class PagerDutyApi:
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self._http = http
+        self._headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
+
+    async def _call(self, method: str, path: str, what: str, *, actor_email: str | None = None,
+                    params: Any = None, body: Any = None) -> Any:
+        headers = dict(self._headers)
+        if actor_email:
+            headers["From"] = actor_email
+        try:
+            response = await self._http.request(method, path, params=params, json=body, headers=headers)
+        except httpx.TimeoutException:
+            raise PagerDutyUnavailable(f"{what}: PagerDuty API timed out") from None
+        except httpx.TransportError as exc:
+            raise PagerDutyUnavailable(f"{what}: PagerDuty API unreachable ({type(exc).__name__})") from None
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:
+            payload = {}
+        if response.is_success:
+            return payload
+        raise pagerduty_error(response.status_code, response.headers, payload, what)
+
+    async def get_incident(self, incident_id: str) -> dict[str, Any]:
+        data = await self._call("GET", f"/incidents/{incident_id}", "read incident")
+        return dict(data["incident"])
+
+    async def update_incident(self, incident_id: str, fields: dict[str, Any], actor_email: str) -> dict[str, Any]:
+        body = {"incident": {"type": "incident_reference", **fields}}
+        data = await self._call("PUT", f"/incidents/{incident_id}", "update incident", actor_email=actor_email,
+                                body=body)
+        return dict(data.get("incident") or {})
+
+    async def list_notes(self, incident_id: str) -> list[dict[str, Any]]:
+        data = await self._call("GET", f"/incidents/{incident_id}/notes", "list notes")
+        return list(data.get("notes") or [])
+
+    async def create_note(self, incident_id: str, content: str, actor_email: str) -> dict[str, Any]:
+        data = await self._call("POST", f"/incidents/{incident_id}/notes", "add note", actor_email=actor_email,
+                                body={"note": {"content": content}})
+        return dict(data.get("note") or {})
+
+    async def find_user_by_email(self, email: str) -> dict[str, Any] | None:
+        """Exact, case-insensitive email match; PagerDuty's `query` is only a substring filter."""
+        data = await self._call("GET", "/users", "find user", params={"query": email, "include[]": "teams",
+                                                                      "limit": 100})
+        wanted = email.strip().lower()
+        for user in data.get("users") or []:
+            if str(user.get("email", "")).strip().lower() == wanted:
+                return dict(user)
+        return None
+
+    async def get_user(self, user_id: str) -> dict[str, Any]:
+        data = await self._call("GET", f"/users/{user_id}", "read user", params={"include[]": "teams"})
+        return dict(data["user"])
+
+    async def get_service(self, service_id: str) -> dict[str, Any]:
+        data = await self._call("GET", f"/services/{service_id}", "read service")
+        return dict(data["service"])
+
+    async def get_escalation_policy(self, policy_id: str) -> dict[str, Any]:
+        data = await self._call("GET", f"/escalation_policies/{policy_id}", "read escalation policy")
+        return dict(data["escalation_policy"])
+
+    async def list_oncalls(self, policy_id: str) -> list[dict[str, Any]]:
+        data = await self._call("GET", "/oncalls", "list on-calls",
+                                params={"escalation_policy_ids[]": policy_id, "limit": 100})
+        return list(data.get("oncalls") or [])
+
+    async def abilities(self) -> list[str]:
+        data = await self._call("GET", "/abilities", "list abilities")
+        return [str(a) for a in data.get("abilities") or []]
+
+    async def list_incidents(self, limit: int = 1) -> list[dict[str, Any]]:
+        data = await self._call("GET", "/incidents", "list incidents", params={"limit": limit})
+        return list(data.get("incidents") or [])
+
+    async def create_webhook_subscription(self, url: str, filter_type: str, filter_id: str | None,
+                                          description: str) -> dict[str, Any]:
+        flt: dict[str, Any] = {"type": filter_type}
+        if filter_id:
+            flt["id"] = filter_id
+        body = {"webhook_subscription": {
+            "type": "webhook_subscription",
+            "delivery_method": {"type": "http_delivery_method", "url": url},
+            "description": description,
+            "events": INCIDENT_EVENTS,
+            "filter": flt,
+        }}
+        data = await self._call("POST", "/webhook_subscriptions", "create webhook subscription", body=body)
+        return dict(data["webhook_subscription"])

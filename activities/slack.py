@@ -1,0 +1,114 @@
+"""Slack activities: post the incident message, update it in place, thread replies, ephemeral notes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from temporalio import activity
+
+from activities.blocks import render_incident
+from activities.errors import SlackChannelError, SlackUnavailable, slack_error
+from activities.identity import Directory
+from settings import BridgeConfig
+from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
+from workflows.view import MessageView
+
+log = logging.getLogger(__name__)
+PLACEHOLDER = re.compile(r"\{p(\d+)\}")
+
+
+class PostRequest(Model):
+    view: MessageView
+
+
+class UpdateRequest(Model):
+    channel: str
+    ts: str
+    view: MessageView
+
+
+class ReplyRequest(Model):
+    channel: str
+    ts: str
+    reply: Reply
+
+
+async def slack_call(what: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSlackResponse:
+    try:
+        return await call()
+    except SlackApiError as exc:
+        response = exc.response
+        raise slack_error(response.status_code, str(response.get("error", "")),
+                          response.headers.get("Retry-After") or response.headers.get("retry-after"),
+                          what) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise SlackUnavailable(f"{what}: Slack unreachable ({type(exc).__name__})") from None
+
+
+class SlackActivities:
+    def __init__(self, client: AsyncWebClient, directory: Directory, config: BridgeConfig,
+                 on_error: Callable[[str, str], None] | None = None) -> None:
+        self._client, self._directory, self._config = client, directory, config
+        self._on_error = on_error or (lambda _method, _error: None)
+
+    async def _mention(self, ref: Ref) -> str:
+        slack_id = await self._directory.slack_user_for(ref.id)
+        return f"<@{slack_id}>" if slack_id else (ref.summary or ref.id)
+
+    async def _render(self, view: MessageView) -> tuple[str, list[dict[str, Any]]]:
+        people = [*view.assignees, *([view.acted_by] if view.acted_by else [])]
+        names = {ref.id: await self._mention(ref) for ref in people}
+        return render_incident(view, lambda ref: names.get(ref.id, ref.summary))
+
+    @activity.defn(name="slack_post_message")
+    async def post_message(self, request: PostRequest) -> MessagePosted:
+        text, blocks = await self._render(request.view)
+        channel = self._config.channel_for(request.view.service_id)
+        try:
+            return await self._post_root(channel, text, blocks)
+        except SlackChannelError as exc:
+            default = self._config.routing.default_channel
+            self._on_error("chat.postMessage", str(exc.code))
+            if channel == default:
+                raise
+            # A broken route must not hide the incident: say so loudly and use the default channel.
+            log.error("incident %s: routed channel %s unusable (%s); posting to default channel %s",
+                      request.view.incident_id, channel, exc.code, default)
+            return await self._post_root(default, text, blocks)
+
+    async def _post_root(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> MessagePosted:
+        response = await slack_call("post incident message", lambda: self._client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False))
+        return MessagePosted(channel=str(response["channel"]), ts=str(response["ts"]))
+
+    @activity.defn(name="slack_update_message")
+    async def update_message(self, request: UpdateRequest) -> None:
+        text, blocks = await self._render(request.view)
+        try:
+            await slack_call("update incident message", lambda: self._client.chat_update(
+                channel=request.channel, ts=request.ts, text=text, blocks=blocks))
+        except SlackChannelError as exc:
+            self._on_error("chat.update", str(exc.code))
+            raise
+
+    @activity.defn(name="slack_post_reply")
+    async def post_reply(self, request: ReplyRequest) -> int:
+        reply = request.reply
+        names = [await self._mention(ref) for ref in reply.people]
+        text = PLACEHOLDER.sub(lambda m: names[int(m.group(1))] if int(m.group(1)) < len(names) else "?",
+                               reply.text)
+        await slack_call("post thread reply", lambda: self._client.chat_postMessage(
+            channel=request.channel, thread_ts=request.ts, text=text, unfurl_links=False, unfurl_media=False))
+        return reply.seq
+
+    @activity.defn(name="slack_tell_user")
+    async def tell_user(self, request: TellUser) -> None:
+        await slack_call("tell user", lambda: self._client.chat_postEphemeral(
+            channel=request.channel, user=request.slack_user, text=request.text))

@@ -1,0 +1,81 @@
+"""The API's one door into Temporal: connect lazily, signal-with-start incident workflows, report health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+
+from settings import Settings
+from workflows import search
+from workflows.models import PdEvent, SlackAction, Timing, WorkflowInput
+
+log = logging.getLogger("bridge.api")
+WORKFLOW = "IncidentWorkflow"
+
+
+class TemporalUnavailable(Exception):
+    pass
+
+
+def workflow_id(incident_id: str) -> str:
+    return f"pd-incident-{incident_id}"
+
+
+class TemporalGateway:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    async def connect(self, quiet: bool = False) -> Client:
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            address = self._settings.temporal_address or "localhost:7233"
+            try:
+                self._client = await asyncio.wait_for(Client.connect(
+                    address, namespace=self._settings.temporal_namespace,
+                    data_converter=pydantic_data_converter), timeout=3)
+            except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
+                if not quiet:
+                    log.warning("Temporal at %s unreachable: %s", address, exc)
+                raise TemporalUnavailable(f"Temporal at {address} unreachable: {exc}") from None
+            return self._client
+
+    async def check(self) -> str | None:
+        try:
+            client = await self.connect()
+            await client.service_client.check_health(timeout=timedelta(seconds=2))
+        except (TemporalUnavailable, RPCError, RuntimeError, TimeoutError) as exc:
+            return str(exc) or type(exc).__name__
+        return None
+
+    async def deliver(self, incident_id: str, signal: str, event: PdEvent | SlackAction, timing: Timing,
+                      rpc_timeout: float) -> None:
+        """Signal-with-start: returns only once Temporal has durably accepted the event."""
+        client = await self.connect()
+        try:
+            # By name: the API never imports the workflow code.
+            await client.start_workflow(
+                WORKFLOW,
+                WorkflowInput(incident_id=incident_id, timing=timing),
+                id=workflow_id(incident_id),
+                task_queue=self._settings.temporal_task_queue,
+                start_signal=signal,
+                start_signal_args=[event],
+                search_attributes=TypedSearchAttributes([SearchAttributePair(search.INCIDENT_ID, incident_id)]),
+                static_summary=f"PagerDuty incident {incident_id}",
+                rpc_timeout=timedelta(seconds=rpc_timeout),
+            )
+        except (RPCError, RuntimeError) as exc:
+            raise TemporalUnavailable(f"Temporal did not accept the event: {exc}") from None

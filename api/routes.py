@@ -1,0 +1,151 @@
+"""The two ingress routes. Each verifies the signature over the raw body first, then parses, then hands
+the event to the incident's workflow; business logic lives in the workflow, not here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from activities.blocks import NOTE_BLOCK, note_modal
+from activities.metrics import INTERACTIONS, WEBHOOKS
+from api.gateway import TemporalUnavailable
+from api.pd_events import MalformedWebhook, parse_webhook
+from api.signatures import verify_pagerduty, verify_slack
+from api.slack_payloads import Ignored, MalformedInteraction, OpenNoteModal, decode_form, parse_interaction
+from workflows.models import SlackAction, Timing
+
+log = logging.getLogger("bridge.api")
+router = APIRouter()
+MAX_BODY = 1024 * 1024
+# PagerDuty wants an answer within 5 s and Slack within 3 s; leave room for the network.
+PD_RPC_SECONDS = 4.0
+SLACK_RPC_SECONDS = 2.0
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read_body(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def _timing(request: Request) -> Timing:
+    return Timing.model_validate(request.app.state.ctx.config.timing.model_dump())
+
+
+@router.post("/pagerduty/webhooks")
+async def pagerduty_webhook(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    body = await _read_body(request)
+    if body is None:
+        WEBHOOKS.labels("rejected", "too_large").inc()
+        return _error(413, "body larger than 1 MiB")
+    if not verify_pagerduty(body, request.headers.get("x-pagerduty-signature"), ctx.settings.webhook_secrets()):
+        WEBHOOKS.labels("rejected", "bad_signature").inc()
+        return _error(401, "X-PagerDuty-Signature does not match any configured webhook secret")
+    try:
+        event = parse_webhook(body)
+    except MalformedWebhook as exc:
+        WEBHOOKS.labels("rejected", "malformed").inc()
+        return _error(400, str(exc))
+    if event is None:
+        WEBHOOKS.labels("ignored", "not_an_incident").inc()
+        return JSONResponse({"status": "ignored", "reason": "not an incident event"}, status_code=202)
+    try:
+        await ctx.gateway.deliver(event.incident_id, "pd_event", event, _timing(request), PD_RPC_SECONDS)
+    except TemporalUnavailable as exc:
+        WEBHOOKS.labels("rejected", "temporal_unavailable").inc()
+        log.error("incident %s: webhook %s not accepted: %s", event.incident_id, event.event_id, exc)
+        return _error(503, "the bridge cannot store this event right now; PagerDuty will retry")
+    WEBHOOKS.labels("accepted", event.event_type).inc()
+    log.info("incident %s: %s %s accepted", event.incident_id, event.event_type, event.event_id)
+    return JSONResponse({"status": "accepted", "incident": event.incident_id}, status_code=202)
+
+
+@router.post("/slack/interactions")
+async def slack_interaction(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    body = await _read_body(request)
+    if body is None:
+        INTERACTIONS.labels("rejected", "too_large").inc()
+        return _error(413, "body larger than 1 MiB")
+    problem = verify_slack(body, request.headers.get("x-slack-request-timestamp"),
+                           request.headers.get("x-slack-signature"), ctx.settings.secret("slack_signing_secret"),
+                           ctx.clock())
+    if problem:
+        INTERACTIONS.labels("rejected", "bad_signature").inc()
+        return _error(401, problem)
+    try:
+        interaction = parse_interaction(decode_form(body))
+    except MalformedInteraction as exc:
+        INTERACTIONS.labels("rejected", "malformed").inc()
+        return _error(400, str(exc))
+    if isinstance(interaction, Ignored):
+        INTERACTIONS.labels("ignored", "not_ours").inc()
+        return Response(status_code=200)
+    if isinstance(interaction, OpenNoteModal):
+        return await _open_note_modal(request, interaction)
+    return await _hand_over(request, interaction)
+
+
+async def _open_note_modal(request: Request, action: OpenNoteModal) -> Response:
+    # views.open must use the trigger_id within 3 seconds, so this one call happens here, not in Temporal.
+    ctx = request.app.state.ctx
+    try:
+        await ctx.slack.views_open(trigger_id=action.trigger_id,
+                                   view=note_modal(action.incident_id, None, action.channel))
+    except SlackApiError as exc:
+        INTERACTIONS.labels("failed", "views_open").inc()
+        log.error("incident %s: could not open the note modal: %s", action.incident_id, exc.response.get("error"))
+        return Response(status_code=200)
+    INTERACTIONS.labels("accepted", "pd_add_note").inc()
+    return Response(status_code=200)
+
+
+async def _hand_over(request: Request, action: SlackAction) -> Response:
+    ctx = request.app.state.ctx
+    if action.note is not None and not action.note.strip():
+        INTERACTIONS.labels("rejected", "empty_note").inc()
+        return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: "Write something first."}})
+    try:
+        await ctx.gateway.deliver(action.incident_id, "slack_action", action, _timing(request), SLACK_RPC_SECONDS)
+    except TemporalUnavailable as exc:
+        INTERACTIONS.labels("rejected", "temporal_unavailable").inc()
+        log.error("incident %s: %s by %s not accepted: %s", action.incident_id, action.action, action.slack_user,
+                  exc)
+        text = ("The bridge could not take this action right now (its workflow engine is unreachable). "
+                "Nothing was sent to PagerDuty; try again in a minute or act in PagerDuty directly.")
+        if action.note is not None:
+            return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: text}})
+        if action.channel:
+            task = asyncio.create_task(_tell(ctx.slack, action.channel, action.slack_user, text))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        return Response(status_code=200)
+    INTERACTIONS.labels("accepted", action.action.value).inc()
+    log.info("incident %s: %s by %s handed to its workflow", action.incident_id, action.action, action.slack_user)
+    return Response(status_code=200)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _tell(slack: AsyncWebClient, channel: str, user: str, text: str) -> None:
+    try:
+        await slack.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        log.error("could not tell %s that the action was not taken: %s", user, exc.response.get("error"))

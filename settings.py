@@ -1,0 +1,124 @@
+"""Process settings (environment variables, DESIGN §4) and the bridge's TOML config file.
+
+Nothing here is loaded at import time: the composition roots (`worker.py`, `api/app.py`, `ops/`) call
+`Settings()` and `load_config()` and pass the results down.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"changeme", "changethis", "xoxb-your-token", "your-token"}
+
+
+class Settings(BaseSettings):
+    """The environment contract; unset credentials mean sandbox mode for `dev.py run`."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", case_sensitive=False)
+
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "pd-slack-bridge"
+    pagerduty_api_token: SecretStr | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    pagerduty_webhook_secrets: str = ""
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    bridge_config: Path = Path("bridge.toml")
+
+    @field_validator("pagerduty_api_token", "slack_bot_token", "slack_signing_secret")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
+            raise ValueError("is still a placeholder value; set the real credential")
+        return value
+
+    def webhook_secrets(self) -> list[str]:
+        return [s.strip() for s in self.pagerduty_webhook_secrets.split(",") if s.strip()]
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            raise ConfigError(f"environment variable {name.upper()} is not set")
+        return str(value.get_secret_value())
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the key or variable to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Routing(_Strict):
+    default_channel: str
+    services: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("default_channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a Slack channel id such as C0123456")
+        return value
+
+
+class Identity(_Strict):
+    slack_to_pagerduty: dict[str, str] = Field(default_factory=dict)
+
+    def pagerduty_to_slack(self) -> dict[str, str]:
+        return {pd: slack for slack, pd in self.slack_to_pagerduty.items()}
+
+
+class Authorization(_Strict):
+    admin_slack_users: list[str] = Field(default_factory=list)
+    allow_incidents_without_team: bool = True
+
+
+class Timing(_Strict):
+    action_deadline_seconds: int = Field(default=180, gt=0)
+    confirmation_deadline_seconds: int = Field(default=120, gt=0)
+    linger_after_resolve_seconds: int = Field(default=86400, ge=0)
+    reconcile_interval_seconds: int = Field(default=900, gt=0)
+
+
+class BridgeConfig(_Strict):
+    routing: Routing
+    identity: Identity = Field(default_factory=Identity)
+    authorization: Authorization = Field(default_factory=Authorization)
+    timing: Timing = Field(default_factory=Timing)
+
+    def channel_for(self, service_id: str | None) -> str:
+        if service_id and service_id in self.routing.services:
+            return self.routing.services[service_id]
+        return self.routing.default_channel
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> BridgeConfig:
+    try:
+        return BridgeConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"{source}: invalid configuration: {problems}") from None
+
+
+def load_config(path: Path) -> BridgeConfig:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (set BRIDGE_CONFIG to its path)") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))

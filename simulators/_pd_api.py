@@ -1,0 +1,400 @@
+"""FastAPI routes of the PagerDuty simulator: REST API v2 subset plus `/_sim/*` control endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from simulators._http import RecordingMiddleware
+from simulators._pd_model import PDError, not_found, now_iso
+
+if TYPE_CHECKING:
+    from simulators.pagerduty import PagerDutySimulator
+
+FROM_MISSING = 'You must specify a user\'s email address in the "From" header to perform this action'
+KNOBS = (
+    "webhook_delay_seconds",
+    "duplicate_deliveries",
+    "reorder",
+    "paused",
+    "webhook_url",
+    "retry_initial_delay",
+    "retry_max_delay",
+    "retry_max_attempts",
+)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise PDError(400, 2001, "Invalid Input Provided", ["The request body must be a JSON object"])
+    return data
+
+
+def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    limit = min(int(request.query_params.get("limit", 25)), 100)
+    offset = int(request.query_params.get("offset", 0))
+    return {
+        key: items[offset : offset + limit],
+        "limit": limit,
+        "offset": offset,
+        "more": offset + limit < len(items),
+        "total": None,
+    }
+
+
+def _act(sim: PagerDutySimulator, body: dict[str, Any]) -> None:
+    """`POST /_sim/act`: a person using the PagerDuty web UI."""
+    inc, user, action = str(body["incident_id"]), str(body.get("user_id", "")), body["action"]
+    match action:
+        case "acknowledge":
+            sim.acknowledge(inc, user)
+        case "unacknowledge":
+            sim.unacknowledge(inc)
+        case "resolve":
+            sim.resolve(inc, user, body.get("resolution"))
+        case "reassign":
+            sim.reassign(inc, user, list(body["to_user_ids"]))
+        case "escalate":
+            sim.escalate(inc, user, int(body["level"]))
+        case "add_note":
+            sim.add_note(inc, user, str(body["content"]))
+        case "reopen":
+            sim.reopen(inc, user)
+        case "add_responder":
+            sim.add_responder(inc, user, str(body["responder_user_id"]), str(body.get("message", "")))
+        case "set_priority":
+            sim.set_priority(inc, user, body.get("name"))
+        case _:
+            raise PDError(400, 2001, "Invalid Input Provided", [f"unknown action {action!r}"])
+
+
+def _control_routes(sim: PagerDutySimulator) -> APIRouter:
+    ctl = APIRouter(prefix="/_sim")
+
+    @ctl.post("/config")
+    async def config(request: Request) -> dict[str, Any]:
+        body = await _json_body(request)
+        for key in KNOBS:
+            if key in body:
+                setattr(sim, key, body[key])
+        if "drop_next_webhooks" in body:
+            sim.drop_next_webhooks(int(body["drop_next_webhooks"]))
+        return {key: getattr(sim, key) for key in KNOBS}
+
+    @ctl.post("/flush")
+    async def flush() -> dict[str, Any]:
+        return {"released": sim.flush()}
+
+    @ctl.post("/act")
+    async def act(request: Request) -> dict[str, Any]:
+        body = await _json_body(request)
+        try:
+            _act(sim, body)
+        except KeyError as exc:
+            raise PDError(400, 2003, "Missing Arguments", [str(exc)]) from exc
+        with sim.lock:
+            return {"incident": sim.incident_resource(sim.incident(str(body["incident_id"])))}
+
+    @ctl.post("/trigger")
+    async def trigger(request: Request) -> dict[str, Any]:
+        body = await _json_body(request)
+        incident_id = sim.trigger(
+            str(body["service_id"]), str(body.get("title", "Simulated incident")), str(body.get("urgency", "high"))
+        )
+        with sim.lock:
+            return {"incident": sim.incident_resource(sim.incident(incident_id))}
+
+    @ctl.post("/fail")
+    async def fail(request: Request) -> dict[str, Any]:
+        body = await _json_body(request)
+        sim.fail(
+            str(body["path_prefix"]),
+            int(body["status"]),
+            body.get("count"),
+            body.get("seconds"),
+            body.get("headers"),
+            body.get("body"),
+            body.get("method"),
+        )
+        return {"ok": True}
+
+    @ctl.post("/clear_faults")
+    async def clear_faults() -> dict[str, Any]:
+        sim.clear_faults()
+        return {"ok": True}
+
+    @ctl.get("/state")
+    async def state() -> dict[str, Any]:
+        with sim.lock:
+            incidents = [
+                {**sim.incident_resource(i), "escalation_level": i.escalation_level} for i in sim.incidents.values()
+            ]
+            deliveries = [
+                {
+                    "event_id": d.event_id,
+                    "event_type": d.event_type,
+                    "result": d.result,
+                    "outcome": d.outcome,
+                    "attempt": d.attempt,
+                }
+                for d in sim.deliveries
+            ]
+        return {"incidents": incidents, "deliveries": deliveries, "held": sim.held_count}
+
+    return ctl
+
+
+def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
+    @api.get("/incidents")
+    async def list_incidents(request: Request) -> dict[str, Any]:
+        statuses = request.query_params.getlist("statuses[]")
+        services = request.query_params.getlist("service_ids[]")
+        with sim.lock:
+            items = [
+                sim.incident_resource(i)
+                for i in sim.incidents.values()
+                if (not statuses or i.status in statuses) and (not services or i.service_id in services)
+            ]
+        return _page(request, "incidents", items)
+
+    @api.get("/incidents/{incident_id}")
+    async def get_incident(incident_id: str) -> dict[str, Any]:
+        with sim.lock:
+            return {"incident": sim.incident_resource(sim.incident(incident_id))}
+
+    @api.put("/incidents/{incident_id}")
+    async def put_incident(incident_id: str, request: Request) -> dict[str, Any]:
+        user_id = requester(request)
+        changes = (await _json_body(request)).get("incident")
+        if not isinstance(changes, dict):
+            raise PDError(400, 2001, "Invalid Input Provided", ["incident is required"])
+        with sim.lock:
+            return {"incident": sim.incident_resource(sim.update_incident(incident_id, user_id, changes))}
+
+    @api.get("/incidents/{incident_id}/notes")
+    async def list_notes(incident_id: str) -> dict[str, Any]:
+        with sim.lock:
+            return {"notes": [sim.note_resource(n) for n in sim.incident(incident_id).notes]}
+
+    @api.post("/incidents/{incident_id}/notes", status_code=201)
+    async def post_note(incident_id: str, request: Request) -> dict[str, Any]:
+        user_id = requester(request)
+        content = ((await _json_body(request)).get("note") or {}).get("content")
+        if not isinstance(content, str) or not content:
+            raise PDError(400, 2001, "Invalid Input Provided", ["Note content is required"])
+        with sim.lock:
+            return {"note": sim.note_resource(sim.add_note(incident_id, user_id, content))}
+
+    @api.post("/incidents/{incident_id}/responder_requests")
+    async def responder_requests(incident_id: str, request: Request) -> dict[str, Any]:
+        body = await _json_body(request)
+        requester_id = str(body.get("requester_id") or "")
+        if not requester_id:
+            raise PDError(400, 2011, "requester_id required")
+        targets = [t.get("responder_request_target", t) for t in body.get("responder_request_targets") or []]
+        if not targets or any(t.get("type") != "user_reference" for t in targets):
+            raise PDError(400, 2001, "Invalid Input Provided", ["only user_reference targets are simulated"])
+        message = str(body.get("message", ""))
+        with sim.lock:
+            for target in targets:
+                sim.add_responder(incident_id, requester_id, str(target.get("id")), message)
+            inc = sim.incident(incident_id)
+            return {
+                "responder_request": {
+                    "incident": sim.incident_ref(inc),
+                    "requester": sim.user_ref(requester_id),
+                    "requested_at": now_iso(),
+                    "message": message,
+                    "responder_request_targets": [
+                        {"responder_request_target": sim.user_ref(str(t.get("id")))} for t in targets
+                    ],
+                }
+            }
+
+
+def _directory_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
+    @api.get("/users")
+    async def list_users(request: Request) -> dict[str, Any]:
+        query = request.query_params.get("query", "").lower()
+        expand = "teams" in request.query_params.getlist("include[]")
+        team_ids = set(request.query_params.getlist("team_ids[]"))
+        with sim.lock:
+            items = [
+                sim.user_resource(u, expand_teams=expand)
+                for u in sim.users.values()
+                if (query in u.name.lower() or query in u.email.lower())
+                and (not team_ids or team_ids & set(u.team_ids))
+            ]
+        return _page(request, "users", items)
+
+    @api.get("/users/me")
+    async def me() -> dict[str, Any]:
+        # Account-level tokens have no user behind them, so PagerDuty refuses /users/me.
+        raise PDError(
+            400,
+            2001,
+            "Invalid Input Provided",
+            [
+                "Because this request was made using an account-level access token, we were unable to determine "
+                "the user's identity. Please use a user-level access token."
+            ],
+        )
+
+    @api.get("/users/{user_id}")
+    async def get_user(user_id: str, request: Request) -> dict[str, Any]:
+        expand = "teams" in request.query_params.getlist("include[]")
+        with sim.lock:
+            return {"user": sim.user_resource(sim.user(user_id), expand_teams=expand)}
+
+
+def _org_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
+    @api.get("/teams")
+    async def list_teams(request: Request) -> dict[str, Any]:
+        query = request.query_params.get("query", "").lower()
+        with sim.lock:
+            items = [sim.team_resource(t) for t in sim.teams.values() if query in t.name.lower()]
+        return _page(request, "teams", items)
+
+    @api.get("/teams/{team_id}")
+    async def get_team(team_id: str) -> dict[str, Any]:
+        with sim.lock:
+            if team_id not in sim.teams:
+                raise not_found()
+            return {"team": sim.team_resource(sim.teams[team_id])}
+
+    @api.get("/teams/{team_id}/members")
+    async def team_members(team_id: str, request: Request) -> dict[str, Any]:
+        with sim.lock:
+            if team_id not in sim.teams:
+                raise not_found()
+            items = [
+                {"user": sim.user_ref(u.id), "role": "responder"} for u in sim.users.values() if team_id in u.team_ids
+            ]
+        return _page(request, "members", items)
+
+    @api.get("/services/{service_id}")
+    async def get_service(service_id: str) -> dict[str, Any]:
+        with sim.lock:
+            if service_id not in sim.services:
+                raise not_found()
+            return {"service": sim.service_resource(sim.services[service_id])}
+
+    @api.get("/escalation_policies/{ep_id}")
+    async def get_ep(ep_id: str) -> dict[str, Any]:
+        with sim.lock:
+            if ep_id not in sim.escalation_policies:
+                raise not_found()
+            return {"escalation_policy": sim.ep_resource(sim.escalation_policies[ep_id])}
+
+
+def _oncall_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
+    @api.get("/oncalls")
+    async def oncalls(request: Request) -> dict[str, Any]:
+        params = request.query_params
+        with sim.lock:
+            items = sim.oncalls(params.getlist("escalation_policy_ids[]"), params.getlist("user_ids[]"))
+            if "users" in params.getlist("include[]"):
+                items = [{**e, "user": sim.user_resource(sim.user(e["user"]["id"]))} for e in items]
+        return _page(request, "oncalls", items)
+
+    @api.get("/priorities")
+    async def priorities(request: Request) -> dict[str, Any]:
+        with sim.lock:
+            items = [sim.priority_resource(p) for p in sorted(sim.priorities.values(), key=lambda p: p.order)]
+        return _page(request, "priorities", items)
+
+    @api.get("/abilities")
+    async def abilities() -> dict[str, Any]:
+        return {"abilities": list(sim.abilities)}
+
+    @api.get("/abilities/{name}")
+    async def ability(name: str) -> Response:
+        if name in sim.abilities:
+            return Response(status_code=204)
+        return JSONResponse(PDError(402, 2014, "Missing Account Ability").body(), status_code=402)
+
+
+def _subscription_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
+    def public(sub: dict[str, Any]) -> dict[str, Any]:
+        # PagerDuty reveals the signing secret only in the create response.
+        return {**sub, "delivery_method": {**sub["delivery_method"], "secret": None}}
+
+    @api.post("/webhook_subscriptions", status_code=201)
+    async def create(request: Request) -> dict[str, Any]:
+        body = (await _json_body(request)).get("webhook_subscription")
+        if not isinstance(body, dict):
+            raise PDError(400, 2001, "Invalid Input Provided", ["webhook_subscription is required"])
+        return {"webhook_subscription": sim.create_subscription(body)}
+
+    @api.get("/webhook_subscriptions")
+    async def list_subs(request: Request) -> dict[str, Any]:
+        with sim.lock:
+            items = [public(s) for s in sim.subscriptions.values()]
+        return _page(request, "webhook_subscriptions", items)
+
+    @api.get("/webhook_subscriptions/{sub_id}")
+    async def get_sub(sub_id: str) -> dict[str, Any]:
+        with sim.lock:
+            if sub_id not in sim.subscriptions:
+                raise not_found()
+            return {"webhook_subscription": public(sim.subscriptions[sub_id])}
+
+    @api.delete("/webhook_subscriptions/{sub_id}", status_code=204)
+    async def delete_sub(sub_id: str) -> Response:
+        with sim.lock:
+            if sim.subscriptions.pop(sub_id, None) is None:
+                raise not_found()
+        return Response(status_code=204)
+
+
+def build_app(sim: PagerDutySimulator) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        sim.close()  # stop the webhook delivery thread with the server, so nothing outlives a test
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(RecordingMiddleware, faults=sim.faults, record=sim.record)
+
+    @app.exception_handler(PDError)
+    async def pd_error(_: Request, exc: PDError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return JSONResponse(not_found().body(), status_code=404)
+        return JSONResponse({"error": {"message": str(exc.detail), "code": 2001}}, status_code=exc.status_code)
+
+    async def authenticate(request: Request) -> None:
+        given = request.headers.get("authorization", "").strip()
+        if given not in (f"Token token={sim.token}", f"Bearer {sim.token}"):
+            raise PDError(401, 2006, "Unauthorized")
+
+    def requester(request: Request) -> str:
+        email = request.headers.get("from", "").strip()
+        if not email:
+            raise PDError(400, 2016, FROM_MISSING)
+        user = sim.user_by_email(email)
+        if user is None:
+            raise PDError(400, 1008, "Requester User Not Found")
+        return user.id
+
+    api = APIRouter(dependencies=[Depends(authenticate)])
+    _incident_routes(sim, api, requester)
+    _directory_routes(sim, api)
+    _org_routes(sim, api)
+    _oncall_routes(sim, api)
+    _subscription_routes(sim, api)
+    app.include_router(api)
+    app.include_router(_control_routes(sim))
+    return app

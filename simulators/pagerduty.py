@@ -1,0 +1,404 @@
+"""A PagerDuty REST API v2 + webhooks v3 simulator over in-memory state.
+
+Seed it (`add_*` or `seed_demo()`), serve `sim.app` (see `simulators.server.ServedApp`), point the bridge's
+PagerDuty base URL at it, and give it the bridge's webhook URL. Every state change, whether made through REST
+(attributed to the `From` user) or by the "web UI" methods below (`acknowledge`, `escalate`, ...), emits the
+matching v3 webhook. The REST routes live in `simulators._pd_api`, delivery in `simulators._pd_webhooks`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import FastAPI
+
+from simulators._http import FaultInjector, RecordedRequest
+from simulators._pd_model import (
+    EscalationPolicy,
+    Incident,
+    Note,
+    PDError,
+    PDState,
+    Priority,
+    Service,
+    Team,
+    User,
+    not_found,
+    now_iso,
+)
+from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, ulid_like
+
+__all__ = ["Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
+
+CONSTRUCTOR_SUBSCRIPTION_ID = "PSIMSUB"
+
+
+class PagerDutySimulator(PDState, WebhookEmitter):
+    """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
+
+    def __init__(
+        self,
+        token: str,
+        webhook_url: str | None = None,
+        webhook_secret: str | list[str] = "sim-webhook-secret",
+        *,
+        api_base: str = "https://api.sim.pagerduty.local",
+    ) -> None:
+        PDState.__init__(self, api_base)
+        WebhookEmitter.__init__(self)
+        self.token = token
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.abilities = ["teams", "coordinated_responding"]
+        self.requests: list[RecordedRequest] = []
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.faults = FaultInjector()
+        self._app: FastAPI | None = None
+        self._next_number = 1
+        for order, name in enumerate(["P1", "P2", "P3", "P4", "P5"], start=1):
+            self.priorities[f"PPRIO0{order}"] = Priority(f"PPRIO0{order}", name, order)
+
+    @property
+    def app(self) -> FastAPI:
+        if self._app is None:
+            from simulators._pd_api import build_app  # the routes module imports this one
+
+            self._app = build_app(self)
+        return self._app
+
+    def __enter__(self) -> PagerDutySimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- recording and REST faults ------------------------------------------------------------------
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+    def writes(self) -> list[RecordedRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.method in ("PUT", "POST")]
+
+    def fail(
+        self,
+        path_prefix: str,
+        status: int,
+        count: int | None = None,
+        seconds: float | None = None,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Answer matching REST requests with `status` for `count` requests and/or `seconds` (else until cleared)."""
+        self.faults.fail(path_prefix, status, count, seconds, headers, body, method)
+
+    def delay(self, path_prefix: str, seconds: float) -> None:
+        self.faults.delay(path_prefix, seconds)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    # -- seed data ---------------------------------------------------------------------------------
+
+    def add_team(self, id: str, name: str) -> Team:
+        with self.lock:
+            team = self.teams[id] = Team(id, name)
+            return team
+
+    def add_user(self, id: str, name: str, email: str, team_ids: list[str] | None = None) -> User:
+        with self.lock:
+            user = self.users[id] = User(id, name, email, list(team_ids or []))
+            return user
+
+    def add_escalation_policy(
+        self, id: str, name: str, levels: list[list[str]], team_ids: list[str] | None = None
+    ) -> EscalationPolicy:
+        """`levels[N-1]` are the users on call at escalation level N."""
+        with self.lock:
+            rule_ids = [self.new_id() for _ in levels]
+            ep = EscalationPolicy(id, name, [list(level) for level in levels], list(team_ids or []), rule_ids)
+            self.escalation_policies[id] = ep
+            return ep
+
+    def add_service(self, id: str, name: str, escalation_policy_id: str, team_ids: list[str] | None = None) -> Service:
+        with self.lock:
+            service = self.services[id] = Service(id, name, escalation_policy_id, list(team_ids or []))
+            return service
+
+    def seed_demo(self) -> None:
+        """A small org: two teams, four users, payments-api (2-level EP) and platform-db."""
+        self.add_team("PTPAY01", "Payments")
+        self.add_team("PTPLAT1", "Platform")
+        self.add_user("PUALICE", "Alice Adams", "alice@example.com", ["PTPAY01"])
+        self.add_user("PUBOB01", "Bob Brown", "bob@example.com", ["PTPAY01"])
+        self.add_user("PUCAROL", "Carol Chen", "carol@example.com", ["PTPLAT1"])
+        self.add_user("PUDAVE1", "Dave Diaz", "dave@example.com")
+        self.add_escalation_policy("PEPPAY1", "Payments Escalation", [["PUALICE"], ["PUBOB01"]], ["PTPAY01"])
+        self.add_escalation_policy("PEPPLT1", "Platform Escalation", [["PUCAROL"], ["PUDAVE1"]], ["PTPLAT1"])
+        self.add_service("PSVC001", "payments-api", "PEPPAY1", ["PTPAY01"])
+        self.add_service("PSVC002", "platform-db", "PEPPLT1", ["PTPLAT1"])
+
+    # -- incident lifecycle (the "web UI"; REST calls land here too) --------------------------------
+
+    def trigger(
+        self,
+        service_id: str,
+        title: str,
+        urgency: str = "high",
+        incident_id: str | None = None,
+        *,
+        agent_user_id: str | None = None,
+    ) -> str:
+        """Open an incident on `service_id`, assigned to escalation level 1; emits incident.triggered."""
+        with self.lock:
+            service = self.services.get(service_id)
+            if service is None:
+                raise not_found()
+            inc = Incident(
+                id=incident_id or self.new_id("Q"),
+                number=self._next_number,
+                title=title,
+                urgency=urgency,
+                service_id=service_id,
+                escalation_policy_id=service.escalation_policy_id,
+                team_ids=list(service.team_ids),
+                incident_key=secrets.token_hex(16),
+            )
+            self._next_number += 1
+            inc.assignments = self._level_assignments(inc, 1)
+            self.incidents[inc.id] = inc
+            agent = self.user_ref(agent_user_id) if agent_user_id else self.service_ref(service_id)
+            self._emit("incident.triggered", inc, agent)
+            return inc.id
+
+    def acknowledge(self, incident_id: str, user_id: str) -> bool:
+        """Returns False for a re-acknowledgement, which changes nothing and emits no event."""
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            self._require_open(inc)
+            if inc.status == "acknowledged":
+                return False
+            self._set_status(inc, "acknowledged", user.id)
+            inc.acknowledgements.append((user.id, inc.last_status_change_at))
+            self._emit("incident.acknowledged", inc, self.user_ref(user.id))
+            return True
+
+    def unacknowledge(self, incident_id: str) -> None:
+        """The ack timeout firing: back to triggered, with no human agent."""
+        with self.lock:
+            inc = self.incident(incident_id)
+            if inc.status != "acknowledged":
+                raise PDError(400, 1012, "Incident is not Acknowledged")
+            self._set_status(inc, "triggered", None)
+            inc.acknowledgements.clear()
+            self._emit("incident.unacknowledged", inc, None)
+
+    def resolve(self, incident_id: str, user_id: str, resolution: str | None = None) -> None:
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            self._require_open(inc)
+            self._set_status(inc, "resolved", user.id)
+            inc.resolved_at, inc.resolution = inc.last_status_change_at, resolution
+            inc.assignments.clear()  # resolved incidents have no assignees, in REST and in webhooks
+            self._emit("incident.resolved", inc, self.user_ref(user.id))
+
+    def reopen(self, incident_id: str, user_id: str) -> None:
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            if inc.status != "resolved":
+                raise PDError(400, 1003, "Invalid Status Provided")
+            self._set_status(inc, "triggered", user.id)
+            inc.reopened_at, inc.resolved_at = inc.last_status_change_at, None
+            inc.acknowledgements.clear()
+            inc.escalation_level = 1
+            inc.assignments = self._level_assignments(inc, 1)
+            self._emit("incident.reopened", inc, self.user_ref(user.id))
+
+    def reassign(self, incident_id: str, user_id: str, to_user_ids: list[str]) -> None:
+        """Direct assignment; like PagerDuty, a reassigned incident goes back to triggered."""
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            self._require_open(inc)
+            if not to_user_ids or any(uid not in self.users for uid in to_user_ids):
+                raise PDError(400, 1007, "Assigned To User Not Found")
+            at = now_iso()
+            inc.assignments = [(uid, at) for uid in dict.fromkeys(to_user_ids)]
+            inc.assigned_via = "direct_assignment"
+            self._retrigger(inc, user.id)
+            self._emit("incident.reassigned", inc, self.user_ref(user.id))
+
+    def escalate(self, incident_id: str, user_id: str, level: int) -> None:
+        """Reassign to escalation level `level` (0 counts as 1); 1006 past the policy's last level."""
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            self._require_open(inc)
+            level = max(1, level)
+            if level > len(self.escalation_policies[inc.escalation_policy_id].levels):
+                raise PDError(400, 1006, "Cannot Escalate")
+            inc.escalation_level = level
+            inc.assignments = self._level_assignments(inc, level)
+            inc.assigned_via = "escalation_policy"
+            self._retrigger(inc, user.id)
+            self._emit("incident.escalated", inc, self.user_ref(user.id))
+
+    def add_note(self, incident_id: str, user_id: str, content: str) -> Note:
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            note = Note(self.new_id(), user.id, content, now_iso())
+            inc.notes.append(note)
+            data = {
+                "incident": self.incident_ref(inc),
+                "id": note.id,
+                "content": content,
+                "trimmed": False,
+                "type": "incident_note",
+            }
+            self._emit("incident.annotated", inc, self.user_ref(user.id), data)
+            return note
+
+    def add_responder(self, incident_id: str, requester_user_id: str, responder_user_id: str, message: str) -> None:
+        with self.lock:
+            inc, requester = self.incident(incident_id), self.user(requester_user_id)
+            responder = self.user(responder_user_id)
+            if "coordinated_responding" not in self.abilities:
+                raise PDError(402, 2014, "Missing Account Ability")
+            entry = {
+                "user": self.user_ref(responder.id),
+                "requester": self.user_ref(requester.id),
+                "message": message,
+                "state": "pending",
+                "requested_at": now_iso(),
+            }
+            inc.responders.append(entry)
+            data = {
+                "incident": self.incident_ref(inc),
+                "user": self.user_ref(responder.id),
+                "escalation_policy": self.ep_ref(inc.escalation_policy_id),
+                "message": message,
+                "state": "pending",
+                "type": "incident_responder",
+            }
+            self._emit("incident.responder.added", inc, self.user_ref(requester.id), data)
+
+    def set_priority(self, incident_id: str, user_id: str, name: str | None) -> None:
+        """Set (by name, e.g. "P1") or clear (None) the priority; emits incident.priority_updated."""
+        with self.lock:
+            inc, user = self.incident(incident_id), self.user(user_id)
+            priority = next((p for p in self.priorities.values() if p.name == name or p.id == name), None)
+            if name is not None and priority is None:
+                raise PDError(400, 1020, "Invalid Priority")
+            inc.priority_id = priority.id if priority else None
+            self._emit("incident.priority_updated", inc, self.user_ref(user.id))
+
+    def update_incident(self, incident_id: str, user_id: str, changes: dict[str, Any]) -> Incident:
+        """The body of `PUT /incidents/{id}` (`incident` object), applied as the `From` user."""
+        with self.lock:
+            inc = self.incident(incident_id)
+            status = changes.get("status")
+            if status not in (None, "acknowledged", "resolved", "triggered"):
+                raise PDError(400, 1003, "Invalid Status Provided")
+            if status == "triggered":
+                self.reopen(inc.id, user_id)
+            if "escalation_level" in changes:
+                self.escalate(inc.id, user_id, int(changes["escalation_level"]))
+            if "assignments" in changes:
+                ids = [str((a.get("assignee") or {}).get("id", "")) for a in changes["assignments"] or []]
+                self.reassign(inc.id, user_id, ids)
+            if "priority" in changes:
+                prio = changes["priority"]
+                self.set_priority(inc.id, user_id, prio.get("id") if isinstance(prio, dict) else prio)
+            if changes.get("urgency") in ("high", "low"):
+                inc.urgency = changes["urgency"]
+            if isinstance(changes.get("title"), str):
+                inc.title = changes["title"]
+            if status == "acknowledged":
+                self.acknowledge(inc.id, user_id)
+            elif status == "resolved":
+                self.resolve(inc.id, user_id, changes.get("resolution"))
+            return inc
+
+    # -- webhook subscriptions (POST /webhook_subscriptions) -----------------------------------------
+
+    def create_subscription(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            method = dict(body.get("delivery_method") or {})
+            if not method.get("url") or not body.get("events"):
+                raise PDError(400, 2001, "Invalid Input Provided", ["url and events are required"])
+            sub: dict[str, Any] = {
+                "id": self.new_id(),
+                "type": "webhook_subscription",
+                "active": bool(body.get("active", True)),
+                "description": body.get("description"),
+                "delivery_method": {
+                    **method,
+                    "type": "http_delivery_method",
+                    "secret": secrets.token_hex(32),
+                    "temporarily_disabled": False,
+                },
+                "events": list(body["events"]),
+                "filter": dict(body.get("filter") or {"type": "account_reference"}),
+            }
+            self.subscriptions[sub["id"]] = sub
+            return sub
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _require_open(self, inc: Incident) -> None:
+        if inc.status == "resolved":
+            raise PDError(400, 1001, "Incident Already Resolved")
+
+    def _set_status(self, inc: Incident, status: str, user_id: str | None) -> None:
+        inc.status, inc.last_status_change_at, inc.last_status_change_by = status, now_iso(), user_id
+
+    def _retrigger(self, inc: Incident, user_id: str) -> None:
+        if inc.status != "triggered":
+            self._set_status(inc, "triggered", user_id)
+        inc.acknowledgements.clear()
+
+    def _level_assignments(self, inc: Incident, level: int) -> list[tuple[str, str]]:
+        levels = self.escalation_policies[inc.escalation_policy_id].levels
+        at = now_iso()
+        return [(uid, at) for uid in (levels[level - 1] if level <= len(levels) else [])]
+
+    def _targets(self, inc: Incident, event_type: str) -> list[WebhookTarget]:
+        targets = []
+        if self.webhook_url:
+            secret = self.webhook_secret
+            targets.append(
+                WebhookTarget(
+                    CONSTRUCTOR_SUBSCRIPTION_ID,
+                    self.webhook_url,
+                    (secret,) if isinstance(secret, str) else tuple(secret),
+                )
+            )
+        for sub in self.subscriptions.values():
+            flt = sub["filter"]
+            scope_ok = (
+                flt.get("type") == "account_reference"
+                or (flt.get("type") == "service_reference" and flt.get("id") == inc.service_id)
+                or (flt.get("type") == "team_reference" and flt.get("id") in inc.team_ids)
+            )
+            if sub["active"] and scope_ok and event_type in sub["events"]:
+                method = sub["delivery_method"]
+                targets.append(WebhookTarget(sub["id"], method["url"], (method["secret"],)))
+        return targets
+
+    def _emit(
+        self, event_type: str, inc: Incident, agent: dict[str, Any] | None, data: dict[str, Any] | None = None
+    ) -> None:
+        envelope = {
+            "event": {
+                "id": ulid_like(),
+                "event_type": event_type,
+                "resource_type": "incident",
+                "occurred_at": now_iso(ms=True),
+                "agent": agent,
+                "client": None,
+                "data": data if data is not None else self.incident_data(inc),
+            }
+        }
+        self._publish(envelope, inc.id, self._targets(inc, event_type))

@@ -1,0 +1,134 @@
+"""The Temporal worker: `python worker.py`. Builds the clients, checks search attributes, runs the
+incident workflow and its activities until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from activities.identity import Directory, IdentityActivities
+from activities.metrics import IDENTITY_MISSES, SLACK_ERRORS
+from activities.pagerduty import PagerDutyActivities
+from activities.pagerduty_api import PagerDutyApi
+from activities.slack import SlackActivities
+from settings import BridgeConfig, ConfigError, Settings, load_config
+from workflows import search
+from workflows.incident import IncidentWorkflow
+
+log = logging.getLogger("bridge.worker")
+
+INDEXED_TYPES = {
+    "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "BOOL": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+}
+CLI_TYPES = {"KEYWORD": "Keyword", "INT": "Int", "BOOL": "Bool"}
+
+
+class SearchAttributesMissing(Exception):
+    pass
+
+
+def _wanted() -> dict[str, str]:
+    return {key.name: key.indexed_value_type.name for key in search.ALL_KEYS}
+
+
+def register_command(namespace: str, missing: dict[str, str]) -> str:
+    return "\n".join(
+        f"temporal operator search-attribute create --namespace {namespace} --name {name} --type {CLI_TYPES[kind]}"
+        for name, kind in missing.items()
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register the incident search attributes that are missing, or explain exactly how to."""
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    present = set(listed.custom_attributes) | set(listed.system_attributes)
+    missing = {name: kind for name, kind in _wanted().items() if name not in present}
+    if not missing:
+        return
+    try:
+        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={name: INDEXED_TYPES[kind] for name, kind in missing.items()}))
+    except RPCError as exc:
+        if exc.status in {RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNAUTHENTICATED}:
+            raise SearchAttributesMissing(
+                "the worker may not register its search attributes; ask a Temporal admin to run:\n"
+                + register_command(namespace, missing)) from None
+        raise
+    log.info("registered search attributes %s", ", ".join(missing))
+
+
+@asynccontextmanager
+async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[list[Callable[..., Any]]]:
+    """The activity instances with their shared clients, closed on exit."""
+    async with httpx.AsyncClient(base_url=settings.pagerduty_api_url, timeout=20) as http:
+        pd = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
+        slack = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
+                               timeout=20)
+        directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
+        slack_acts = SlackActivities(slack, directory, config,
+                                     on_error=lambda m, e: SLACK_ERRORS.labels(m, e).inc())
+        pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
+        yield [pd_acts.read_incident, pd_acts.write, identity.resolve_actor, slack_acts.post_message,
+               slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user]
+
+
+def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]]) -> Worker:
+    return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=activity_fns)
+
+
+async def connect(settings: Settings) -> Client:
+    address = settings.temporal_address or "localhost:7233"
+    return await Client.connect(address, namespace=settings.temporal_namespace,
+                                data_converter=pydantic_data_converter)
+
+
+async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    async with activities(settings, config) as fns, build_worker(client, settings.temporal_task_queue, fns):
+        log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
+                 settings.temporal_address or "localhost:7233")
+        await (stop or asyncio.Event()).wait()
+
+
+def main() -> int:
+    from ops.logs import setup_logging
+    from ops.metrics_server import serve_worker_metrics
+
+    setup_logging()
+    try:
+        settings = Settings()
+        config = load_config(settings.bridge_config)
+    except (ConfigError, ValueError) as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    serve_worker_metrics(os.environ.get("WORKER_METRICS_PORT"))
+    try:
+        asyncio.run(run_worker(settings, config))
+    except SearchAttributesMissing as exc:
+        log.error("%s", exc)
+        return 3
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

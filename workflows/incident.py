@@ -1,0 +1,299 @@
+"""IncidentWorkflow: one long-running workflow per PagerDuty incident, a thin loop around `reduce`.
+
+Signals only enqueue. The loop feeds events to the reducer, runs the effects it asks for as activities
+(their results come back as events), keeps the Slack message equal to the latest desired view, and
+continues-as-new with state and unprocessed events when the history grows large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.errors import RETRYABLE_TYPES
+    from activities.identity import IdentityActivities, ResolveActorRequest
+    from activities.pagerduty import PagerDutyActivities, ReadRequest, WriteRequest
+    from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
+    from workflows import options, search
+    from workflows.models import (
+        ActorResolved,
+        Effect,
+        Event,
+        IncidentRead,
+        IncidentState,
+        MessagePosted,
+        PdEvent,
+        ReadIncident,
+        RenderFailed,
+        RepliesPosted,
+        ResolveActor,
+        SlackAction,
+        TellUser,
+        Tick,
+        WorkflowInput,
+        WriteOutcome,
+        WriteToPagerDuty,
+    )
+    from workflows.state import next_deadline, reduce
+    from workflows.view import MessageView, message_view
+
+
+# A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
+RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
+
+
+def failure_text(exc: BaseException) -> str:
+    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+def failure_type(exc: BaseException) -> str | None:
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+@workflow.defn(name="IncidentWorkflow")
+class IncidentWorkflow:
+    @workflow.init
+    def __init__(self, inp: WorkflowInput) -> None:
+        self._state = inp.state or IncidentState(incident_id=inp.incident_id, timing=inp.timing)
+        self._inbox: list[Event] = list(inp.inbox)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._rendered: MessageView | None = None
+        self._rendering = self._replying = False
+        self._post_blocked = False
+        self._published: tuple[Any, ...] | None = None
+        self._poked = False
+
+    @workflow.signal(name="pd_event")
+    def pd_event(self, event: PdEvent) -> None:
+        self._inbox.append(event)
+
+    @workflow.signal(name="slack_action")
+    def slack_action(self, action: SlackAction) -> None:
+        self._inbox.append(action)
+
+    @workflow.query(name="state")
+    def state(self) -> IncidentState:
+        return self._state
+
+    @workflow.run
+    async def run(self, inp: WorkflowInput) -> IncidentState:
+        while True:
+            while self._inbox:
+                event = self._inbox.pop(0)
+                self._post_blocked = self._post_blocked and not isinstance(event, PdEvent | SlackAction)
+                self._apply(event)
+            self._sync_slack()
+            self._publish()
+            if self._state.finished and not self._tasks:
+                return self._state
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
+                workflow.continue_as_new(WorkflowInput(incident_id=self._state.incident_id,
+                                                       timing=self._state.timing, state=self._state,
+                                                       inbox=self._inbox))
+            await self._wait()
+
+    async def _wait(self) -> None:
+        deadline = next_deadline(self._state)
+        self._poked = False
+
+        def wake() -> bool:
+            return bool(self._inbox) or self._poked
+
+        if deadline is None:
+            await workflow.wait_condition(wake)
+            return
+        remaining = (deadline - workflow.now()).total_seconds()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            await workflow.wait_condition(wake, timeout=timedelta(seconds=remaining))
+        except TimeoutError:
+            self._inbox.append(Tick())
+
+    def _apply(self, event: Event) -> None:
+        self._state, effects = reduce(self._state, event, workflow.now())
+        for effect in effects:
+            self._spawn(self._run_effect(effect))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def runner() -> None:
+            try:
+                await work
+            finally:
+                self._tasks.discard(task)
+                self._poked = True
+
+        task = asyncio.create_task(runner())
+        self._tasks.add(task)
+
+    def _feed(self, event: Event) -> None:
+        self._inbox.append(event)
+
+    async def _run_effect(self, effect: Effect) -> None:
+        match effect:
+            case ReadIncident():
+                self._feed(await self._read(effect))
+            case ResolveActor():
+                self._feed(await self._resolve(effect))
+            case WriteToPagerDuty():
+                await self._write(effect)
+            case TellUser():
+                await self._tell(effect)
+
+    async def _read(self, effect: ReadIncident) -> IncidentRead:
+        request = ReadRequest(incident_id=self._state.incident_id, reason=effect.reason)
+        try:
+            return await workflow.execute_activity_method(
+                PagerDutyActivities.read_incident, request, start_to_close_timeout=options.CALL_TIMEOUT,
+                schedule_to_close_timeout=options.READ_DEADLINE, retry_policy=options.PAGERDUTY_RETRY)
+        except ActivityError as exc:
+            return IncidentRead(error=failure_text(exc))
+
+    async def _resolve(self, effect: ResolveActor) -> ActorResolved:
+        request = ResolveActorRequest(incident_id=self._state.incident_id, command_id=effect.command_id,
+                                      slack_user=effect.slack_user, target_slack_user=effect.target_slack_user)
+        try:
+            return await workflow.execute_activity_method(
+                IdentityActivities.resolve_actor, request, start_to_close_timeout=options.CALL_TIMEOUT,
+                schedule_to_close_timeout=self._action_deadline(), retry_policy=options.PAGERDUTY_RETRY)
+        except ActivityError as exc:
+            return ActorResolved(command_id=effect.command_id,
+                                 error=f"could not check who you are in PagerDuty: {failure_text(exc)}")
+
+    def _action_deadline(self) -> timedelta:
+        return timedelta(seconds=self._state.timing.action_deadline_seconds)
+
+    async def _write(self, effect: WriteToPagerDuty) -> None:
+        request = WriteRequest(incident_id=self._state.incident_id, write=effect)
+        started = workflow.now()
+        try:
+            outcome = await workflow.execute_activity_method(
+                PagerDutyActivities.write, request, start_to_close_timeout=options.CALL_TIMEOUT,
+                retry_policy=options.SINGLE_TRY)
+        except ActivityError as first:
+            if failure_type(first) not in RETRYABLE:
+                self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
+                                        detail=f"PagerDuty refused: {failure_text(first)}"))
+                return
+            self._feed(WriteOutcome(command_id=effect.command_id, result="retrying",
+                                    detail=f"{failure_text(first)}; retrying"))
+            remaining = self._action_deadline() - (workflow.now() - started)
+            try:
+                outcome = await workflow.execute_activity_method(
+                    PagerDutyActivities.write, request, start_to_close_timeout=options.CALL_TIMEOUT,
+                    schedule_to_close_timeout=max(remaining, timedelta(seconds=1)),
+                    retry_policy=options.PAGERDUTY_RETRY)
+            except ActivityError as final:
+                minutes = self._state.timing.action_deadline_seconds / 60
+                detail = failure_text(final) or failure_text(first)
+                if failure_type(final) in RETRYABLE or failure_type(final) is None:
+                    detail = f"{failure_text(first)}; gave up after {minutes:g} min of retries"
+                self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=detail))
+                return
+        self._feed(outcome)
+
+    async def _tell(self, effect: TellUser) -> None:
+        try:
+            await workflow.execute_activity_method(
+                SlackActivities.tell_user, effect, start_to_close_timeout=options.CALL_TIMEOUT,
+                schedule_to_close_timeout=options.TELL_DEADLINE, retry_policy=options.SLACK_RETRY)
+        except ActivityError as exc:
+            workflow.logger.warning("could not tell %s: %s", effect.slack_user, failure_text(exc))
+
+    # ---- Slack: keep the message equal to the desired view, post replies in order ----------------------
+
+    def _sync_slack(self) -> None:
+        view = message_view(self._state)
+        if view is not None and not self._rendering:
+            if self._state.ts is None and not self._post_blocked:
+                self._rendering = True
+                self._spawn(self._post(view))
+            elif self._state.ts is not None and view != self._rendered:
+                self._rendering = True
+                self._spawn(self._update(view))
+        if self._state.ts is not None and self._state.replies and not self._replying:
+            self._replying = True
+            self._spawn(self._post_replies())
+
+    async def _slack(self, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+        return await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
+            schedule_to_close_timeout=options.SLACK_DEADLINE, retry_policy=options.SLACK_RETRY)
+
+    async def _post(self, view: MessageView) -> None:
+        try:
+            posted: MessagePosted = await self._slack(SlackActivities.post_message, PostRequest(view=view))
+            self._rendered = view
+            self._apply(posted)
+        except ActivityError as exc:
+            workflow.logger.error("incident message not posted: %s", failure_text(exc))
+            self._post_blocked = True
+            self._apply(RenderFailed(detail=failure_text(exc)))
+        finally:
+            self._rendering = False
+
+    async def _update(self, view: MessageView) -> None:
+        channel, ts = self._state.channel, self._state.ts
+        assert channel is not None and ts is not None
+        try:
+            await self._slack(SlackActivities.update_message, UpdateRequest(channel=channel, ts=ts, view=view))
+        except ActivityError as exc:
+            workflow.logger.error("incident message not updated: %s", failure_text(exc))
+            self._apply(RenderFailed(detail=failure_text(exc)))
+            if failure_type(exc) == "SlackMessageGone":
+                self._state = self._state.model_copy(update={"ts": None})
+        self._rendered = view
+        self._rendering = False
+
+    async def _post_replies(self) -> None:
+        try:
+            while self._state.replies and self._state.ts is not None and self._state.channel is not None:
+                reply = self._state.replies[0]
+                request = ReplyRequest(channel=self._state.channel, ts=self._state.ts, reply=reply)
+                try:
+                    await self._slack(SlackActivities.post_reply, request)
+                except ActivityError as exc:
+                    workflow.logger.error("thread reply %d not posted: %s", reply.seq, failure_text(exc))
+                self._apply(RepliesPosted(upto_seq=reply.seq))
+        finally:
+            self._replying = False
+
+    # ---- visibility ---------------------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        s = self._state
+        inc = s.incident
+        pending = bool(s.pending_commands())
+        stuck = bool(s.render_error or s.read_error or any(c.phase == "retrying" for c in s.commands))
+        values = (inc.number if inc else None, s.status, inc.service.id if inc and inc.service else None,
+                  pending, stuck)
+        if values == self._published:
+            return
+        self._published = values
+        updates: list[SearchAttributeUpdate[Any]] = [
+            search.INCIDENT_ID.value_set(s.incident_id),
+            search.COMMAND_PENDING.value_set(pending),
+            search.STUCK.value_set(stuck),
+        ]
+        if inc is not None:
+            updates.append(search.STATUS.value_set(inc.status.value))
+            if inc.number is not None:
+                updates.append(search.INCIDENT_NUMBER.value_set(inc.number))
+            if inc.service is not None:
+                updates.append(search.SERVICE.value_set(inc.service.id))
+            workflow.set_current_details(
+                f"#{inc.number} {inc.title}\n\nstatus: {inc.status.value}, pending commands: "
+                f"{len(s.pending_commands())}, stuck: {stuck}"
+                + (f"\nlast problem: {s.render_error or s.read_error}" if stuck else ""))
+        workflow.upsert_search_attributes(updates)
+

@@ -1,0 +1,295 @@
+"""Typed values that cross the workflow boundary: inputs, events, effects and the incident state.
+
+Everything here is a pydantic model so Temporal's pydantic data converter can carry it, and nothing here
+does I/O, so the module is safe to import inside the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Status(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class ActionKind(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    REASSIGN = "reassign"
+    NOTE = "note"
+
+
+class Ref(Model):
+    """A PagerDuty reference (user, service, team, escalation policy) as webhooks carry it."""
+
+    id: str
+    summary: str = ""
+
+
+class Timing(Model):
+    action_deadline_seconds: int = 180
+    confirmation_deadline_seconds: int = 120
+    linger_after_resolve_seconds: int = 86400
+    reconcile_interval_seconds: int = 900
+
+
+class Snapshot(Model):
+    """The incident as PagerDuty reports it (webhook data or a REST read)."""
+
+    id: str
+    number: int | None = None
+    title: str = ""
+    html_url: str = ""
+    status: Status = Status.TRIGGERED
+    urgency: str = ""
+    priority: str | None = None
+    service: Ref | None = None
+    escalation_policy: Ref | None = None
+    teams: list[Ref] = Field(default_factory=list)
+    assignees: list[Ref] = Field(default_factory=list)
+
+
+# ---- events: everything the reducer reacts to ------------------------------------------------------
+
+
+class PdEvent(Model):
+    """One PagerDuty v3 webhook about an incident, parsed at the edge."""
+
+    kind: Literal["pd_event"] = "pd_event"
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    incident_id: str
+    agent: Ref | None = None
+    incident: Snapshot | None = None
+    note_id: str | None = None
+    note_content: str | None = None
+    responder: Ref | None = None
+    responder_message: str | None = None
+
+
+class SlackAction(Model):
+    """A control used in Slack: a button, the reassign select, or the note modal's submission."""
+
+    kind: Literal["slack_action"] = "slack_action"
+    key: str
+    action: ActionKind
+    incident_id: str
+    slack_user: str
+    channel: str | None = None
+    target_slack_user: str | None = None
+    note: str | None = None
+
+
+class IncidentRead(Model):
+    """The result of reading the incident from PagerDuty, or why it could not be read."""
+
+    kind: Literal["incident_read"] = "incident_read"
+    snapshot: Snapshot | None = None
+    status_changed_at: datetime | None = None
+    error: str | None = None
+
+
+class Person(Model):
+    pd_id: str
+    email: str
+    name: str
+
+
+class ActorResolved(Model):
+    """Identity and authorization facts gathered for a command, for the reducer to decide on."""
+
+    kind: Literal["actor_resolved"] = "actor_resolved"
+    command_id: str
+    actor: Person | None = None
+    target: Person | None = None
+    actor_team_ids: list[str] = Field(default_factory=list)
+    incident_team_ids: list[str] = Field(default_factory=list)
+    is_admin: bool = False
+    allow_without_team: bool = True
+    error: str | None = None
+
+
+class WriteOutcome(Model):
+    """How a PagerDuty write went: applied, already so, still retrying, or failed for good."""
+
+    kind: Literal["write_outcome"] = "write_outcome"
+    command_id: str
+    result: Literal["applied", "already", "retrying", "failed"]
+    detail: str = ""
+    snapshot: Snapshot | None = None
+    status_changed_at: datetime | None = None
+    note_id: str | None = None
+
+
+class MessagePosted(Model):
+    kind: Literal["message_posted"] = "message_posted"
+    channel: str
+    ts: str
+
+
+class RenderFailed(Model):
+    kind: Literal["render_failed"] = "render_failed"
+    detail: str
+
+
+class RepliesPosted(Model):
+    kind: Literal["replies_posted"] = "replies_posted"
+    upto_seq: int
+
+
+class Tick(Model):
+    """Time passed: deadlines (confirmation, linger, reconcile) are checked against `now`."""
+
+    kind: Literal["tick"] = "tick"
+
+
+Event = Annotated[
+    PdEvent
+    | SlackAction
+    | IncidentRead
+    | ActorResolved
+    | WriteOutcome
+    | MessagePosted
+    | RenderFailed
+    | RepliesPosted
+    | Tick,
+    Field(discriminator="kind"),
+]
+
+
+# ---- effects: what the reducer asks the workflow to do ---------------------------------------------
+
+
+class ReadIncident(Model):
+    kind: Literal["read_incident"] = "read_incident"
+    reason: str
+
+
+class ResolveActor(Model):
+    kind: Literal["resolve_actor"] = "resolve_actor"
+    command_id: str
+    slack_user: str
+    target_slack_user: str | None = None
+
+
+class WriteToPagerDuty(Model):
+    kind: Literal["write"] = "write"
+    command_id: str
+    action: ActionKind
+    actor_email: str
+    actor_pd_id: str
+    target_pd_id: str | None = None
+    note: str | None = None
+    assignee_ids: list[str] = Field(default_factory=list)
+
+
+class TellUser(Model):
+    """A message only the acting person sees (ephemeral)."""
+
+    kind: Literal["tell_user"] = "tell_user"
+    channel: str
+    slack_user: str
+    text: str
+
+
+Effect = Annotated[ReadIncident | ResolveActor | WriteToPagerDuty | TellUser, Field(discriminator="kind")]
+
+
+# ---- state ------------------------------------------------------------------------------------------
+
+
+class CommandPhase(StrEnum):
+    RESOLVING = "resolving"  # identity / authorization being checked
+    SENDING = "sending"  # write to PagerDuty in flight
+    RETRYING = "retrying"  # PagerDuty unavailable, retrying until the action deadline
+    APPLIED = "applied"  # PagerDuty accepted the write; its webhook may still come
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+SETTLED_PHASES = {CommandPhase.APPLIED, CommandPhase.FAILED, CommandPhase.REFUSED}
+
+
+class Command(Model):
+    """A Slack action on its way to PagerDuty (DESIGN §2 'pending command')."""
+
+    id: str
+    action: ActionKind
+    slack_user: str
+    channel: str | None = None
+    issued_at: datetime
+    phase: CommandPhase = CommandPhase.RESOLVING
+    actor: Person | None = None
+    target: Person | None = None
+    target_slack_user: str | None = None
+    note: str | None = None
+    detail: str = ""
+    settled_at: datetime | None = None
+    echo_seen: bool = False
+    note_id: str | None = None
+
+
+class Reply(Model):
+    """One thread reply; `seq` orders them and tells which were posted."""
+
+    seq: int
+    text: str
+    people: list[Ref] = Field(default_factory=list)
+
+
+class AuditEntry(Model):
+    at: datetime
+    event_id: str
+    note: str
+
+
+class IncidentState(Model):
+    incident_id: str
+    timing: Timing = Field(default_factory=Timing)
+    known: bool = False
+    incident: Snapshot | None = None
+    status_changed_at: datetime | None = None
+    acted_by: Ref | None = None
+    seen_event_ids: list[str] = Field(default_factory=list)
+    seen_action_keys: list[str] = Field(default_factory=list)
+    commands: list[Command] = Field(default_factory=list)
+    next_command_no: int = 1
+    replies: list[Reply] = Field(default_factory=list)
+    replies_posted_seq: int = 0
+    next_reply_seq: int = 1
+    channel: str | None = None
+    ts: str | None = None
+    render_error: str | None = None
+    read_in_flight: bool = False
+    read_error: str | None = None
+    last_read_at: datetime | None = None
+    resolved_seen_at: datetime | None = None
+    audit: list[AuditEntry] = Field(default_factory=list)
+    finished: bool = False
+
+    @property
+    def status(self) -> Status | None:
+        return self.incident.status if self.incident else None
+
+    def pending_commands(self) -> list[Command]:
+        return [c for c in self.commands if c.phase not in SETTLED_PHASES]
+
+
+class WorkflowInput(Model):
+    incident_id: str
+    timing: Timing = Field(default_factory=Timing)
+    state: IncidentState | None = None
+    inbox: list[Event] = Field(default_factory=list)

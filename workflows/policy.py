@@ -1,0 +1,59 @@
+"""Pure decisions about people: who may act on an incident, and which webhook confirms which command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from workflows.models import ActionKind, ActorResolved, Command, CommandPhase, PdEvent
+
+# PagerDuty's clock and the worker's are not the same clock; an echo may carry a time slightly before
+# the moment the workflow recorded the command.
+ECHO_CLOCK_SKEW = timedelta(seconds=30)
+
+ECHO_EVENT_TYPES = {
+    ActionKind.ACKNOWLEDGE: "incident.acknowledged",
+    ActionKind.RESOLVE: "incident.resolved",
+    ActionKind.ESCALATE: "incident.escalated",
+    ActionKind.REASSIGN: "incident.reassigned",
+    ActionKind.NOTE: "incident.annotated",
+}
+
+
+def refusal(facts: ActorResolved, slack_user: str) -> str | None:
+    """Why this person may not act on this incident, or None when they may."""
+    if facts.is_admin:
+        return None
+    if not facts.incident_team_ids:
+        if facts.allow_without_team:
+            return None
+        return (
+            f"<@{slack_user}>, this incident belongs to no PagerDuty team and the bridge only lets admins act "
+            "on such incidents (authorization.allow_incidents_without_team = false)."
+        )
+    if set(facts.actor_team_ids) & set(facts.incident_team_ids):
+        return None
+    return (
+        f"<@{slack_user}>, you are not on a PagerDuty team that owns this incident "
+        f"(owning teams: {', '.join(sorted(facts.incident_team_ids))}). Nothing was sent to PagerDuty; "
+        "ask someone on those teams, or an admin listed in authorization.admin_slack_users."
+    )
+
+
+def confirms(command: Command, event: PdEvent) -> bool:
+    """Whether `event` is PagerDuty's echo of this command rather than a change made by someone else."""
+    if command.echo_seen or command.actor is None or event.agent is None:
+        return False
+    if command.phase not in {CommandPhase.SENDING, CommandPhase.RETRYING, CommandPhase.APPLIED}:
+        return False
+    if event.agent.id != command.actor.pd_id or event.event_type != ECHO_EVENT_TYPES[command.action]:
+        return False
+    if event.occurred_at < command.issued_at - ECHO_CLOCK_SKEW:
+        return False
+    if command.action is ActionKind.REASSIGN:
+        target = command.target.pd_id if command.target else None
+        return event.incident is not None and any(a.id == target for a in event.incident.assignees)
+    if command.action is ActionKind.NOTE:
+        if command.note_id and event.note_id:
+            return command.note_id == event.note_id
+        return (event.note_content or "").strip() == (command.note or "").strip()
+    return True

@@ -1,0 +1,363 @@
+"""The incident state machine: `reduce(state, event, now) -> (state, effects)`.
+
+Rules of this module:
+1. It is pure. No I/O, no clock (time arrives as `now` and on events), no randomness, no temporalio.
+2. PagerDuty is the source of truth. Status follows the newest `occurred_at`; an older status change is
+   stale and only audited. A read from PagerDuty wins over anything older.
+3. An event id is applied once. A Slack action key is applied once.
+4. A webhook that confirms a pending command settles it and is never shown as an outside change.
+5. Something that does not fit (first event is not a trigger, a status jump, an unconfirmed command
+   past its deadline) asks for a read from PagerDuty instead of guessing.
+6. Nothing here raises on odd input: an event that does not apply returns the state unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workflows import timeline
+from workflows.models import (
+    ActionKind,
+    ActorResolved,
+    AuditEntry,
+    Command,
+    CommandPhase,
+    Effect,
+    Event,
+    IncidentRead,
+    IncidentState,
+    MessagePosted,
+    PdEvent,
+    ReadIncident,
+    Ref,
+    RenderFailed,
+    RepliesPosted,
+    Reply,
+    ResolveActor,
+    SlackAction,
+    Snapshot,
+    Status,
+    TellUser,
+    Tick,
+    WriteOutcome,
+    WriteToPagerDuty,
+)
+from workflows.policy import confirms, refusal
+
+MAX_SEEN_EVENTS = 500
+MAX_SEEN_ACTIONS = 200
+MAX_SETTLED_COMMANDS = 20
+MAX_AUDIT = 50
+
+# Which status each status-carrying webhook sets. Other incident events never change status by
+# themselves; if their snapshot disagrees with a newer status, that is a jump to re-read.
+EVENT_STATUS: dict[str, Status] = {
+    "incident.triggered": Status.TRIGGERED,
+    "incident.acknowledged": Status.ACKNOWLEDGED,
+    "incident.unacknowledged": Status.TRIGGERED,
+    "incident.resolved": Status.RESOLVED,
+    "incident.reopened": Status.TRIGGERED,
+}
+
+Result = tuple[IncidentState, list[Effect]]
+
+
+def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
+    new = state.model_copy(deep=True)
+    effects: list[Effect] = []
+    match event:
+        case PdEvent():
+            _on_pd_event(new, event, now, effects)
+        case SlackAction():
+            _on_slack_action(new, event, now, effects)
+        case ActorResolved():
+            _on_actor_resolved(new, event, now, effects)
+        case WriteOutcome():
+            _on_write_outcome(new, event, now, effects)
+        case IncidentRead():
+            _on_read(new, event, now)
+        case MessagePosted():
+            new.channel, new.ts, new.render_error = event.channel, event.ts, None
+        case RenderFailed():
+            new.render_error = event.detail
+        case RepliesPosted():
+            new.replies = [r for r in new.replies if r.seq > event.upto_seq]
+            new.replies_posted_seq = max(new.replies_posted_seq, event.upto_seq)
+        case Tick():
+            _on_tick(new, now, effects)
+    _trim(new)
+    return new, effects
+
+
+# ---- helpers -----------------------------------------------------------------------------------------
+
+
+def _reply(state: IncidentState, text: str, people: list[Ref] | None = None) -> None:
+    state.replies.append(Reply(seq=state.next_reply_seq, text=text, people=people or []))
+    state.next_reply_seq += 1
+
+
+def _audit(state: IncidentState, now: datetime, event_id: str, note: str) -> None:
+    state.audit.append(AuditEntry(at=now, event_id=event_id, note=note))
+
+
+def _request_read(state: IncidentState, reason: str, effects: list[Effect]) -> None:
+    if not state.read_in_flight:
+        state.read_in_flight = True
+        effects.append(ReadIncident(reason=reason))
+
+
+def _command(state: IncidentState, command_id: str) -> Command | None:
+    return next((c for c in state.commands if c.id == command_id), None)
+
+
+def _settle(command: Command, phase: CommandPhase, now: datetime, detail: str = "") -> None:
+    command.phase, command.settled_at = phase, now
+    if detail:
+        command.detail = detail
+
+
+def _apply_status(state: IncidentState, status: Status, at: datetime | None, now: datetime) -> bool:
+    """Apply a status change unless a newer one was already applied; False when stale."""
+    if at is not None and state.status_changed_at is not None and at < state.status_changed_at:
+        return False
+    if state.incident is not None:
+        state.incident.status = status
+    if at is not None:
+        state.status_changed_at = at
+    # The linger clock runs on the worker's time, from when the bridge first saw the resolution.
+    if status is Status.RESOLVED:
+        state.resolved_seen_at = state.resolved_seen_at or now
+    else:
+        state.resolved_seen_at = None
+    return True
+
+
+def _merge_snapshot(state: IncidentState, snap: Snapshot, status_at: datetime | None, now: datetime) -> bool:
+    """Take a full snapshot's descriptive fields; its status only if not older than ours."""
+    keep_status = state.incident.status if state.incident else snap.status
+    state.incident = snap.model_copy(update={"status": keep_status})
+    state.known = True
+    return _apply_status(state, snap.status, status_at, now)
+
+
+# ---- PagerDuty webhooks --------------------------------------------------------------------------------
+
+
+def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> None:
+    if event.event_id in state.seen_event_ids:
+        _audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
+        return
+    state.seen_event_ids.append(event.event_id)
+    if not state.known and event.event_type != "incident.triggered":
+        _request_read(state, f"first event for this incident was {event.event_type}", effects)
+
+    echo = next((c for c in state.commands if confirms(c, event)), None)
+    if echo is not None:
+        echo.echo_seen = True
+        if echo.phase is not CommandPhase.APPLIED:
+            _settle(echo, CommandPhase.APPLIED, now)
+            text, people = timeline.command_done(echo, already=False)
+            _reply(state, text, people)
+
+    fresh = _apply_pd_change(state, event, now, effects)
+    if not fresh:
+        _audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
+        return
+    if echo is None:
+        line = timeline.external_change(event, state.incident)
+        if line is not None:
+            _reply(state, *line)
+    if event.agent is not None and event.event_type in EVENT_STATUS:
+        state.acted_by = event.agent
+
+
+def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> bool:
+    """Apply what the webhook says; False when it is an out-of-date status change."""
+    snap = event.incident
+    target = EVENT_STATUS.get(event.event_type)
+    if target is not None:
+        status = snap.status if snap and event.event_type == "incident.reopened" else target
+        if state.status_changed_at is not None and event.occurred_at < state.status_changed_at:
+            return False
+        if snap is not None:
+            _merge_snapshot(state, snap.model_copy(update={"status": status}), event.occurred_at, now)
+        else:
+            _apply_status(state, status, event.occurred_at, now)
+        if event.event_type == "incident.triggered":
+            state.last_read_at = state.last_read_at or now
+        return True
+    if snap is not None and state.incident is not None:
+        newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
+        if newer and snap.status is not state.incident.status:
+            _request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw "
+                          f"{state.incident.status}", effects)
+        state.incident = snap.model_copy(update={"status": state.incident.status})
+    return True
+
+
+# ---- Slack actions -------------------------------------------------------------------------------------
+
+
+def _on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect]) -> None:
+    if action.key in state.seen_action_keys:
+        return
+    state.seen_action_keys.append(action.key)
+    reason = _why_not_now(state, action)
+    if reason is not None:
+        if action.channel:
+            effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason))
+        return
+    command = Command(
+        id=f"c{state.next_command_no}",
+        action=action.action,
+        slack_user=action.slack_user,
+        channel=action.channel,
+        issued_at=now,
+        target_slack_user=action.target_slack_user,
+        note=action.note,
+    )
+    state.next_command_no += 1
+    state.commands.append(command)
+    effects.append(
+        ResolveActor(command_id=command.id, slack_user=action.slack_user, target_slack_user=action.target_slack_user)
+    )
+    if not state.known:
+        _request_read(state, f"{action.action} clicked on an incident the bridge has not seen yet", effects)
+
+
+def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
+    status = state.status
+    who = f"<@{action.slack_user}>"
+    if action.action is ActionKind.ACKNOWLEDGE and status is Status.ACKNOWLEDGED:
+        return f"{who}, this incident is already acknowledged in PagerDuty; nothing was sent."
+    if action.action is not ActionKind.NOTE and status is Status.RESOLVED:
+        return f"{who}, this incident is already resolved in PagerDuty; reopen it there first. Nothing was sent."
+    if action.action is ActionKind.REASSIGN and not action.target_slack_user:
+        return f"{who}, choose the person to reassign to."
+    if action.action is ActionKind.NOTE and not (action.note or "").strip():
+        return f"{who}, the note was empty; nothing was sent."
+    for command in state.pending_commands():
+        if command.action is action.action and action.action is not ActionKind.NOTE:
+            return (
+                f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
+                "the message shows its outcome."
+            )
+    return None
+
+
+def _on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime, effects: list[Effect]) -> None:
+    command = _command(state, facts.command_id)
+    if command is None or command.phase is not CommandPhase.RESOLVING:
+        return
+    problem = facts.error or (refusal(facts, command.slack_user) if facts.actor else "identity lookup failed")
+    if problem is None and command.action is ActionKind.REASSIGN and facts.target is None:
+        problem = "the person to reassign to has no PagerDuty user"
+    if problem is not None or facts.actor is None:
+        _settle(command, CommandPhase.REFUSED, now, problem or "refused")
+        if command.channel:
+            effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail))
+        return
+    command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
+    effects.append(
+        WriteToPagerDuty(
+            command_id=command.id,
+            action=command.action,
+            actor_email=facts.actor.email,
+            actor_pd_id=facts.actor.pd_id,
+            target_pd_id=facts.target.pd_id if facts.target else None,
+            note=command.note,
+            assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
+        )
+    )
+
+
+def _on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect]) -> None:
+    command = _command(state, outcome.command_id)
+    if command is None:
+        return
+    if outcome.snapshot is not None:
+        _merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now)
+    if outcome.note_id:
+        command.note_id = outcome.note_id
+    if outcome.result == "retrying":
+        if command.phase in {CommandPhase.SENDING, CommandPhase.RETRYING}:
+            command.phase, command.detail = CommandPhase.RETRYING, outcome.detail
+        return
+    if outcome.result in {"applied", "already"}:
+        if outcome.detail:
+            command.detail = outcome.detail
+        if command.phase is not CommandPhase.APPLIED:
+            _settle(command, CommandPhase.APPLIED, now)
+            text, people = timeline.command_done(command, already=outcome.result == "already")
+            _reply(state, text, people)
+        if outcome.result == "already":
+            command.echo_seen = True
+        return
+    _settle(command, CommandPhase.FAILED, now, outcome.detail)
+    status = state.status.value if state.status else "unknown"
+    text = timeline.command_failed(command, status)
+    _reply(state, text)
+    if command.channel:
+        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=text))
+    _request_read(state, f"{command.action} failed", effects)
+
+
+# ---- reads and time --------------------------------------------------------------------------------------
+
+
+def _on_read(state: IncidentState, read: IncidentRead, now: datetime) -> None:
+    state.read_in_flight = False
+    if read.snapshot is None:
+        state.read_error = read.error or "read failed"
+        return
+    state.read_error, state.last_read_at = None, now
+    was_known, before = state.known, state.status
+    _merge_snapshot(state, read.snapshot, read.status_changed_at, now)
+    if was_known and before is not None and state.status is not before:
+        _reply(state, f":arrows_counterclockwise: Synced from PagerDuty: the incident is now *{state.status}* "
+               "(a change the bridge had not heard about)")
+    for command in state.commands:
+        if command.phase is CommandPhase.APPLIED:
+            command.echo_seen = True
+
+
+def next_deadline(state: IncidentState) -> datetime | None:
+    """When the reducer next wants a Tick, if ever."""
+    timing, times = state.timing, []
+    for command in state.commands:
+        if command.phase is CommandPhase.APPLIED and not command.echo_seen and command.settled_at:
+            times.append(command.settled_at + timedelta(seconds=timing.confirmation_deadline_seconds))
+    if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
+        times.append(state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds))
+    elif state.known and state.last_read_at is not None:
+        times.append(state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds))
+    return min(times) if times else None
+
+
+def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
+    timing = state.timing
+    for command in state.commands:
+        deadline = (command.settled_at or now) + timedelta(seconds=timing.confirmation_deadline_seconds)
+        if command.phase is CommandPhase.APPLIED and not command.echo_seen and deadline <= now:
+            command.echo_seen = True
+            _request_read(state, f"no webhook confirmed {command.action} by {command.slack_user}", effects)
+    if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
+        linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
+        if linger_end <= now and not state.pending_commands():
+            state.finished = True
+    elif (state.known and state.last_read_at is not None
+          and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):
+        state.last_read_at = now
+        _request_read(state, "periodic re-read from PagerDuty", effects)
+
+
+def _trim(state: IncidentState) -> None:
+    del state.seen_event_ids[:-MAX_SEEN_EVENTS]
+    del state.seen_action_keys[:-MAX_SEEN_ACTIONS]
+    del state.audit[:-MAX_AUDIT]
+    settled = [c for c in state.commands
+               if c.phase in {CommandPhase.FAILED, CommandPhase.REFUSED} or (c.phase is CommandPhase.APPLIED
+                                                                              and c.echo_seen)]
+    drop = {c.id for c in settled[:-MAX_SETTLED_COMMANDS]}
+    state.commands = [c for c in state.commands if c.id not in drop]
