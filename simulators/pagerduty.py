@@ -159,7 +159,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
             if service is None:
                 raise not_found()
             inc = Incident(
-                id=incident_id or self.new_id("Q"),
+                id=incident_id or self.new_id(),
                 number=self._next_number,
                 title=title,
                 urgency=urgency,

@@ -29,7 +29,7 @@ def message_view(state: IncidentState) -> MessageView | None:
     inc = state.incident
     if not state.known or inc is None:
         return None
-    progress: list[str] = Field(default_factory=list)
+    progress: list[str] = []
     outcome: str | None = None
     for command in state.commands:
         who = f"<@{command.slack_user}>"

@@ -1,0 +1,199 @@
+"""HTML for the simulated Slack channel (sandbox demo): no external assets, a little inline JS.
+
+The server renders the shell and embeds the first state; the script then polls `/_sim/state/<channel>`
+every second and re-renders only when something changed, so an open <select> or a half-typed modal
+field is not wiped by the refresh.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f8f8f8;color:#1d1c1d}
+header{background:#3f0e40;color:#fff;padding:10px 16px;display:flex;gap:16px;align-items:center}
+header a{color:#fff}header h1{font-size:18px;margin:0;flex:1}
+main{max-width:860px;margin:16px auto;padding:0 12px}
+.msg{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px;margin:10px 0}
+.meta{color:#616061;font-size:12px}.edited{color:#999;font-size:11px}
+.thread{margin:8px 0 0 18px;border-left:3px solid #ddd;padding-left:10px}
+.thread .msg{margin:6px 0}.eph{border-style:dashed;background:#fffbea}
+h3{margin:4px 0;font-size:16px}.ctx{color:#616061;font-size:12px}.fields{display:flex;gap:16px;flex-wrap:wrap}
+button{margin:4px 6px 4px 0;padding:4px 10px;border:1px solid #bbb;border-radius:4px;background:#fff;cursor:pointer}
+button.primary{background:#007a5a;color:#fff;border-color:#007a5a}
+button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
+#modal{position:fixed;inset:0;background:rgba(0,0,0,.4);display:none;align-items:center;justify-content:center}
+#modal .box{background:#fff;border-radius:8px;padding:16px;min-width:420px;max-width:600px}
+#modal label{display:block;margin-top:10px;font-weight:600}#modal textarea,#modal input{width:100%}
+.err{color:#e01e5a;font-size:12px}#status{position:fixed;bottom:8px;right:12px;color:#616061;font-size:12px}
+"""
+
+_SCRIPT = r"""
+const CHANNEL = __CHANNEL__;
+let state = __STATE__;
+let actor = localStorage.getItem("sim-actor") || __ACTOR__;
+let lastMessages = "", lastModal = "";
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) =>
+  ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+function userName(id) { const u = state.users.find((x) => x.id === id); return u ? u.name : id; }
+function mrkdwn(text) {
+  return esc(text)
+    .replace(/&lt;@([UW][A-Z0-9]+)(\|[^&]*)?&gt;/g, (_, id) => "@" + esc(userName(id)))
+    .replace(/&lt;#([C][A-Z0-9]+)(\|([^&]*))?&gt;/g, (_, id, __, n) => "#" + (n || id))
+    .replace(/&lt;([^|&]+)\|([^&]+)&gt;/g, (_, url, label) => label)
+    .replace(/&lt;(https?:[^&]+)&gt;/g, (_, url) => url)
+    .replace(/\n/g, "<br>");
+}
+const txt = (t) => (t ? mrkdwn(t.text) : "");
+function control(el, ts) {
+  const data = `data-ts="${esc(ts)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
+  if (el.type === "button")
+    return `<button class="${esc(el.style || "")}" ${data}>${esc(el.text && el.text.text)}</button>`;
+  let opts = "";
+  if (el.type === "users_select") opts = state.users.map((u) => `<option value="${esc(u.id)}">@${esc(u.name)}</option>`).join("");
+  else opts = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options))
+    .map((o) => `<option value="${esc(o.value)}">${esc(o.text && o.text.text)}</option>`).join("");
+  const ph = el.placeholder ? el.placeholder.text : "choose…";
+  return `<select ${data}><option value="">${esc(ph)}</option>${opts}</select>`;
+}
+function blocks(list, ts) {
+  return (list || []).map((b) => {
+    if (b.type === "header") return `<h3>${txt(b.text)}</h3>`;
+    if (b.type === "divider") return "<hr>";
+    if (b.type === "context") return `<div class="ctx">${b.elements.map((e) => e.type === "image" ? esc(e.alt_text) : txt(e)).join(" · ")}</div>`;
+    if (b.type === "actions") return `<div>${b.elements.map((e) => control(e, ts)).join("")}</div>`;
+    if (b.type === "image") return `<div class="ctx">[image: ${esc(b.alt_text)}]</div>`;
+    if (b.type === "section") {
+      const fields = b.fields ? `<div class="fields">${b.fields.map((f) => `<div>${txt(f)}</div>`).join("")}</div>` : "";
+      return `<div>${txt(b.text)}${fields}${b.accessory && b.accessory.action_id ? control(b.accessory, ts) : ""}</div>`;
+    }
+    return `<div class="ctx">[${esc(b.type)} block]</div>`;
+  }).join("");
+}
+function message(m, cls) {
+  const body = m.blocks && m.blocks.length ? blocks(m.blocks, m.ts) : mrkdwn(m.text);
+  const edited = m.update_count ? ` <span class="edited">(updated ${m.update_count}×)</span>` : "";
+  const replies = (m.replies || []).map((r) => message(r, "")).join("");
+  return `<div class="msg ${cls}"><div class="meta">bot · ${esc(m.ts)}${edited}</div>${body}` +
+    (replies ? `<div class="thread">${replies}</div>` : "") + "</div>";
+}
+function render() {
+  const key = JSON.stringify([state.messages, state.ephemerals, state.users.length]);
+  if (key !== lastMessages) {
+    lastMessages = key;
+    $("messages").innerHTML = state.messages.map((m) => message(m, "")).join("") ||
+      "<p class='meta'>No messages yet.</p>";
+    $("ephemerals").innerHTML = state.ephemerals.map((e) =>
+      `<div class="msg eph"><div class="meta">Only visible to you · ${esc(e.ts)}</div>` +
+      `${e.blocks && e.blocks.length ? blocks(e.blocks, e.ts) : mrkdwn(e.text)}</div>`).join("");
+  }
+  renderModal();
+}
+function renderModal() {
+  const key = JSON.stringify(state.view);
+  if (key === lastModal) return;
+  lastModal = key;
+  const v = state.view;
+  if (!v) { $("modal").style.display = "none"; $("modal").innerHTML = ""; return; }
+  const fields = (v.view.blocks || []).map((b) => {
+    const err = v.errors && v.errors[b.block_id] ? `<div class="err">${esc(v.errors[b.block_id])}</div>` : "";
+    if (b.type !== "input") return blocks([b], "");
+    const el = b.element || {};
+    const data = `data-block="${esc(b.block_id)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
+    let input;
+    if (el.type === "plain_text_input") input = el.multiline
+      ? `<textarea rows="4" ${data}>${esc(el.initial_value || "")}</textarea>`
+      : `<input ${data} value="${esc(el.initial_value || "")}">`;
+    else input = control(el, "").replace("<select ", `<select ${data} `);
+    return `<label>${esc(b.label && b.label.text)}</label>${input}${err}`;
+  }).join("");
+  const title = v.view.title ? v.view.title.text : "Modal";
+  const submit = v.view.submit ? v.view.submit.text : "Submit";
+  $("modal").innerHTML = `<div class="box"><h3>${esc(title)}</h3><form id="modal-form">${fields}` +
+    `<p><button class="primary" type="submit">${esc(submit)}</button></p></form></div>`;
+  $("modal").style.display = "flex";
+  $("modal-form").addEventListener("submit", submitModal);
+}
+async function post(url, body) {
+  const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const data = await r.json().catch(() => ({}));
+  $("status").textContent = r.ok ? `bridge answered HTTP ${data.status}` : `error: ${data.error || r.status}`;
+  setTimeout(poll, 150);
+}
+async function submitModal(ev) {
+  ev.preventDefault();
+  const values = {};
+  ev.target.querySelectorAll("[data-block]").forEach((el) => {
+    const v = {type: el.dataset.kind};
+    if (el.dataset.kind === "plain_text_input") v.value = el.value;
+    else if (el.dataset.kind === "users_select") v.selected_user = el.value || null;
+    else v.selected_option = el.value ? {value: el.value} : null;
+    (values[el.dataset.block] ||= {})[el.dataset.action] = v;
+  });
+  await post("/_sim/submit", {view_id: state.view.id, user_id: actor, values});
+}
+document.addEventListener("click", (ev) => {
+  const el = ev.target.closest("button[data-action]");
+  if (el && !el.closest("#modal")) post("/_sim/click", {channel: CHANNEL, ts: el.dataset.ts, action_id: el.dataset.action, user_id: actor});
+});
+document.addEventListener("change", (ev) => {
+  const el = ev.target;
+  if (el.id === "actor") { actor = el.value; localStorage.setItem("sim-actor", actor); lastModal = ""; poll(); return; }
+  if (!el.matches("select[data-action]") || el.closest("#modal") || !el.value) return;
+  const body = {channel: CHANNEL, ts: el.dataset.ts, action_id: el.dataset.action, user_id: actor};
+  if (el.dataset.kind === "users_select") body.selected_user = el.value; else body.selected_option = el.value;
+  post("/_sim/click", body);
+});
+async function poll() {
+  try {
+    const r = await fetch(`/_sim/state/${encodeURIComponent(CHANNEL)}?user=${encodeURIComponent(actor)}`);
+    if (r.ok) { state = await r.json(); render(); }
+  } catch (e) { $("status").textContent = "simulator unreachable"; }
+}
+$("actor").value = actor;
+render();
+poll();
+setInterval(poll, 1000);
+"""
+
+
+def _script_json(value: Any) -> str:
+    # "</" inside an inline script would end it early; escaping the slash keeps the JSON identical.
+    return json.dumps(value).replace("</", "<\\/")
+
+
+def render_index(channels: list[dict[str, Any]]) -> str:
+    items = "".join(
+        f'<li><a href="/channels/{html.escape(c["id"])}">#{html.escape(c["name"])}</a>'
+        f"{'' if c.get('is_member') else ' (bot not a member)'}</li>"
+        for c in channels
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Slack simulator</title>"
+        f"<style>{_STYLE}</style></head><body><header><h1>Slack simulator</h1></header>"
+        f"<main><h3>Channels</h3><ul>{items}</ul></main></body></html>"
+    )
+
+
+def render_channel(state: dict[str, Any], actor: str) -> str:
+    channel = state["channel"]
+    options = "".join(
+        f'<option value="{html.escape(u["id"])}">{html.escape(u["real_name"])} (@{html.escape(u["name"])})</option>'
+        for u in state["users"]
+    )
+    script = (
+        _SCRIPT.replace("__CHANNEL__", _script_json(channel["id"]))
+        .replace("__STATE__", _script_json(state))
+        .replace("__ACTOR__", _script_json(actor))
+    )
+    title = html.escape(channel["name"])
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>#{title} · Slack simulator</title>"
+        f"<style>{_STYLE}</style></head><body><header><a href='/'>channels</a><h1>#{title}</h1>"
+        f"<label>Acting as <select id='actor'>{options}</select></label></header>"
+        f"<main><div id='messages'></div><div id='ephemerals'></div></main>"
+        f"<div id='modal'></div><div id='status'></div><script>{script}</script></body></html>"
+    )

@@ -1,0 +1,106 @@
+"""Stand-in activities registered under the real activity names, recording what the workflow asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.errors import PagerDutyUnavailable
+from activities.identity import ResolveActorRequest
+from activities.pagerduty import ReadRequest, WriteRequest
+from activities.slack import PostRequest, ReplyRequest, UpdateRequest
+from tests.factories import ALICE, snapshot
+from workflows.incident import IncidentWorkflow
+from workflows.models import (
+    ActorResolved,
+    IncidentRead,
+    IncidentState,
+    MessagePosted,
+    PdEvent,
+    Snapshot,
+    TellUser,
+    Timing,
+    WorkflowInput,
+    WriteOutcome,
+)
+
+T = TypeVar("T")
+
+
+class FakeBackend:
+    def __init__(self) -> None:
+        self.current: Snapshot = snapshot()
+        self.posts: list[PostRequest] = []
+        self.updates: list[UpdateRequest] = []
+        self.replies: list[str] = []
+        self.told: list[TellUser] = []
+        self.reads: list[str] = []
+        self.writes: list[WriteRequest] = []
+        self.write_fails = False
+
+    @activity.defn(name="pd_read_incident")
+    async def read(self, request: ReadRequest) -> IncidentRead:
+        self.reads.append(request.reason)
+        return IncidentRead(snapshot=self.current)
+
+    @activity.defn(name="pd_write")
+    async def write(self, request: WriteRequest) -> WriteOutcome:
+        self.writes.append(request)
+        if self.write_fails:
+            raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
+        return WriteOutcome(command_id=request.write.command_id, result="applied")
+
+    @activity.defn(name="resolve_actor")
+    async def resolve(self, request: ResolveActorRequest) -> ActorResolved:
+        return ActorResolved(command_id=request.command_id, actor=ALICE, actor_team_ids=["PTPAY01"],
+                             incident_team_ids=["PTPAY01"])
+
+    @activity.defn(name="slack_post_message")
+    async def post(self, request: PostRequest) -> MessagePosted:
+        self.posts.append(request)
+        return MessagePosted(channel="C0PAYMENTS", ts=f"1700000000.{len(self.posts):06d}")
+
+    @activity.defn(name="slack_update_message")
+    async def update(self, request: UpdateRequest) -> None:
+        self.updates.append(request)
+
+    @activity.defn(name="slack_post_reply")
+    async def reply(self, request: ReplyRequest) -> int:
+        self.replies.append(request.reply.text)
+        return request.reply.seq
+
+    @activity.defn(name="slack_tell_user")
+    async def tell(self, request: TellUser) -> None:
+        self.told.append(request)
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self.read, self.write, self.resolve, self.post, self.update, self.reply, self.tell]
+
+    def worker(self, client: Client, task_queue: str) -> Worker:
+        return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=self.activities())
+
+
+async def start(client: Client, task_queue: str, first: PdEvent, timing: Timing | None = None
+                ) -> WorkflowHandle[IncidentWorkflow, IncidentState]:
+    return await client.start_workflow(
+        IncidentWorkflow.run, WorkflowInput(incident_id=first.incident_id, timing=timing or Timing()),
+        id=f"pd-incident-{first.incident_id}-{uuid.uuid4().hex[:8]}", task_queue=task_queue,
+        start_signal="pd_event", start_signal_args=[first])
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
+    """Poll until `check` returns something truthy (no sleeps standing in for synchronisation)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)

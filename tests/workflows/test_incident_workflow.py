@@ -1,0 +1,106 @@
+"""The real IncidentWorkflow on Temporal's servers, with stand-in activities."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from tests.conftest import server_binary
+from tests.factories import pd_event
+from tests.factories import action as click
+from tests.workflows.fakes import FakeBackend, eventually, start
+from workflows.incident import IncidentWorkflow
+from workflows.models import ActionKind, CommandPhase, Status, Timing
+
+
+async def test_resolved_incident_lingers_then_completes(ts_env: WorkflowEnvironment) -> None:
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0))
+        began = await ts_env.get_current_time()
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.resolved", 60))
+        await ts_env.sleep(timedelta(hours=1))
+        late = pd_event("incident.acknowledged", 30)  # delivered late, older than the resolve
+        await handle.signal(IncidentWorkflow.pd_event, late)
+        final = await handle.result()
+        ended = await ts_env.get_current_time()
+    assert final.finished and final.status is Status.RESOLVED
+    assert ended - began >= timedelta(seconds=Timing().linger_after_resolve_seconds)
+    assert "stale incident.acknowledged" in final.audit[-1].note
+    assert len(backend.posts) == 1
+    assert backend.updates[-1].view.status is Status.RESOLVED
+
+
+async def test_periodic_reread_repairs_a_missed_webhook(ts_env: WorkflowEnvironment) -> None:
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(reconcile_interval_seconds=900))
+        await eventually(lambda: _async(bool(backend.posts)))
+        backend.current = backend.current.model_copy(update={"status": Status.RESOLVED})  # webhook never came
+        await ts_env.sleep(timedelta(seconds=901))
+        state = await eventually(lambda: _resolved(handle))
+    assert backend.reads == ["periodic re-read from PagerDuty"]
+    assert any("Synced from PagerDuty" in text for text in backend.replies)
+    assert state.status is Status.RESOLVED
+
+
+async def test_pagerduty_down_past_the_deadline_is_reported(ts_env: WorkflowEnvironment) -> None:
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    backend.write_fails = True
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(action_deadline_seconds=4))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.ACKNOWLEDGE))
+        await eventually(lambda: _async(any("retrying" in p for u in backend.updates for p in u.view.progress)))
+        state = await eventually(lambda: _failed(handle), timeout=30)
+    assert len(backend.writes) >= 2
+    assert any("failed" in t.text and "triggered" in t.text for t in backend.told)
+    assert any("gave up after" in text for text in backend.replies)
+    assert state.status is Status.TRIGGERED
+
+
+async def test_continue_as_new_keeps_state_and_loses_no_signal() -> None:
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"),
+        data_converter=__import__("temporalio.contrib.pydantic", fromlist=["x"]).pydantic_data_converter,
+        search_attributes=__import__("workflows.search", fromlist=["x"]).ALL_KEYS,
+        dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"],
+    ) as env:
+        backend, queue = FakeBackend(), str(uuid.uuid4())
+        async with backend.worker(env.client, queue):
+            handle = await start(env.client, queue, pd_event("incident.triggered", 0))
+            first_run = (await handle.describe()).run_id
+            kinds = ["incident.acknowledged", "incident.unacknowledged"]
+            events = [pd_event(kinds[i % 2], i + 1, event_id=f"burst-{i}") for i in range(60)]
+            for event in events:
+                await handle.signal(IncidentWorkflow.pd_event, event)
+            latest = env.client.get_workflow_handle(handle.id)
+            state = await eventually(lambda: _seen(latest, 61), timeout=60)
+            description = await latest.describe()
+    assert description.run_id != first_run
+    assert description.status is WorkflowExecutionStatus.RUNNING
+    assert state.status is Status.TRIGGERED  # the last of the burst was an unacknowledge
+    assert len(backend.posts) == 1
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _resolved(handle):  # type: ignore[no-untyped-def]
+    state = await handle.query(IncidentWorkflow.state)
+    return state if state.status is Status.RESOLVED else None
+
+
+async def _failed(handle):  # type: ignore[no-untyped-def]
+    state = await handle.query(IncidentWorkflow.state)
+    return state if state.commands and state.commands[0].phase is CommandPhase.FAILED else None
+
+
+async def _seen(handle, count: int):  # type: ignore[no-untyped-def]
+    state = await handle.query(IncidentWorkflow.state)
+    return state if len(state.seen_event_ids) >= count else None

@@ -1,0 +1,264 @@
+"""The reducer alone: every status x event pair, ordering, duplicates, echo suppression, deadlines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.factories import ALICE, BOB, at, new_state, pd_event, resolved_actor, snapshot
+from tests.factories import action as click
+from workflows.models import (
+    ActionKind,
+    CommandPhase,
+    IncidentRead,
+    IncidentState,
+    ReadIncident,
+    ResolveActor,
+    Status,
+    TellUser,
+    Tick,
+    WriteOutcome,
+    WriteToPagerDuty,
+)
+from workflows.state import EVENT_STATUS, next_deadline, reduce
+
+STATUS_EVENTS = list(EVENT_STATUS)
+ADDITIVE_EVENTS = ["incident.escalated", "incident.reassigned", "incident.delegated", "incident.priority_updated",
+                   "incident.annotated", "incident.responder.added"]
+
+
+def started(status: Status = Status.TRIGGERED, at_seconds: float = 10) -> IncidentState:
+    """An incident the bridge knows, whose last status change happened at `at_seconds`."""
+    state, _ = reduce(new_state(), pd_event("incident.triggered", 0), at(0))
+    if status is not Status.TRIGGERED:
+        kind = "incident.acknowledged" if status is Status.ACKNOWLEDGED else "incident.resolved"
+        state, _ = reduce(state, pd_event(kind, at_seconds), at(at_seconds))
+    return state
+
+
+def replies(state: IncidentState) -> list[str]:
+    return [r.text for r in state.replies]
+
+
+@pytest.mark.parametrize("current", list(Status))
+@pytest.mark.parametrize("event_type", STATUS_EVENTS)
+def test_newer_status_event_sets_its_status(current: Status, event_type: str) -> None:
+    state = started(current)
+    after, _ = reduce(state, pd_event(event_type, 100), at(100))
+    assert after.status is EVENT_STATUS[event_type]
+    assert after.status_changed_at == at(100)
+
+
+@pytest.mark.parametrize("current", [Status.ACKNOWLEDGED, Status.RESOLVED])
+@pytest.mark.parametrize("event_type", STATUS_EVENTS)
+def test_older_status_event_is_stale_and_only_audited(current: Status, event_type: str) -> None:
+    state = started(current, at_seconds=50)
+    after, effects = reduce(state, pd_event(event_type, 20), at(60))
+    assert after.status is current
+    assert replies(after) == replies(state)
+    assert "stale" in after.audit[-1].note
+    assert effects == []
+
+
+@pytest.mark.parametrize("current", list(Status))
+@pytest.mark.parametrize("event_type", ADDITIVE_EVENTS)
+def test_additive_events_never_change_status_and_add_one_reply(current: Status, event_type: str) -> None:
+    state = started(current)
+    event = pd_event(event_type, 5, status=current, assignees=[])
+    after, _ = reduce(state, event, at(60))
+    assert after.status is current
+    assert len(after.replies) == len(state.replies) + 1
+    assert "in PagerDuty" in after.replies[-1].text
+
+
+def test_external_acknowledge_names_the_person_and_pagerduty() -> None:
+    after, _ = reduce(started(), pd_event("incident.acknowledged", 30, agent=BOB), at(30))
+    reply = after.replies[-1]
+    assert reply.text == ":eyes: Acknowledged by {p0} in PagerDuty"
+    assert reply.people[0].id == BOB.pd_id
+
+
+def test_duplicate_event_id_changes_nothing() -> None:
+    state = started()
+    ack = pd_event("incident.acknowledged", 30)
+    once, _ = reduce(state, ack, at(30))
+    twice, effects = reduce(once, ack, at(31))
+    assert twice.replies == once.replies and twice.status is Status.ACKNOWLEDGED
+    assert effects == [] and "duplicate" in twice.audit[-1].note
+
+
+def test_first_event_other_than_trigger_reads_from_pagerduty_once() -> None:
+    state, effects = reduce(new_state(), pd_event("incident.annotated", 5), at(5))
+    assert [type(e) for e in effects] == [ReadIncident]
+    state, effects = reduce(state, pd_event("incident.acknowledged", 6), at(6))
+    assert effects == []  # a read is already on its way
+    state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.ACKNOWLEDGED), status_changed_at=at(6)), at(7))
+    assert state.known and state.status is Status.ACKNOWLEDGED and not state.read_in_flight
+
+
+def test_status_jump_in_a_non_status_event_asks_for_a_read() -> None:
+    state = started(Status.ACKNOWLEDGED, at_seconds=10)
+    _, effects = reduce(state, pd_event("incident.escalated", 20, status=Status.RESOLVED), at(20))
+    assert any(isinstance(e, ReadIncident) for e in effects)
+
+
+# ---- Slack actions and echo suppression -------------------------------------------------------------------
+
+
+def _acked_through_slack(echo_first: bool) -> tuple[IncidentState, list[str]]:
+    state = started()
+    state, effects = reduce(state, click(ActionKind.ACKNOWLEDGE), at(20))
+    assert isinstance(effects[0], ResolveActor)
+    state, effects = reduce(state, resolved_actor("c1"), at(21))
+    write = effects[0]
+    assert isinstance(write, WriteToPagerDuty) and write.actor_email == ALICE.email
+    echo = pd_event("incident.acknowledged", 22, agent=ALICE)
+    outcome = WriteOutcome(command_id="c1", result="applied", snapshot=snapshot(Status.ACKNOWLEDGED),
+                           status_changed_at=at(22))
+    for event in ([echo, outcome] if echo_first else [outcome, echo]):
+        state, _ = reduce(state, event, at(23))
+    state, _ = reduce(state, echo, at(24))  # PagerDuty delivers it a second time
+    return state, replies(state)
+
+
+@pytest.mark.parametrize("echo_first", [False, True])
+def test_echo_confirms_the_command_and_is_never_shown_as_external(echo_first: bool) -> None:
+    state, lines = _acked_through_slack(echo_first)
+    assert lines == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+    assert state.status is Status.ACKNOWLEDGED
+    command = state.commands[0]
+    assert command.phase is CommandPhase.APPLIED and command.echo_seen
+
+
+def test_same_change_by_someone_else_is_external() -> None:
+    state = started()
+    state, _ = reduce(state, click(ActionKind.ACKNOWLEDGE), at(20))
+    state, _ = reduce(state, resolved_actor("c1"), at(21))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 22, agent=BOB), at(22))
+    assert replies(state)[-1] == ":eyes: Acknowledged by {p0} in PagerDuty"
+    assert state.commands[0].phase is CommandPhase.SENDING
+
+
+def test_unconfirmed_command_is_repaired_by_a_read_after_the_deadline() -> None:
+    state = started()
+    state, _ = reduce(state, click(ActionKind.RESOLVE), at(20))
+    state, _ = reduce(state, resolved_actor("c1"), at(21))
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied"), at(22))
+    assert next_deadline(state) == at(22 + state.timing.confirmation_deadline_seconds)
+    state, effects = reduce(state, Tick(), at(22 + state.timing.confirmation_deadline_seconds))
+    assert [e.reason for e in effects if isinstance(e, ReadIncident)] == ["no webhook confirmed resolve by U0ALICE"]
+
+
+def test_double_click_sends_one_command() -> None:
+    state = started()
+    state, first = reduce(state, click(ActionKind.ACKNOWLEDGE, key="same"), at(20))
+    state, repeat = reduce(state, click(ActionKind.ACKNOWLEDGE, key="same"), at(20))
+    state, second = reduce(state, click(ActionKind.ACKNOWLEDGE, key="other"), at(21))
+    assert len(first) == 1 and repeat == []
+    assert [type(e) for e in second] == [TellUser] and "already under way" in second[0].text  # type: ignore[union-attr]
+    assert len(state.commands) == 1
+
+
+@pytest.mark.parametrize(("status", "kind"), [(Status.ACKNOWLEDGED, ActionKind.ACKNOWLEDGE),
+                                              (Status.RESOLVED, ActionKind.RESOLVE),
+                                              (Status.RESOLVED, ActionKind.ESCALATE)])
+def test_action_that_is_already_done_sends_nothing_to_pagerduty(status: Status, kind: ActionKind) -> None:
+    state, effects = reduce(started(status), click(kind), at(60))
+    assert [type(e) for e in effects] == [TellUser]
+    assert "already" in effects[0].text  # type: ignore[union-attr]
+    assert state.commands == []
+
+
+def test_person_of_another_team_is_refused_and_nothing_is_written() -> None:
+    state, _ = reduce(started(), click(ActionKind.RESOLVE, user="U0CAROL"), at(20))
+    state, effects = reduce(state, resolved_actor("c1", actor_team_ids=["PTPLAT1"]), at(21))
+    assert [type(e) for e in effects] == [TellUser]
+    assert "not on a PagerDuty team that owns this incident" in effects[0].text  # type: ignore[union-attr]
+    assert state.commands[0].phase is CommandPhase.REFUSED
+
+
+def test_admin_may_act_on_any_incident() -> None:
+    state, _ = reduce(started(), click(ActionKind.RESOLVE, user="U0LEAD"), at(20))
+    _, effects = reduce(state, resolved_actor("c1", actor_team_ids=[], is_admin=True), at(21))
+    assert [type(e) for e in effects] == [WriteToPagerDuty]
+
+
+@pytest.mark.parametrize(("allow", "allowed"), [(True, True), (False, False)])
+def test_incident_without_team_follows_the_config(allow: bool, allowed: bool) -> None:
+    state, _ = reduce(started(), click(ActionKind.ACKNOWLEDGE), at(20))
+    _, effects = reduce(state, resolved_actor("c1", incident_team_ids=[], allow_without_team=allow), at(21))
+    assert isinstance(effects[0], WriteToPagerDuty) is allowed
+
+
+def test_identity_miss_is_told_to_the_person() -> None:
+    state, _ = reduce(started(), click(ActionKind.ACKNOWLEDGE, user="U0EVE"), at(20))
+    state, effects = reduce(state, resolved_actor("c1", actor=None, error="No PagerDuty user has …"), at(21))
+    assert [type(e) for e in effects] == [TellUser]
+    assert state.commands[0].phase is CommandPhase.REFUSED
+
+
+def test_failed_write_tells_person_and_thread_with_pagerduty_state() -> None:
+    state, _ = reduce(started(), click(ActionKind.ACKNOWLEDGE), at(20))
+    state, _ = reduce(state, resolved_actor("c1"), at(21))
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="retrying", detail="PagerDuty API unavailable"),
+                      at(22))
+    assert state.commands[0].phase is CommandPhase.RETRYING
+    state, effects = reduce(state, WriteOutcome(command_id="c1", result="failed", detail="gave up"), at(200))
+    assert replies(state)[-1].endswith("PagerDuty shows the incident as *triggered*.")
+    assert {type(e) for e in effects} == {TellUser, ReadIncident}
+
+
+# ---- lifetime ------------------------------------------------------------------------------------------------
+
+
+def test_resolved_incident_lingers_then_finishes() -> None:
+    state, _ = reduce(started(), pd_event("incident.resolved", 30), at(30))
+    linger = state.timing.linger_after_resolve_seconds
+    assert next_deadline(state) == at(30 + linger)
+    early, _ = reduce(state, Tick(), at(30 + linger - 1))
+    assert not early.finished
+    late, _ = reduce(state, Tick(), at(30 + linger))
+    assert late.finished
+
+
+def test_reopen_during_linger_keeps_the_workflow() -> None:
+    state, _ = reduce(started(), pd_event("incident.resolved", 30), at(30))
+    state, _ = reduce(state, pd_event("incident.reopened", 40), at(40))
+    state, _ = reduce(state, Tick(), at(40 + state.timing.linger_after_resolve_seconds))
+    assert not state.finished and state.status is Status.TRIGGERED
+
+
+def test_open_incident_is_reread_every_reconcile_interval() -> None:
+    state = started()
+    interval = state.timing.reconcile_interval_seconds
+    _, effects = reduce(state, Tick(), at(interval))
+    assert [e.reason for e in effects if isinstance(e, ReadIncident)] == ["periodic re-read from PagerDuty"]
+
+
+def test_missed_change_found_by_a_read_is_told_in_the_thread() -> None:
+    state = started()
+    read = IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(50))
+    state, _ = reduce(state, read, at(60))
+    assert state.status is Status.RESOLVED
+    assert "Synced from PagerDuty" in replies(state)[-1]
+
+
+# ---- ordering property ---------------------------------------------------------------------------------------
+
+LIFECYCLE = ["incident.triggered", "incident.acknowledged", "incident.unacknowledged", "incident.acknowledged",
+             "incident.resolved", "incident.reopened", "incident.resolved"]
+
+
+@settings(max_examples=300, deadline=timedelta(seconds=2))
+@given(order=st.permutations(list(range(len(LIFECYCLE)))), dupes=st.lists(st.integers(0, len(LIFECYCLE) - 1)))
+def test_any_delivery_order_with_duplicates_ends_in_the_latest_state(order: list[int], dupes: list[int]) -> None:
+    events = [pd_event(kind, 10 * (i + 1), event_id=f"E{i}") for i, kind in enumerate(LIFECYCLE)]
+    state = new_state()
+    for i in [*order, *dupes]:
+        state, _ = reduce(state, events[i], at(100))
+    latest = max(events, key=lambda e: e.occurred_at)
+    assert state.status is EVENT_STATUS[latest.event_type]
+    assert len(state.seen_event_ids) == len(LIFECYCLE)
