@@ -69,7 +69,7 @@ def action(kind: ActionKind, user: str = "U0ALICE", key: str | None = None, **ex
                        channel="C0PAYMENTS", **extra)
 
 
-def resolved_actor(command_id: str, actor: Person = ALICE, **extra: Any) -> ActorResolved:
+def resolved_actor(command_id: str, actor: Person | None = ALICE, **extra: Any) -> ActorResolved:
     base: dict[str, Any] = {"actor_team_ids": ["PTPAY01"], "incident_team_ids": ["PTPAY01"]}
     base.update(extra)
     return ActorResolved(command_id=command_id, actor=actor, **base)

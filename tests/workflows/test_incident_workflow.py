@@ -5,15 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import server_binary
-from tests.factories import pd_event
 from tests.factories import action as click
+from tests.factories import pd_event
 from tests.workflows.fakes import FakeBackend, eventually, start
 from workflows.incident import IncidentWorkflow
-from workflows.models import ActionKind, CommandPhase, Status, Timing
+from workflows.models import ActionKind, CommandPhase, IncidentState, Status, Timing
+from workflows.search import ALL_KEYS
+
+Handle = WorkflowHandle[IncidentWorkflow, IncidentState]
 
 
 async def test_resolved_incident_lingers_then_completes(ts_env: WorkflowEnvironment) -> None:
@@ -38,7 +42,8 @@ async def test_resolved_incident_lingers_then_completes(ts_env: WorkflowEnvironm
 async def test_periodic_reread_repairs_a_missed_webhook(ts_env: WorkflowEnvironment) -> None:
     backend, queue = FakeBackend(), str(uuid.uuid4())
     async with backend.worker(ts_env.client, queue):
-        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(reconcile_interval_seconds=900))
+        timing = Timing(reconcile_interval_seconds=900)
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), timing)
         await eventually(lambda: _async(bool(backend.posts)))
         backend.current = backend.current.model_copy(update={"status": Status.RESOLVED})  # webhook never came
         await ts_env.sleep(timedelta(seconds=901))
@@ -66,8 +71,8 @@ async def test_pagerduty_down_past_the_deadline_is_reported(ts_env: WorkflowEnvi
 async def test_continue_as_new_keeps_state_and_loses_no_signal() -> None:
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=server_binary("temporal"),
-        data_converter=__import__("temporalio.contrib.pydantic", fromlist=["x"]).pydantic_data_converter,
-        search_attributes=__import__("workflows.search", fromlist=["x"]).ALL_KEYS,
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
         dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"],
     ) as env:
         backend, queue = FakeBackend(), str(uuid.uuid4())
@@ -91,16 +96,16 @@ async def _async(value: bool) -> bool:
     return value
 
 
-async def _resolved(handle):  # type: ignore[no-untyped-def]
+async def _resolved(handle: Handle) -> IncidentState | None:
     state = await handle.query(IncidentWorkflow.state)
     return state if state.status is Status.RESOLVED else None
 
 
-async def _failed(handle):  # type: ignore[no-untyped-def]
+async def _failed(handle: Handle) -> IncidentState | None:
     state = await handle.query(IncidentWorkflow.state)
     return state if state.commands and state.commands[0].phase is CommandPhase.FAILED else None
 
 
-async def _seen(handle, count: int):  # type: ignore[no-untyped-def]
+async def _seen(handle: Handle, count: int) -> IncidentState | None:
     state = await handle.query(IncidentWorkflow.state)
     return state if len(state.seen_event_ids) >= count else None

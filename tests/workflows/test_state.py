@@ -13,6 +13,7 @@ from tests.factories import action as click
 from workflows.models import (
     ActionKind,
     CommandPhase,
+    Event,
     IncidentRead,
     IncidentState,
     ReadIncident,
@@ -118,7 +119,8 @@ def _acked_through_slack(echo_first: bool) -> tuple[IncidentState, list[str]]:
     echo = pd_event("incident.acknowledged", 22, agent=ALICE)
     outcome = WriteOutcome(command_id="c1", result="applied", snapshot=snapshot(Status.ACKNOWLEDGED),
                            status_changed_at=at(22))
-    for event in ([echo, outcome] if echo_first else [outcome, echo]):
+    events: list[Event] = [echo, outcome] if echo_first else [outcome, echo]
+    for event in events:
         state, _ = reduce(state, event, at(23))
     state, _ = reduce(state, echo, at(24))  # PagerDuty delivers it a second time
     return state, replies(state)
