@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 import settings
+from workflows.search import ALL_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -212,9 +213,7 @@ def test_database_credentials_agree(services: dict[str, dict[str, Any]]) -> None
         (API, SETUP_JOB, "service_completed_successfully"),
     ],
 )
-def test_start_up_order(
-    services: dict[str, dict[str, Any]], service: str, dependency: str, condition: str
-) -> None:
+def test_start_up_order(services: dict[str, dict[str, Any]], service: str, dependency: str, condition: str) -> None:
     assert _depends_on(services[service]).get(dependency) == condition, (
         f"{service} must wait for {dependency} with condition {condition}"
     )
@@ -263,8 +262,7 @@ def test_schema_job_script_runs_every_step_for_both_databases(
         assert f"--plugin postgres12 --db {db} create-database" in lines
         assert f"--plugin postgres12 --db {db} setup-schema -v 0.0" in lines
         assert (
-            f"--plugin postgres12 --db {db} update-schema -d "
-            f"/etc/temporal/schema/postgresql/v12/{folder}/versioned"
+            f"--plugin postgres12 --db {db} update-schema -d /etc/temporal/schema/postgresql/v12/{folder}/versioned"
         ) in lines
 
 
@@ -281,6 +279,12 @@ def test_setup_job_creates_namespace_and_every_search_attribute(services: dict[s
     assert "temporal operator search-attribute create" in script
     declared = dict(re.findall(rf"\b([A-Z][A-Za-z]+)=({_SA_TYPES})\b", script))
     assert declared == SEARCH_ATTRIBUTES
+
+
+def test_search_attribute_list_matches_the_workflows() -> None:
+    """The setup job and the workflows' upserts must agree, or a fresh stack stalls on an unknown attribute."""
+    in_code = {key.name: key.indexed_value_type.name.lower() for key in ALL_KEYS}
+    assert in_code == {name: kind.lower() for name, kind in SEARCH_ATTRIBUTES.items()}
 
 
 def test_setup_job_script_is_idempotent(services: dict[str, dict[str, Any]], tmp_path: Path) -> None:
@@ -331,16 +335,12 @@ esac
     assert not [line for line in calls.read_text().splitlines() if " create " in f" {line} "]
 
 
-def _run_script(
-    script: str, stub_dir: Path, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def _run_script(script: str, stub_dir: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     shell = shutil.which("sh")
     if shell is None:
         pytest.skip("no POSIX sh on this machine")
     full_env = {"PATH": f"{stub_dir}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
-    return subprocess.run(
-        [shell, "-c", script], env=full_env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return subprocess.run([shell, "-c", script], env=full_env, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_ui_points_at_the_server(services: dict[str, dict[str, Any]]) -> None:
