@@ -61,7 +61,8 @@ def parse_webhook(body: bytes) -> PdEvent | None:
         event_type=event.event_type,
         occurred_at=event.occurred_at,
         incident_id=str(incident_id),
-        agent=_ref(event.agent),
+        # Only people are credited; a service or integration as agent means "PagerDuty (automation)".
+        agent=_ref(event.agent) if (event.agent or {}).get("type") in {"user_reference", "user"} else None,
         incident=incident,
         note_id=str(data.get("id")) if note and data.get("id") else None,
         note_content=str(data.get("content") or "") if note else None,

@@ -60,6 +60,12 @@ EVENT_STATUS: dict[str, Status] = {
 }
 
 Result = tuple[IncidentState, list[Effect]]
+LIFECYCLE_RANK = {Status.TRIGGERED: 0, Status.ACKNOWLEDGED: 1, Status.RESOLVED: 2}
+
+
+def _forward(state: IncidentState, status: Status) -> bool:
+    """Whether `status` is a step forward in the lifecycle from the current one (ties are broken this way)."""
+    return state.status is None or LIFECYCLE_RANK[status] > LIFECYCLE_RANK[state.status]
 
 
 def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
@@ -179,6 +185,10 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
     if target is not None:
         status = snap.status if snap and event.event_type == "incident.reopened" else target
         if state.status_changed_at is not None and event.occurred_at < state.status_changed_at:
+            return False
+        if event.occurred_at == state.status_changed_at and status is not state.status and not _forward(state, status):
+            # Two changes in the same millisecond and this one would undo the other: ask PagerDuty.
+            _request_read(state, f"{event.event_type} has the same timestamp as the last status change", effects)
             return False
         if snap is not None:
             _merge_snapshot(state, snap.model_copy(update={"status": status}), event.occurred_at, now)

@@ -100,6 +100,19 @@ def test_first_event_other_than_trigger_reads_from_pagerduty_once() -> None:
     assert state.known and state.status is Status.ACKNOWLEDGED and not state.read_in_flight
 
 
+def test_conflicting_changes_with_the_same_timestamp_ask_pagerduty() -> None:
+    state = started(Status.RESOLVED, at_seconds=30)
+    after, effects = reduce(state, pd_event("incident.acknowledged", 30), at(31))
+    assert after.status is Status.RESOLVED
+    assert [type(e) for e in effects] == [ReadIncident]
+
+
+def test_forward_change_with_the_same_timestamp_applies() -> None:
+    state = started(Status.ACKNOWLEDGED, at_seconds=30)
+    after, effects = reduce(state, pd_event("incident.resolved", 30), at(31))
+    assert after.status is Status.RESOLVED and effects == []
+
+
 def test_status_jump_in_a_non_status_event_asks_for_a_read() -> None:
     state = started(Status.ACKNOWLEDGED, at_seconds=10)
     _, effects = reduce(state, pd_event("incident.escalated", 20, status=Status.RESOLVED), at(20))

@@ -1,0 +1,96 @@
+"""The whole bridge against simulated PagerDuty and Slack on loopback: used by `dev.py run` when no
+credentials are configured, and by the end-to-end tests. Every part is real: HTTP servers, signed
+webhooks and interactions, the API, the worker, and a Temporal server."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from contextlib import AsyncExitStack
+from typing import Any
+
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import create_app
+from settings import Authorization, BridgeConfig, Identity, Routing, Settings, Timing
+from simulators.pagerduty import PagerDutySimulator
+from simulators.server import ServedApp
+from simulators.slack import SlackSimulator
+from worker import activities, build_worker, connect, ensure_search_attributes
+
+ROUTES = {"PSVC001": "C0PAYMENTS", "PSVC002": "C0PLATFORM"}
+
+
+def sandbox_config(timing: Timing | None = None, **authorization: Any) -> BridgeConfig:
+    return BridgeConfig(
+        routing=Routing(default_channel="C0DEFAULT", services=ROUTES),
+        identity=Identity(),
+        authorization=Authorization(admin_slack_users=["U0LEAD"], **authorization),
+        timing=timing or Timing(),
+    )
+
+
+class Sandbox:
+    """Simulators + API + worker. Use `async with Sandbox(address) as sb:`."""
+
+    def __init__(self, temporal_address: str, *, namespace: str = "default", task_queue: str = "pd-slack-bridge",
+                 config: BridgeConfig | None = None, api_port: int = 0, pd_port: int = 0, slack_port: int = 0,
+                 run_worker: bool = True) -> None:
+        self.config = config or sandbox_config()
+        self._ports = (api_port, pd_port, slack_port)
+        self._run_worker = run_worker
+        webhook_secret, signing_secret = secrets.token_hex(16), secrets.token_hex(16)
+        self.pd = PagerDutySimulator(token="sandbox-pagerduty-token", webhook_secret=webhook_secret)
+        self.slack = SlackSimulator(signing_secret=signing_secret, bot_token="xoxb-sandbox-token")
+        self.pd.seed_demo()
+        self.slack.seed_demo()
+        self.settings = Settings(
+            temporal_address=temporal_address, temporal_namespace=namespace, temporal_task_queue=task_queue,
+            pagerduty_api_token=SecretStr("sandbox-pagerduty-token"), pagerduty_webhook_secrets=webhook_secret,
+            slack_bot_token=SecretStr("xoxb-sandbox-token"), slack_signing_secret=SecretStr(signing_secret),
+        )
+        self._stack = AsyncExitStack()
+        self.worker: Worker | None = None
+        self.client: Client | None = None
+        self.api: ServedApp | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Sandbox:
+        api_port, pd_port, slack_port = self._ports
+        pd_server = self._stack.enter_context(ServedApp(self.pd.app, port=pd_port))
+        slack_server = self._stack.enter_context(ServedApp(self.slack.app, port=slack_port))
+        self.settings = self.settings.model_copy(update={
+            "pagerduty_api_url": pd_server.url, "slack_api_url": f"{slack_server.url}/api/"})
+        self.api = self._stack.enter_context(ServedApp(create_app(self.settings, self.config), port=api_port))
+        self.pd.webhook_url = f"{self.api.url}/pagerduty/webhooks"
+        self.slack.interactions_url = f"{self.api.url}/slack/interactions"
+        self.slack.public_url = slack_server.url
+        self._stack.callback(self.pd.close)
+        self.client = await connect(self.settings)
+        await ensure_search_attributes(self.client, self.settings.temporal_namespace)
+        if self._run_worker:
+            await self.start_worker()
+        return self
+
+    async def start_worker(self) -> None:
+        assert self.client is not None
+        fns = await self._stack.enter_async_context(activities(self.settings, self.config))
+        self.worker = build_worker(self.client, self.settings.temporal_task_queue, fns)
+        self._worker_task = asyncio.create_task(self.worker.run())
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None and self._worker_task is not None:
+            await self.worker.shutdown()
+            await self._worker_task
+            self.worker = self._worker_task = None
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop_worker()
+        await self._stack.aclose()
+
+    @property
+    def api_url(self) -> str:
+        assert self.api is not None
+        return self.api.url
