@@ -1,4 +1,4 @@
-"""FastAPI routes of the PagerDuty simulator: REST API v2 subset plus `/_sim/*` control endpoints."""
+"""FastAPI routes of the PagerDuty simulator: the REST API v2 subset (controls are in `_pd_control`)."""
 
 from __future__ import annotations
 
@@ -11,32 +11,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators._http import RecordingMiddleware
+from simulators._pd_control import control_routes, json_body
 from simulators._pd_model import PDError, not_found, now_iso
 
 if TYPE_CHECKING:
     from simulators.pagerduty import PagerDutySimulator
 
 FROM_MISSING = 'You must specify a user\'s email address in the "From" header to perform this action'
-KNOBS = (
-    "webhook_delay_seconds",
-    "duplicate_deliveries",
-    "reorder",
-    "paused",
-    "webhook_url",
-    "retry_initial_delay",
-    "retry_max_delay",
-    "retry_max_attempts",
-)
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise PDError(400, 2001, "Invalid Input Provided", ["The request body must be a JSON object"])
-    return data
 
 
 def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -49,108 +30,6 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
         "more": offset + limit < len(items),
         "total": None,
     }
-
-
-def _act(sim: PagerDutySimulator, body: dict[str, Any]) -> None:
-    """`POST /_sim/act`: a person using the PagerDuty web UI."""
-    inc, user, action = str(body["incident_id"]), str(body.get("user_id", "")), body["action"]
-    match action:
-        case "acknowledge":
-            sim.acknowledge(inc, user)
-        case "unacknowledge":
-            sim.unacknowledge(inc)
-        case "resolve":
-            sim.resolve(inc, user, body.get("resolution"))
-        case "reassign":
-            sim.reassign(inc, user, list(body["to_user_ids"]))
-        case "escalate":
-            sim.escalate(inc, user, int(body["level"]))
-        case "add_note":
-            sim.add_note(inc, user, str(body["content"]))
-        case "reopen":
-            sim.reopen(inc, user)
-        case "add_responder":
-            sim.add_responder(inc, user, str(body["responder_user_id"]), str(body.get("message", "")))
-        case "set_priority":
-            sim.set_priority(inc, user, body.get("name"))
-        case _:
-            raise PDError(400, 2001, "Invalid Input Provided", [f"unknown action {action!r}"])
-
-
-def _control_routes(sim: PagerDutySimulator) -> APIRouter:
-    ctl = APIRouter(prefix="/_sim")
-
-    @ctl.post("/config")
-    async def config(request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
-        for key in KNOBS:
-            if key in body:
-                setattr(sim, key, body[key])
-        if "drop_next_webhooks" in body:
-            sim.drop_next_webhooks(int(body["drop_next_webhooks"]))
-        return {key: getattr(sim, key) for key in KNOBS}
-
-    @ctl.post("/flush")
-    async def flush() -> dict[str, Any]:
-        return {"released": sim.flush()}
-
-    @ctl.post("/act")
-    async def act(request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
-        try:
-            _act(sim, body)
-        except KeyError as exc:
-            raise PDError(400, 2003, "Missing Arguments", [str(exc)]) from exc
-        with sim.lock:
-            return {"incident": sim.incident_resource(sim.incident(str(body["incident_id"])))}
-
-    @ctl.post("/trigger")
-    async def trigger(request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
-        incident_id = sim.trigger(
-            str(body["service_id"]), str(body.get("title", "Simulated incident")), str(body.get("urgency", "high"))
-        )
-        with sim.lock:
-            return {"incident": sim.incident_resource(sim.incident(incident_id))}
-
-    @ctl.post("/fail")
-    async def fail(request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
-        sim.fail(
-            str(body["path_prefix"]),
-            int(body["status"]),
-            body.get("count"),
-            body.get("seconds"),
-            body.get("headers"),
-            body.get("body"),
-            body.get("method"),
-        )
-        return {"ok": True}
-
-    @ctl.post("/clear_faults")
-    async def clear_faults() -> dict[str, Any]:
-        sim.clear_faults()
-        return {"ok": True}
-
-    @ctl.get("/state")
-    async def state() -> dict[str, Any]:
-        with sim.lock:
-            incidents = [
-                {**sim.incident_resource(i), "escalation_level": i.escalation_level} for i in sim.incidents.values()
-            ]
-            deliveries = [
-                {
-                    "event_id": d.event_id,
-                    "event_type": d.event_type,
-                    "result": d.result,
-                    "outcome": d.outcome,
-                    "attempt": d.attempt,
-                }
-                for d in sim.deliveries
-            ]
-        return {"incidents": incidents, "deliveries": deliveries, "held": sim.held_count}
-
-    return ctl
 
 
 def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
@@ -174,7 +53,7 @@ def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callabl
     @api.put("/incidents/{incident_id}")
     async def put_incident(incident_id: str, request: Request) -> dict[str, Any]:
         user_id = requester(request)
-        changes = (await _json_body(request)).get("incident")
+        changes = (await json_body(request)).get("incident")
         if not isinstance(changes, dict):
             raise PDError(400, 2001, "Invalid Input Provided", ["incident is required"])
         with sim.lock:
@@ -188,7 +67,7 @@ def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callabl
     @api.post("/incidents/{incident_id}/notes", status_code=201)
     async def post_note(incident_id: str, request: Request) -> dict[str, Any]:
         user_id = requester(request)
-        content = ((await _json_body(request)).get("note") or {}).get("content")
+        content = ((await json_body(request)).get("note") or {}).get("content")
         if not isinstance(content, str) or not content:
             raise PDError(400, 2001, "Invalid Input Provided", ["Note content is required"])
         with sim.lock:
@@ -196,7 +75,7 @@ def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callabl
 
     @api.post("/incidents/{incident_id}/responder_requests")
     async def responder_requests(incident_id: str, request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
+        body = await json_body(request)
         requester_id = str(body.get("requester_id") or "")
         if not requester_id:
             raise PDError(400, 2011, "requester_id required")
@@ -330,7 +209,7 @@ def _subscription_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
 
     @api.post("/webhook_subscriptions", status_code=201)
     async def create(request: Request) -> dict[str, Any]:
-        body = (await _json_body(request)).get("webhook_subscription")
+        body = (await json_body(request)).get("webhook_subscription")
         if not isinstance(body, dict):
             raise PDError(400, 2001, "Invalid Input Provided", ["webhook_subscription is required"])
         return {"webhook_subscription": sim.create_subscription(body)}
@@ -396,5 +275,5 @@ def build_app(sim: PagerDutySimulator) -> FastAPI:
     _oncall_routes(sim, api)
     _subscription_routes(sim, api)
     app.include_router(api)
-    app.include_router(_control_routes(sim))
+    app.include_router(control_routes(sim))
     return app

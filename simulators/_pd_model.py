@@ -134,7 +134,8 @@ class PDState:
         self.services: dict[str, Service] = {}
         self.priorities: dict[str, Priority] = {}
         self.incidents: dict[str, Incident] = {}
-        self._rng = random.Random(0x5EED)
+        # Incident ids must differ between simulator instances: they name workflows on a shared Temporal.
+        self._rng = random.Random()
 
     def new_id(self, prefix: str = "P") -> str:
         """PagerDuty-style id: a prefix plus 6 uppercase alphanumerics, unique within this simulator."""

@@ -272,7 +272,7 @@ class WebhookEmitter:
             try:
                 response = await self._client.post(out.target.url, content=out.body, headers=headers)
                 status = response.status_code
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # a bad URL must not kill the queue: record it like any failed attempt
                 error = f"{type(exc).__name__}: {exc}"
             if status is not None and 200 <= status < 300:
                 self._record(out, attempt, copy, status, None, "delivered")

@@ -189,7 +189,7 @@ class InteractionMixin:
             if view is None:
                 raise LookupError(f"no open view {view_id}")
             view.submissions.append(values)
-            payload = {
+            payload: dict[str, Any] = {
                 "type": "view_submission",
                 "team": {"id": self.team_id, "domain": self.team_domain},
                 "user": self.user_payload(user_id),

@@ -48,12 +48,13 @@ function mrkdwn(text) {
     .replace(/\n/g, "<br>");
 }
 const txt = (t) => (t ? mrkdwn(t.text) : "");
-function control(el, ts) {
-  const data = `data-ts="${esc(ts)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
+function control(el, ts, attrs) {
+  const data = attrs || `data-ts="${esc(ts)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
   if (el.type === "button")
     return `<button class="${esc(el.style || "")}" ${data}>${esc(el.text && el.text.text)}</button>`;
   let opts = "";
-  if (el.type === "users_select") opts = state.users.map((u) => `<option value="${esc(u.id)}">@${esc(u.name)}</option>`).join("");
+  if (el.type === "users_select")
+    opts = state.users.map((u) => `<option value="${esc(u.id)}">@${esc(u.name)}</option>`).join("");
   else opts = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options))
     .map((o) => `<option value="${esc(o.value)}">${esc(o.text && o.text.text)}</option>`).join("");
   const ph = el.placeholder ? el.placeholder.text : "choose…";
@@ -63,19 +64,24 @@ function blocks(list, ts) {
   return (list || []).map((b) => {
     if (b.type === "header") return `<h3>${txt(b.text)}</h3>`;
     if (b.type === "divider") return "<hr>";
-    if (b.type === "context") return `<div class="ctx">${b.elements.map((e) => e.type === "image" ? esc(e.alt_text) : txt(e)).join(" · ")}</div>`;
+    if (b.type === "context") {
+      const parts = b.elements.map((e) => (e.type === "image" ? esc(e.alt_text) : txt(e)));
+      return `<div class="ctx">${parts.join(" · ")}</div>`;
+    }
     if (b.type === "actions") return `<div>${b.elements.map((e) => control(e, ts)).join("")}</div>`;
     if (b.type === "image") return `<div class="ctx">[image: ${esc(b.alt_text)}]</div>`;
     if (b.type === "section") {
-      const fields = b.fields ? `<div class="fields">${b.fields.map((f) => `<div>${txt(f)}</div>`).join("")}</div>` : "";
-      return `<div>${txt(b.text)}${fields}${b.accessory && b.accessory.action_id ? control(b.accessory, ts) : ""}</div>`;
+      const cells = (b.fields || []).map((f) => `<div>${txt(f)}</div>`).join("");
+      const fields = cells ? `<div class="fields">${cells}</div>` : "";
+      const accessory = b.accessory && b.accessory.action_id ? control(b.accessory, ts) : "";
+      return `<div>${txt(b.text)}${fields}${accessory}</div>`;
     }
     return `<div class="ctx">[${esc(b.type)} block]</div>`;
   }).join("");
 }
 function message(m, cls) {
   const body = m.blocks && m.blocks.length ? blocks(m.blocks, m.ts) : mrkdwn(m.text);
-  const edited = m.update_count ? ` <span class="edited">(updated ${m.update_count}×)</span>` : "";
+  const edited = m.update_count ? ` <span class="edited">(updated ${m.update_count} times)</span>` : "";
   const replies = (m.replies || []).map((r) => message(r, "")).join("");
   return `<div class="msg ${cls}"><div class="meta">bot · ${esc(m.ts)}${edited}</div>${body}` +
     (replies ? `<div class="thread">${replies}</div>` : "") + "</div>";
@@ -107,7 +113,7 @@ function renderModal() {
     if (el.type === "plain_text_input") input = el.multiline
       ? `<textarea rows="4" ${data}>${esc(el.initial_value || "")}</textarea>`
       : `<input ${data} value="${esc(el.initial_value || "")}">`;
-    else input = control(el, "").replace("<select ", `<select ${data} `);
+    else input = control(el, "", data);
     return `<label>${esc(b.label && b.label.text)}</label>${input}${err}`;
   }).join("");
   const title = v.view.title ? v.view.title.text : "Modal";
@@ -118,7 +124,8 @@ function renderModal() {
   $("modal-form").addEventListener("submit", submitModal);
 }
 async function post(url, body) {
-  const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const headers = {"Content-Type": "application/json"};
+  const r = await fetch(url, {method: "POST", headers, body: JSON.stringify(body)});
   const data = await r.json().catch(() => ({}));
   $("status").textContent = r.ok ? `bridge answered HTTP ${data.status}` : `error: ${data.error || r.status}`;
   setTimeout(poll, 150);
@@ -137,7 +144,8 @@ async function submitModal(ev) {
 }
 document.addEventListener("click", (ev) => {
   const el = ev.target.closest("button[data-action]");
-  if (el && !el.closest("#modal")) post("/_sim/click", {channel: CHANNEL, ts: el.dataset.ts, action_id: el.dataset.action, user_id: actor});
+  if (!el || el.closest("#modal")) return;
+  post("/_sim/click", {channel: CHANNEL, ts: el.dataset.ts, action_id: el.dataset.action, user_id: actor});
 });
 document.addEventListener("change", (ev) => {
   const el = ev.target;

@@ -3,7 +3,8 @@
 Seed it (`add_*` or `seed_demo()`), serve `sim.app` (see `simulators.server.ServedApp`), point the bridge's
 PagerDuty base URL at it, and give it the bridge's webhook URL. Every state change, whether made through REST
 (attributed to the `From` user) or by the "web UI" methods below (`acknowledge`, `escalate`, ...), emits the
-matching v3 webhook. The REST routes live in `simulators._pd_api`, delivery in `simulators._pd_webhooks`.
+matching v3 webhook. REST routes: `simulators._pd_api`; `/_sim/*` controls: `simulators._pd_control`;
+delivery: `simulators._pd_webhooks`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from simulators._http import FaultInjector, RecordedRequest
+from simulators._pd_api import build_app
 from simulators._pd_model import (
     EscalationPolicy,
     Incident,
@@ -62,8 +64,6 @@ class PagerDutySimulator(PDState, WebhookEmitter):
     @property
     def app(self) -> FastAPI:
         if self._app is None:
-            from simulators._pd_api import build_app  # the routes module imports this one
-
             self._app = build_app(self)
         return self._app
 

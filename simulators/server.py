@@ -80,10 +80,14 @@ class ServedApp:
         except BaseException as exc:  # surfaced to start(); a thread must not die silently
             self._error = exc
 
+    def request_stop(self) -> None:
+        """Ask uvicorn to shut down without waiting; `stop()` then waits. Lets callers stop several at once."""
+        if self._server is not None:
+            self._server.should_exit = True
+
     def stop(self, timeout: float = 5.0) -> None:
         server, thread = self._server, self._thread
-        if server is not None:
-            server.should_exit = True
+        self.request_stop()
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive() and server is not None:
@@ -98,9 +102,14 @@ class ServedApp:
         return self.start()
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def stop_all(*apps: ServedApp) -> None:
+    """Stop several servers concurrently: each uvicorn shutdown spends ~0.15 s in fixed sleeps."""
+    for app in apps:
+        app.request_stop()
+    for app in apps:
+        app.stop()

@@ -12,11 +12,13 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
 
+from simulators._slack_api import build_app
 from simulators._slack_interact import InteractionMixin
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
 
@@ -45,12 +47,7 @@ class SlackSimulator(InteractionMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
-        self,
-        signing_secret: str,
-        bot_token: str,
-        interactions_url: str | None = None,
-        *,
-        public_url: str | None = None,
+        self, signing_secret: str, bot_token: str, interactions_url: str | None = None, *, public_url: str | None = None
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -75,8 +72,6 @@ class SlackSimulator(InteractionMixin):
     @property
     def app(self) -> FastAPI:
         if self._app is None:
-            from simulators._slack_api import build_app  # the routes module imports this one
-
             self._app = build_app(self)
         return self._app
 
@@ -157,9 +152,8 @@ class SlackSimulator(InteractionMixin):
         """Run one Web API call; returns (HTTP status, JSON body, extra headers)."""
         headers = {"X-OAuth-Scopes": ",".join(self.scopes), "X-Accepted-OAuth-Scopes": ""}
         with self.lock:
-            status, body = 200, self._call_locked(method, params, token, headers)
-            if body.get("error") == "ratelimited":
-                status = 429
+            body = self._call_locked(method, params, token, headers)
+            status = 429 if "Retry-After" in headers else 200
             self.calls.append(Call(method, dict(params), time.time(), bool(body["ok"]), body.get("error")))
             return status, body, headers
 
@@ -188,7 +182,7 @@ class SlackSimulator(InteractionMixin):
         except SlackError as exc:
             return {"ok": False, "error": exc.error}
 
-    def _methods(self) -> dict[str, Any]:
+    def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -214,7 +208,8 @@ class SlackSimulator(InteractionMixin):
         key = str(ref or "")
         found = self.channels.get(key) or next((c for c in self.channels.values() if c.name == key.lstrip("#")), None)
         if found is None and key in self.users:
-            found = self.add_channel(key, f"@{self.users[key].name}")
+            dm_id = "D" + key[1:]  # like Slack, posting to a user id lands in the bot's DM (a D... channel)
+            found = self.channels.get(dm_id) or self.add_channel(dm_id, f"@{self.users[key].name}")
         if found is None:
             raise SlackError("channel_not_found")
         return found

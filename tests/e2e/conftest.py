@@ -39,6 +39,11 @@ def root_messages(sb: Sandbox, channel: str) -> list[Message]:
     return [m for m in sb.slack.messages(channel) if not m.deleted]
 
 
+def first_root(sb: Sandbox, channel: str) -> Message | None:
+    roots = root_messages(sb, channel)
+    return roots[0] if roots else None
+
+
 def reply_texts(message: Message) -> list[str]:
     return [r.text for r in message.replies]
 

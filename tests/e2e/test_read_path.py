@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ops.sandbox import Sandbox
-from tests.e2e.conftest import reply_texts, root_messages, status_of, until
+from tests.e2e.conftest import first_root, reply_texts, root_messages, status_of, until
 
 
 async def test_trigger_posts_one_message_in_the_routed_channel(sandbox: Sandbox) -> None:
     incident = sandbox.pd.trigger("PSVC001", "Checkout latency above SLO")
-    message = await until(lambda: (root_messages(sandbox, "C0PAYMENTS") or [None])[0], what="root message")
+    message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="root message")
     assert message.text.startswith("[TRIGGERED] #1 Checkout latency above SLO")
     actions = [b for b in message.blocks if b["type"] == "actions"]
     assert {e["action_id"] for e in actions[0]["elements"]} == {
@@ -20,7 +20,7 @@ async def test_trigger_posts_one_message_in_the_routed_channel(sandbox: Sandbox)
 async def test_unrouted_service_goes_to_the_default_channel(sandbox: Sandbox) -> None:
     sandbox.pd.add_service("PSVCX01", "batch-jobs", "PEPPLT1", ["PTPLAT1"])
     sandbox.pd.trigger("PSVCX01", "Nightly batch late")
-    message = await until(lambda: (root_messages(sandbox, "C0DEFAULT") or [None])[0], what="default channel")
+    message = await until(lambda: first_root(sandbox, "C0DEFAULT"), what="default channel")
     assert "Nightly batch late" in message.text
 
 
@@ -39,7 +39,7 @@ async def test_same_webhook_three_times_is_still_one_message_and_one_reply(sandb
 
 async def test_resolved_delivered_before_acknowledged_ends_resolved(sandbox: Sandbox) -> None:
     incident = sandbox.pd.trigger("PSVC001", "Out of order")
-    message = await until(lambda: (root_messages(sandbox, "C0PAYMENTS") or [None])[0], what="root message")
+    message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="root message")
     sandbox.pd.reorder = True
     sandbox.pd.acknowledge(incident, "PUALICE")
     sandbox.pd.resolve(incident, "PUALICE")
@@ -54,7 +54,7 @@ async def test_resolved_delivered_before_acknowledged_ends_resolved(sandbox: San
 
 async def test_external_changes_become_a_concise_attributed_timeline(sandbox: Sandbox) -> None:
     incident = sandbox.pd.trigger("PSVC001", "Timeline")
-    message = await until(lambda: (root_messages(sandbox, "C0PAYMENTS") or [None])[0], what="root message")
+    message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="root message")
     sandbox.pd.acknowledge(incident, "PUALICE")
     sandbox.pd.add_note(incident, "PUALICE", "Rolling back deploy 142")
     sandbox.pd.escalate(incident, "PUALICE", 2)
