@@ -45,6 +45,8 @@ class Sandbox:
         self.pd = PagerDutySimulator(token="sandbox-pagerduty-token", webhook_secret=webhook_secret)
         self.slack = SlackSimulator(signing_secret=signing_secret, bot_token="xoxb-sandbox-token")
         self.pd.seed_demo()
+        # The on-call lead is an admin in the sandbox config and needs a PagerDuty user to act as.
+        self.pd.add_user("PULEAD1", "Lee Lead", "lead@example.com")
         self.slack.seed_demo()
         self.settings = Settings(
             temporal_address=temporal_address, temporal_namespace=namespace, temporal_task_queue=task_queue,

@@ -56,6 +56,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._delays: list[tuple[str, float]] = []
+        self._late: list[tuple[str, float]] = []
 
     def fail(
         self,
@@ -84,10 +85,20 @@ class FaultInjector:
         with self._lock:
             self._delays.append((path_prefix, seconds))
 
+    def respond_late(self, path_prefix: str, seconds: float) -> None:
+        """Apply the request at once but hold its response back (webhooks then beat the response)."""
+        with self._lock:
+            self._late.append((path_prefix, seconds))
+
+    def late_for(self, path: str) -> float:
+        with self._lock:
+            return max((s for p, s in self._late if path.startswith(p)), default=0.0)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
             self._delays.clear()
+            self._late.clear()
 
     def delay_for(self, path: str) -> float:
         with self._lock:
@@ -175,6 +186,9 @@ class RecordingMiddleware:
             # Record before the response leaves, so a client never sees a response that is not yet recorded.
             if message["type"] == "http.response.start":
                 remember(int(message["status"]))
+                late = self.faults.late_for(path)
+                if late > 0:
+                    await asyncio.sleep(late)
             await send(message)
 
         await self.app(scope, replay, capture)

@@ -99,6 +99,9 @@ class PagerDutySimulator(PDState, WebhookEmitter):
     def delay(self, path_prefix: str, seconds: float) -> None:
         self.faults.delay(path_prefix, seconds)
 
+    def respond_late(self, path_prefix: str, seconds: float) -> None:
+        self.faults.respond_late(path_prefix, seconds)
+
     def clear_faults(self) -> None:
         self.faults.clear()
 

@@ -159,18 +159,16 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         _request_read(state, f"first event for this incident was {event.event_type}", effects)
 
     echo = next((c for c in state.commands if confirms(c, event)), None)
+    fresh = _apply_pd_change(state, event, now, effects)
     if echo is not None:
         echo.echo_seen = True
         if echo.phase is not CommandPhase.APPLIED:
             _settle(echo, CommandPhase.APPLIED, now)
-            text, people = timeline.command_done(echo, already=False)
-            _reply(state, text, people)
-
-    fresh = _apply_pd_change(state, event, now, effects)
-    if not fresh:
+            _reply(state, *timeline.command_done(echo, False, state.incident))
+    elif not fresh:
         _audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
         return
-    if echo is None:
+    else:
         line = timeline.external_change(event, state.incident)
         if line is not None:
             _reply(state, *line)
@@ -299,8 +297,7 @@ def _on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime
             command.detail = outcome.detail
         if command.phase is not CommandPhase.APPLIED:
             _settle(command, CommandPhase.APPLIED, now)
-            text, people = timeline.command_done(command, already=outcome.result == "already")
-            _reply(state, text, people)
+            _reply(state, *timeline.command_done(command, outcome.result == "already", state.incident))
         if outcome.result == "already":
             command.echo_seen = True
         return

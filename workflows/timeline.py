@@ -88,7 +88,7 @@ def external_change(event: PdEvent, incident: Snapshot | None) -> tuple[str, lis
     return (text, people) if text else None
 
 
-def command_done(command: Command, already: bool) -> tuple[str, list[Ref]]:
+def command_done(command: Command, already: bool, incident: Snapshot | None) -> tuple[str, list[Ref]]:
     """The single timeline line for a Slack action PagerDuty accepted (its echo adds nothing)."""
     who = f"<@{command.slack_user}>"
     people: list[Ref] = []
@@ -100,7 +100,8 @@ def command_done(command: Command, already: bool) -> tuple[str, list[Ref]]:
     elif command.action is ActionKind.NOTE:
         text = f":memo: Note by {who} from Slack: {command.note or ''}"
     elif command.action is ActionKind.ESCALATE:
-        text = f":arrow_double_up: Escalated by {who} from Slack ({command.detail})"
+        assignees = _names(incident.assignees if incident else [], people)
+        text = f":arrow_double_up: Escalated by {who} from Slack, now assigned to {assignees}"
     else:
         text = f":heavy_check_mark: {VERB_DONE[command.action].capitalize()} by {who} from Slack"
     if already:

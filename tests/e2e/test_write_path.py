@@ -1,0 +1,160 @@
+"""Slack -> PagerDuty over real HTTP: signed clicks from the simulated channel, writes as the clicker, echoes."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import httpx
+
+from api.signatures import slack_signature
+from ops.sandbox import Sandbox
+from simulators._slack_model import Message
+from tests.e2e.conftest import first_root, reply_texts, status_of, until
+
+CHANNEL = "C0PAYMENTS"
+
+
+async def _incident(sb: Sandbox, title: str = "Card payments failing") -> tuple[str, Message]:
+    incident = sb.pd.trigger("PSVC001", title)
+    message = await until(lambda: first_root(sb, CHANNEL), what="root message")
+    return incident, message
+
+
+async def _click(sb: Sandbox, message: Message, action_id: str, user: str, **extra: str) -> None:
+    status, body = await sb.slack.click(CHANNEL, message.ts, action_id, user, **extra)
+    assert status == 200, body
+
+
+def _writes_from(sb: Sandbox) -> list[str | None]:
+    return [r.headers.get("from") for r in sb.pd.writes() if not r.path.startswith("/_sim")]
+
+
+async def _replay_last_interaction(sb: Sandbox) -> None:
+    body = urlencode({"payload": json.dumps(sb.slack.interactions[-1].payload)}).encode()
+    timestamp = str(int(time.time()))
+    headers = {"X-Slack-Request-Timestamp": timestamp, "Content-Type": "application/x-www-form-urlencoded",
+               "X-Slack-Signature": slack_signature(body, timestamp, sb.settings.secret("slack_signing_secret"))}
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{sb.api_url}/slack/interactions", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+def _ephemerals_for(sb: Sandbox, user: str) -> list[str]:
+    return [e.text for e in sb.slack.ephemerals if e.user == user]
+
+
+async def test_acknowledge_acts_as_the_clicker_and_its_echo_is_not_external(sandbox: Sandbox) -> None:
+    incident, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_acknowledge", "U0ALICE")
+    await until(lambda: status_of(message) == "acknowledged", what="acknowledged")
+    await until(lambda: sandbox.pd.delivered("incident.acknowledged"), what="echo delivered")
+    await sandbox.pd.wait_idle(10)
+    await until(lambda: reply_texts(message), what="timeline reply")
+    assert sandbox.pd.incidents[incident].status == "acknowledged"
+    assert _writes_from(sandbox) == ["alice@example.com"]
+    assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+    assert any("acknowledged by <@U0ALICE> from Slack" in str(b) for b in message.blocks)
+
+
+async def test_resolve_finalises_the_message(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_resolve", "U0BOB")
+    await until(lambda: status_of(message) == "resolved", what="resolved")
+    await until(lambda: reply_texts(message), what="timeline reply")
+    assert _writes_from(sandbox) == ["bob@example.com"]
+    assert not any(b["type"] == "actions" for b in message.blocks)
+    assert reply_texts(message) == [":heavy_check_mark: Resolved by <@U0BOB> from Slack"]
+
+
+async def test_escalate_goes_to_the_next_level_and_says_so_at_the_last(sandbox: Sandbox) -> None:
+    incident, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_escalate", "U0ALICE")
+    await until(lambda: len(message.replies) >= 1, what="escalation reply")
+    assert [a for a, _ in sandbox.pd.incidents[incident].assignments] == ["PUBOB01"]
+    assert reply_texts(message) == [
+        ":arrow_double_up: Escalated by <@U0ALICE> from Slack, now assigned to <@U0BOB>"]
+    await _click(sandbox, message, "pd_escalate", "U0BOB")
+    await until(lambda: len(message.replies) >= 2, what="last-level reply")
+    assert "already at the last level (2 of 2)" in reply_texts(message)[-1]
+    assert len(_writes_from(sandbox)) == 1
+
+
+async def test_reassign_maps_the_chosen_slack_user(sandbox: Sandbox) -> None:
+    incident, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_reassign", "U0ALICE", selected_user="U0BOB")
+    await until(lambda: reply_texts(message), what="reassign reply")
+    assert [a for a, _ in sandbox.pd.incidents[incident].assignments] == ["PUBOB01"]
+    assert _writes_from(sandbox) == ["alice@example.com"]
+    assert reply_texts(message) == [":busts_in_silhouette: Reassigned to <@U0BOB> by <@U0ALICE> from Slack"]
+
+
+async def test_reassign_to_an_unmapped_person_sends_nothing(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_reassign", "U0ALICE", selected_user="U0EVE")
+    told = await until(lambda: _ephemerals_for(sandbox, "U0ALICE"), what="ephemeral refusal")
+    assert "Cannot reassign to <@U0EVE>" in told[0] and "eve@example.com" in told[0]
+    assert _writes_from(sandbox) == []
+
+
+async def test_note_from_the_modal_is_added_once_as_the_author(sandbox: Sandbox) -> None:
+    incident, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_add_note", "U0ALICE")
+    view = await until(lambda: next((v for v in sandbox.slack.views if v.user_id == "U0ALICE"), None),
+                       what="note modal")
+    values = {"pd_note": {"pd_note_text": {"type": "plain_text_input", "value": "Rolled back deploy 142"}}}
+    status, body = await sandbox.slack.submit_view(view.id, "U0ALICE", values)
+    assert status == 200, body
+    await _replay_last_interaction(sandbox)  # Slack delivering the same submission again
+    await until(lambda: reply_texts(message), what="note reply")
+    await sandbox.pd.wait_idle(10)
+    notes = sandbox.pd.incidents[incident].notes
+    assert [(n.content, n.user_id) for n in notes] == [("Rolled back deploy 142", "PUALICE")]
+    assert reply_texts(message) == [":memo: Note by <@U0ALICE> from Slack: Rolled back deploy 142"]
+
+
+async def test_unmapped_person_is_told_exactly_what_failed(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_acknowledge", "U0EVE")
+    told = await until(lambda: _ephemerals_for(sandbox, "U0EVE"), what="ephemeral")
+    assert "eve@example.com" in told[0] and "[identity.slack_to_pagerduty]" in told[0]
+    assert _writes_from(sandbox) == [] and status_of(message) == "triggered"
+
+
+async def test_person_of_another_team_is_refused(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_resolve", "U0CAROL")
+    told = await until(lambda: _ephemerals_for(sandbox, "U0CAROL"), what="ephemeral")
+    assert "not on a PagerDuty team that owns this incident" in told[0]
+    assert _writes_from(sandbox) == [] and status_of(message) == "triggered"
+
+
+async def test_admin_may_act_on_any_team_incident(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_resolve", "U0LEAD")
+    await until(lambda: status_of(message) == "resolved", what="resolved by admin")
+    assert _writes_from(sandbox) == ["lead@example.com"]
+
+
+async def test_echo_before_the_response_and_duplicated_is_still_one_confirmation(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    sandbox.pd.respond_late("/incidents", 1.5)
+    sandbox.pd.duplicate_deliveries = 3
+    await _click(sandbox, message, "pd_acknowledge", "U0ALICE")
+    await until(lambda: len(sandbox.pd.delivered("incident.acknowledged")) == 3, what="three echoes")
+    await until(lambda: reply_texts(message), what="timeline reply")
+    await until(lambda: not any("acknowledging" in str(b) for b in message.blocks), what="pending cleared")
+    assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+    assert _writes_from(sandbox) == ["alice@example.com"]
+
+
+async def test_double_click_writes_once(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    await _click(sandbox, message, "pd_acknowledge", "U0ALICE")
+    await _click(sandbox, message, "pd_acknowledge", "U0ALICE")
+    await until(lambda: status_of(message) == "acknowledged", what="acknowledged")
+    await until(lambda: reply_texts(message), what="timeline reply")
+    await sandbox.pd.wait_idle(10)
+    assert _writes_from(sandbox) == ["alice@example.com"]
+    assert len(_ephemerals_for(sandbox, "U0ALICE")) == 1
