@@ -182,13 +182,18 @@ class RecordingMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        async def capture(message: Message) -> None:
-            # Record before the response leaves, so a client never sees a response that is not yet recorded.
-            if message["type"] == "http.response.start":
-                remember(int(message["status"]))
-                late = self.faults.late_for(path)
-                if late > 0:
-                    await asyncio.sleep(late)
-            await send(message)
+        capture = _recording_send(send, remember, self.faults.late_for(path))
 
         await self.app(scope, replay, capture)
+
+
+def _recording_send(send: Send, remember: Callable[[int], None], late: float) -> Send:
+    async def capture(message: Message) -> None:
+        # Record before the response leaves, so a client never sees a response that is not yet recorded.
+        if message["type"] == "http.response.start":
+            remember(int(message["status"]))
+            if late > 0:
+                await asyncio.sleep(late)
+        await send(message)
+
+    return capture
