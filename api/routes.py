@@ -69,10 +69,12 @@ async def pagerduty_webhook(request: Request) -> Response:
         await ctx.gateway.deliver(event.incident_id, "pd_event", event, _timing(request), PD_RPC_SECONDS)
     except TemporalUnavailable as exc:
         WEBHOOKS.labels("rejected", "temporal_unavailable").inc()
-        log.error("incident %s: webhook %s not accepted: %s", event.incident_id, event.event_id, exc)
+        log.error("incident %s: webhook %s not accepted: %s", event.incident_id, event.event_id, exc,
+                  extra={"incident_id": event.incident_id})
         return _error(503, "the bridge cannot store this event right now; PagerDuty will retry")
     WEBHOOKS.labels("accepted", event.event_type).inc()
-    log.info("incident %s: %s %s accepted", event.incident_id, event.event_type, event.event_id)
+    log.info("incident %s: %s %s accepted", event.incident_id, event.event_type, event.event_id,
+             extra={"incident_id": event.incident_id})
     return JSONResponse({"status": "accepted", "incident": event.incident_id}, status_code=202)
 
 
@@ -110,7 +112,8 @@ async def _open_note_modal(request: Request, action: OpenNoteModal) -> Response:
                                    view=note_modal(action.incident_id, None, action.channel))
     except SlackApiError as exc:
         INTERACTIONS.labels("failed", "views_open").inc()
-        log.error("incident %s: could not open the note modal: %s", action.incident_id, exc.response.get("error"))
+        log.error("incident %s: could not open the note modal: %s", action.incident_id, exc.response.get("error"),
+                  extra={"incident_id": action.incident_id})
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", "pd_add_note").inc()
     return Response(status_code=200)
@@ -126,7 +129,7 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
     except TemporalUnavailable as exc:
         INTERACTIONS.labels("rejected", "temporal_unavailable").inc()
         log.error("incident %s: %s by %s not accepted: %s", action.incident_id, action.action, action.slack_user,
-                  exc)
+                  exc, extra={"incident_id": action.incident_id})
         text = ("The bridge could not take this action right now (its workflow engine is unreachable). "
                 "Nothing was sent to PagerDuty; try again in a minute or act in PagerDuty directly.")
         if action.note is not None:
@@ -137,7 +140,8 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
             task.add_done_callback(_background.discard)
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", action.action.value).inc()
-    log.info("incident %s: %s by %s handed to its workflow", action.incident_id, action.action, action.slack_user)
+    log.info("incident %s: %s by %s handed to its workflow", action.incident_id, action.action, action.slack_user,
+             extra={"incident_id": action.incident_id})
     return Response(status_code=200)
 
 

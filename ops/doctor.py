@@ -1,0 +1,312 @@
+"""`python -m ops.doctor` (or `python3 dev.py doctor`): is this deployment able to work?
+
+Reads the environment and the config file, then asks Slack, PagerDuty and Temporal the questions the bridge
+depends on, and prints one line per check with, for every failure, what is wrong and what to do. It only
+reads: nothing is posted, changed or registered. Exit code 0 when every check passed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.errors import PagerDutyAuthError, PagerDutyError, PagerDutyUnavailable, SlackAuthError, SlackError
+from activities.pagerduty_api import PagerDutyApi
+from activities.slack import slack_call
+from settings import BridgeConfig, ConfigError, Settings, load_config
+from worker import INDEXED_TYPES, _wanted, connect, register_command
+
+# Every network question gets this long: a doctor that hangs is worse than one that says "unreachable".
+TIMEOUT = 3.0
+REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "users:read", "users:read.email",
+                                   "channels:read"})
+# A syntactically valid address nobody has: the users search must run, its answer does not matter.
+PROBE_EMAIL = "doctor-probe@example.invalid"
+
+PD_TOKEN_FIX = ("Create a REST API key (Integrations → API Access Keys) or a user token and set PAGERDUTY_API_TOKEN; "
+                "for an EU account also set PAGERDUTY_API_URL=https://api.eu.pagerduty.com.")
+SLACK_TOKEN_FIX = ("Copy the Bot User OAuth Token (xoxb-…) from the Slack app's OAuth & Permissions page into "
+                   "SLACK_BOT_TOKEN; if the app was uninstalled, reinstall it from slack-app-manifest.yml first.")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def passed(name: str, detail: str) -> Check:
+    return Check(name, True, detail)
+
+
+def failed(name: str, detail: str, fix: str) -> Check:
+    return Check(name, False, detail, fix)
+
+
+# ---- environment and config file -------------------------------------------------------------------
+
+
+def load_settings() -> tuple[Settings | None, Check]:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        return None, failed("Environment", problems, "Fix these environment variables (DESIGN.md §4 lists them all).")
+    return settings, passed("Environment", f"settings loaded (namespace {settings.temporal_namespace}, "
+                                           f"task queue {settings.temporal_task_queue})")
+
+
+def config_check(settings: Settings) -> tuple[BridgeConfig | None, Check]:
+    try:
+        config = load_config(settings.bridge_config)
+    except ConfigError as exc:
+        return None, failed("Config file", str(exc), "Fix the file (bridge.example.toml shows every key) or point "
+                                                     "BRIDGE_CONFIG at the right one.")
+    routes = len(config.routing.services)
+    return config, passed("Config file", f"{settings.bridge_config}: default channel "
+                                         f"{config.routing.default_channel}, {routes} service route(s)")
+
+
+# ---- Slack -------------------------------------------------------------------------------------------
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """aiohttp keeps the server's spelling of header names; look them up case-insensitively."""
+    found = next((v for k, v in dict(headers or {}).items() if str(k).lower() == name.lower()), None)
+    return None if found is None else str(found)
+
+
+async def slack_token_check(client: AsyncWebClient, api_url: str) -> tuple[Check, set[str] | None]:
+    name = "Slack bot token"
+    try:
+        response = await slack_call("auth.test", client.auth_test)
+    except SlackAuthError as exc:
+        return failed(name, f"Slack rejected SLACK_BOT_TOKEN ({exc.code}): the token is wrong or was revoked",
+                      SLACK_TOKEN_FIX), None
+    except SlackError as exc:
+        return failed(name, f"cannot use Slack at {api_url}: {exc}", "Check SLACK_API_URL and that this host "
+                                                                     "can reach Slack (proxy, firewall)."), None
+    raw = _header(response.headers, "x-oauth-scopes")
+    scopes = None if raw is None else {s.strip() for s in raw.split(",") if s.strip()}
+    return passed(name, f"bot {response.get('user')} ({response.get('user_id')}) in workspace "
+                        f"{response.get('team')}"), scopes
+
+
+def slack_scope_check(scopes: set[str] | None) -> Check:
+    name = "Slack scopes"
+    if scopes is None:
+        return failed(name, "Slack did not report the token's scopes (no X-OAuth-Scopes header)",
+                      "Compare the app's OAuth & Permissions page with slack-app-manifest.yml by hand.")
+    missing = sorted(REQUIRED_SLACK_SCOPES - scopes)
+    if missing:
+        return failed(name, f"the bot token lacks {', '.join(missing)}",
+                      "Add them under oauth_config.scopes.bot as in slack-app-manifest.yml, then reinstall the app "
+                      "so the token is granted them.")
+    return passed(name, ", ".join(sorted(REQUIRED_SLACK_SCOPES)))
+
+
+def signing_secret_check(settings: Settings) -> Check:
+    if settings.slack_signing_secret is None:
+        return failed("Slack signing secret", "SLACK_SIGNING_SECRET is not set: every Slack click would get 401",
+                      "Copy the Signing Secret from the Slack app's Basic Information page into SLACK_SIGNING_SECRET.")
+    return passed("Slack signing secret", "set")
+
+
+def routed_channels(config: BridgeConfig) -> dict[str, list[str]]:
+    """Channel id -> the config keys that route to it, so a failure names the line to edit."""
+    keys: dict[str, list[str]] = {config.routing.default_channel: ["routing.default_channel"]}
+    for service, channel in config.routing.services.items():
+        keys.setdefault(channel, []).append(f"routing.services.{service}")
+    return keys
+
+
+async def channel_check(client: AsyncWebClient, channel: str, keys: list[str]) -> Check:
+    name, where = f"Slack channel {channel}", " and ".join(keys)
+    try:
+        response = await slack_call("conversations.info", lambda: client.conversations_info(channel=channel))
+    except SlackError as exc:
+        if exc.code == "channel_not_found":
+            return failed(name, f"channel {channel} (set in {where}) does not exist or the bot cannot see it",
+                          f"Put the channel's id (not its name) in {where}: Slack → channel details → the id at "
+                          "the bottom. A private channel must invite the bot first (/invite @pd-bridge).")
+        if exc.code == "missing_scope":
+            return failed(name, "conversations.info needs the channels:read scope",
+                          "Add channels:read as in slack-app-manifest.yml and reinstall the app.")
+        return failed(name, f"{where}: {exc}", "Check the channel in Slack and retry.")
+    info = response.get("channel") or {}
+    if info.get("is_archived"):
+        return failed(name, f"#{info.get('name')} (set in {where}) is archived: nothing can be posted there",
+                      f"Unarchive it or route {where} to another channel.")
+    return passed(name, f"#{info.get('name')} ({where})")
+
+
+async def slack_checks(settings: Settings, config: BridgeConfig | None) -> list[Check]:
+    secret = signing_secret_check(settings)
+    if settings.slack_bot_token is None:
+        return [failed("Slack bot token", "SLACK_BOT_TOKEN is not set", SLACK_TOKEN_FIX), secret]
+    client = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
+                            timeout=int(TIMEOUT))
+    token, scopes = await slack_token_check(client, settings.slack_api_url)
+    if not token.ok:
+        # Every further call would fail the same way and only repeat the token problem.
+        return [token, secret]
+    channels = routed_channels(config) if config else {}
+    results = await asyncio.gather(*(channel_check(client, ch, keys) for ch, keys in channels.items()))
+    return [token, slack_scope_check(scopes), secret, *results]
+
+
+# ---- PagerDuty ---------------------------------------------------------------------------------------
+
+
+def _pd_failure(name: str, exc: PagerDutyError, url: str, permission: str) -> Check:
+    if isinstance(exc, PagerDutyAuthError):
+        return failed(name, "PagerDuty rejected PAGERDUTY_API_TOKEN (401): the token is wrong or revoked",
+                      PD_TOKEN_FIX)
+    if isinstance(exc, PagerDutyUnavailable):
+        return failed(name, f"cannot reach PagerDuty at {url}: {exc}",
+                      "Check PAGERDUTY_API_URL and that this host can reach it (proxy, firewall).")
+    return failed(name, f"{exc}", f"Give the token {permission} (a Scoped OAuth app needs that scope; a user "
+                                  "token's user must be allowed to see these objects).")
+
+
+async def _pd_probe(name: str, call: Callable[[], Awaitable[object]], url: str, permission: str,
+                    ok_detail: str) -> Check:
+    try:
+        await call()
+    except PagerDutyError as exc:
+        return _pd_failure(name, exc, url, permission)
+    return passed(name, ok_detail)
+
+
+def webhook_secrets_check(settings: Settings) -> Check:
+    count = len(settings.webhook_secrets())
+    if count == 0:
+        return failed("PagerDuty webhook secrets", "PAGERDUTY_WEBHOOK_SECRETS is empty: every webhook would get 401",
+                      "Create the subscription with `python3 dev.py ctl subscribe …` and set PAGERDUTY_WEBHOOK_SECRETS "
+                      "to the secret it prints (comma-separated while rotating).")
+    rotation = " (more than one: fine while rotating, drop the old one afterwards)" if count > 1 else ""
+    return passed("PagerDuty webhook secrets", f"{count} secret(s) configured{rotation}")
+
+
+async def pagerduty_checks(settings: Settings) -> list[Check]:
+    secrets = webhook_secrets_check(settings)
+    if settings.pagerduty_api_token is None:
+        return [failed("PagerDuty API token", "PAGERDUTY_API_TOKEN is not set", PD_TOKEN_FIX), secrets]
+    url = settings.pagerduty_api_url
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as http:
+        api = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
+        token = await _pd_probe("PagerDuty API token", api.abilities, url, "abilities.read",
+                                f"accepted by {url}")
+        if not token.ok:
+            return [token, secrets]
+        incidents = await _pd_probe("PagerDuty incidents", lambda: api.list_incidents(1), url, "incidents.read",
+                                    "can list incidents (writes, incidents.write, are not tried)")
+        users = await _pd_probe("PagerDuty users", lambda: api.find_user_by_email(PROBE_EMAIL), url, "users.read",
+                                "can search users by email")
+    return [token, incidents, users, secrets]
+
+
+# ---- Temporal ----------------------------------------------------------------------------------------
+
+
+async def _temporal_client(settings: Settings) -> tuple[Client | None, Check]:
+    name, address = "Temporal server", settings.temporal_address or "localhost:7233"
+    fix = ("Start Temporal (`python3 dev.py run` embeds a dev server when TEMPORAL_ADDRESS is unset; "
+           "docker-compose.temporal.yml runs a full one) or set TEMPORAL_ADDRESS to its frontend host:port.")
+    try:
+        client = await asyncio.wait_for(connect(settings), TIMEOUT)
+        healthy = await client.service_client.check_health(timeout=timedelta(seconds=TIMEOUT))
+    except (RPCError, RuntimeError, OSError, TimeoutError) as exc:
+        return None, failed(name, f"cannot reach Temporal at {address}: {exc or type(exc).__name__}", fix)
+    if not healthy:
+        return None, failed(name, f"Temporal at {address} answers but reports it is not serving", fix)
+    return client, passed(name, f"{address} is serving")
+
+
+async def search_attribute_check(client: Client, namespace: str) -> Check:
+    name = "Temporal search attributes"
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace), timeout=timedelta(seconds=TIMEOUT))
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return failed(name, f"namespace {namespace} does not exist",
+                          f"temporal operator namespace create --namespace {namespace}  (or fix TEMPORAL_NAMESPACE)")
+        return failed(name, f"cannot list them in namespace {namespace}: {exc}",
+                      "Run the doctor with a Temporal identity that may read the namespace.")
+    wanted = _wanted()
+    missing = {n: kind for n, kind in wanted.items() if n not in listed.custom_attributes}
+    wrong = sorted(n for n, kind in wanted.items()
+                   if n in listed.custom_attributes and listed.custom_attributes[n] != INDEXED_TYPES[kind])
+    if wrong:
+        return failed(name, f"registered with the wrong type in {namespace}: {', '.join(wrong)}",
+                      "Delete them (temporal operator search-attribute delete --name …) and re-create them:\n"
+                      + register_command(namespace, {n: wanted[n] for n in wrong}))
+    if missing:
+        return failed(name, f"missing in namespace {namespace}: {', '.join(missing)}",
+                      "Start the worker once (it registers them), or, where it may not, run:\n"
+                      + register_command(namespace, missing))
+    return passed(name, f"all {len(wanted)} registered in namespace {namespace}")
+
+
+async def temporal_checks(settings: Settings) -> list[Check]:
+    client, reachable = await _temporal_client(settings)
+    if client is None:
+        return [reachable]
+    return [reachable, await search_attribute_check(client, settings.temporal_namespace)]
+
+
+# ---- report ------------------------------------------------------------------------------------------
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    config, loaded = config_check(settings)
+    groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings),
+                                  temporal_checks(settings))
+    return [loaded, *(check for group in groups for check in group)]
+
+
+def format_report(checks: list[Check]) -> str:
+    width = max((len(c.name) for c in checks), default=0)
+    lines = ["pd-slack-bridge doctor", ""]
+    for check in checks:
+        lines.append(f"{'✓' if check.ok else '✗'} {check.name.ljust(width)}  {check.detail}")
+        if not check.ok and check.fix:
+            pad = " " * (width + 4)
+            fix_lines = check.fix.splitlines()
+            lines.append(f"{pad}fix: {fix_lines[0]}")
+            lines.extend(f"{pad}     {line}" for line in fix_lines[1:])
+    problems = sum(not c.ok for c in checks)
+    lines += ["", f"All {len(checks)} checks passed." if not problems
+              else f"{problems} of {len(checks)} checks failed."]
+    return "\n".join(lines)
+
+
+def exit_code(checks: list[Check]) -> int:
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def main() -> int:
+    settings, environment = load_settings()
+    checks = [environment]
+    if settings is not None:
+        checks += asyncio.run(run_checks(settings))
+    print(format_report(checks))
+    return exit_code(checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

