@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.identity import Directory, IdentityActivities
-from activities.metrics import IDENTITY_MISSES, SLACK_ERRORS
+from activities.metrics import IDENTITY_MISSES
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import SlackActivities
@@ -82,8 +82,7 @@ async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[
         slack = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
                                timeout=20)
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
-        slack_acts = SlackActivities(slack, directory, config,
-                                     on_error=lambda m, e: SLACK_ERRORS.labels(m, e).inc())
+        slack_acts = SlackActivities(slack, directory, config)
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
         yield [pd_acts.read_incident, pd_acts.write, identity.resolve_actor, slack_acts.post_message,
                slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user]

@@ -6,7 +6,8 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.errors import PD_ALREADY_CODES, PagerDutyNotFound, PagerDutyRefused
+from activities.errors import PD_ALREADY_CODES, BridgeError, PagerDutyNotFound, PagerDutyRefused
+from activities.metrics import ACTIONS
 from activities.pagerduty_api import PagerDutyApi, snapshot, status_changed_at
 from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
 
@@ -36,6 +37,16 @@ class PagerDutyActivities:
 
     @activity.defn(name="pd_write")
     async def write(self, request: WriteRequest) -> WriteOutcome:
+        kind = request.write.action.value
+        try:
+            outcome = await self._write(request)
+        except BridgeError as exc:
+            ACTIONS.labels(kind, "retrying" if exc.retryable else "refused").inc()
+            raise
+        ACTIONS.labels(kind, outcome.result).inc()
+        return outcome
+
+    async def _write(self, request: WriteRequest) -> WriteOutcome:
         w, incident_id = request.write, request.incident_id
         activity.logger.info("%s on incident %s as %s", w.action, incident_id, w.actor_email)
         if w.action is ActionKind.NOTE:

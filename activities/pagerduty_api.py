@@ -6,12 +6,14 @@ its `httpx.AsyncClient`.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from activities.errors import PagerDutyUnavailable, pagerduty_error
+from activities.metrics import PD_CALLS
 from workflows.models import Ref, Snapshot, Status
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -74,12 +76,16 @@ class PagerDutyApi:
         headers = dict(self._headers)
         if actor_email:
             headers["From"] = actor_email
+        started = time.monotonic()
         try:
             response = await self._http.request(method, path, params=params, json=body, headers=headers)
         except httpx.TimeoutException:
+            PD_CALLS.labels(what, "timeout").observe(time.monotonic() - started)
             raise PagerDutyUnavailable(f"{what}: PagerDuty API timed out") from None
         except httpx.TransportError as exc:
+            PD_CALLS.labels(what, "unreachable").observe(time.monotonic() - started)
             raise PagerDutyUnavailable(f"{what}: PagerDuty API unreachable ({type(exc).__name__})") from None
+        PD_CALLS.labels(what, str(response.status_code)).observe(time.monotonic() - started)
         try:
             payload = response.json() if response.content else {}
         except ValueError:

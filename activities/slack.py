@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from temporalio import activity
 from activities.blocks import render_incident
 from activities.errors import SlackChannelError, SlackUnavailable, slack_error
 from activities.identity import Directory
+from activities.metrics import SLACK_CALLS, SLACK_ERRORS
 from settings import BridgeConfig
 from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
 from workflows.view import MessageView
@@ -41,22 +43,28 @@ class ReplyRequest(Model):
 
 
 async def slack_call(what: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSlackResponse:
+    started = time.monotonic()
     try:
-        return await call()
+        response = await call()
     except SlackApiError as exc:
-        response = exc.response
-        raise slack_error(response.status_code, str(response.get("error", "")),
-                          response.headers.get("Retry-After") or response.headers.get("retry-after"),
-                          what) from None
+        error = slack_error(exc.response.status_code, str(exc.response.get("error", "")),
+                            exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after"), what)
+        SLACK_CALLS.labels(what, type(error).__name__).observe(time.monotonic() - started)
+        if not error.retryable:
+            # Permanent Slack errors need an operator (a channel, a token, a scope): make them countable.
+            SLACK_ERRORS.labels(what, str(error.code)).inc()
+            log.error("%s", error.message)
+        raise error from None
     except (aiohttp.ClientError, TimeoutError) as exc:
+        SLACK_CALLS.labels(what, "unreachable").observe(time.monotonic() - started)
         raise SlackUnavailable(f"{what}: Slack unreachable ({type(exc).__name__})") from None
+    SLACK_CALLS.labels(what, "ok").observe(time.monotonic() - started)
+    return response
 
 
 class SlackActivities:
-    def __init__(self, client: AsyncWebClient, directory: Directory, config: BridgeConfig,
-                 on_error: Callable[[str, str], None] | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, directory: Directory, config: BridgeConfig) -> None:
         self._client, self._directory, self._config = client, directory, config
-        self._on_error = on_error or (lambda _method, _error: None)
 
     async def _mention(self, ref: Ref) -> str:
         slack_id = await self._directory.slack_user_for(ref.id)
@@ -75,7 +83,6 @@ class SlackActivities:
             return await self._post_root(channel, text, blocks)
         except SlackChannelError as exc:
             default = self._config.routing.default_channel
-            self._on_error("chat.postMessage", str(exc.code))
             if channel == default:
                 raise
             # A broken route must not hide the incident: say so loudly and use the default channel.
@@ -91,12 +98,8 @@ class SlackActivities:
     @activity.defn(name="slack_update_message")
     async def update_message(self, request: UpdateRequest) -> None:
         text, blocks = await self._render(request.view)
-        try:
-            await slack_call("update incident message", lambda: self._client.chat_update(
-                channel=request.channel, ts=request.ts, text=text, blocks=blocks))
-        except SlackChannelError as exc:
-            self._on_error("chat.update", str(exc.code))
-            raise
+        await slack_call("update incident message", lambda: self._client.chat_update(
+            channel=request.channel, ts=request.ts, text=text, blocks=blocks))
 
     @activity.defn(name="slack_post_reply")
     async def post_reply(self, request: ReplyRequest) -> int:

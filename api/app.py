@@ -7,15 +7,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
+from temporalio.service import RPCError
 
+from activities.metrics import OLDEST_PENDING
 from api import routes
-from api.gateway import TemporalGateway
+from api.gateway import TemporalGateway, TemporalUnavailable
 from settings import BridgeConfig, Settings, load_config
 
 log = logging.getLogger("bridge.api")
@@ -42,7 +45,11 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
         gateway = TemporalGateway(env, client)
         slack = AsyncWebClient(token=env.secret("slack_bot_token"), base_url=env.slack_api_url, timeout=2)
         app.state.ctx = ApiContext(settings=env, config=cfg, gateway=gateway, slack=slack, clock=clock)
-        await gateway.connect(quiet=True)
+        try:
+            await gateway.connect(quiet=True)
+        except TemporalUnavailable as exc:
+            # Serve anyway: /readyz says why, and webhooks get 503 so PagerDuty retries until Temporal is back.
+            log.error("API started without Temporal: %s", exc)
         log.info("API ready (Temporal %s)", "connected" if gateway.connected else "not reachable yet")
         yield
 
@@ -62,10 +69,27 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
         return JSONResponse({"status": "ready", "temporal": "reachable"})
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        ctx: ApiContext = request.app.state.ctx
+        await _refresh_pending_gauge(ctx)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+PENDING_SCAN_EVERY = 15.0
+
+
+async def _refresh_pending_gauge(ctx: ApiContext) -> None:
+    # Scans open incidents through Temporal, so it runs at most every PENDING_SCAN_EVERY seconds.
+    last = float(ctx.extra.get("pending_scanned_at", 0.0))  # type: ignore[arg-type]
+    if ctx.clock() - last < PENDING_SCAN_EVERY:
+        return
+    ctx.extra["pending_scanned_at"] = ctx.clock()
+    try:
+        OLDEST_PENDING.set(await ctx.gateway.oldest_pending_seconds(datetime.now(UTC)))
+    except (TemporalUnavailable, RPCError, RuntimeError) as exc:
+        log.warning("oldest pending command age not refreshed: %s", exc)
 
 
 app = create_app()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from settings import Settings
 from workflows import search
-from workflows.models import PdEvent, SlackAction, Timing, WorkflowInput
+from workflows.models import IncidentState, PdEvent, SlackAction, Timing, WorkflowInput
 
 log = logging.getLogger("bridge.api")
 WORKFLOW = "IncidentWorkflow"
@@ -59,6 +59,23 @@ class TemporalGateway:
         except (TemporalUnavailable, RPCError, RuntimeError, TimeoutError) as exc:
             return str(exc) or type(exc).__name__
         return None
+
+    async def oldest_pending_seconds(self, now: datetime, limit: int = 100) -> float:
+        """Age of the oldest unsettled Slack action across open incidents (0 when there is none)."""
+        client = await self.connect()
+        query = 'WorkflowType = "IncidentWorkflow" AND ExecutionStatus = "Running" AND CommandPending = true'
+        oldest = 0.0
+        count = 0
+        async for execution in client.list_workflows(query, limit=limit):
+            count += 1
+            handle = client.get_workflow_handle(execution.id)
+            try:
+                state = await handle.query("state", result_type=IncidentState, rpc_timeout=timedelta(seconds=2))
+            except (RPCError, RuntimeError, WorkflowQueryFailedError):
+                continue  # worker down or busy: the next scrape tries again
+            for command in state.pending_commands():
+                oldest = max(oldest, (now - command.issued_at).total_seconds())
+        return oldest
 
     async def deliver(self, incident_id: str, signal: str, event: PdEvent | SlackAction, timing: Timing,
                       rpc_timeout: float) -> None:

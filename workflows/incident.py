@@ -54,6 +54,12 @@ def failure_text(exc: BaseException) -> str:
     return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
 
+def retry_delay(exc: BaseException) -> timedelta | None:
+    """The wait the failure asked for (PagerDuty's ratelimit-reset, Slack's Retry-After), if any."""
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause.next_retry_delay if isinstance(cause, ApplicationError) else None
+
+
 def failure_type(exc: BaseException) -> str | None:
     cause = exc.cause if isinstance(exc, ActivityError) else exc
     return cause.type if isinstance(cause, ApplicationError) else None
@@ -187,6 +193,7 @@ class IncidentWorkflow:
                 return
             self._feed(WriteOutcome(command_id=effect.command_id, result="retrying",
                                     detail=f"{failure_text(first)}; retrying"))
+            await workflow.sleep(retry_delay(first) or options.PAGERDUTY_RETRY.initial_interval)
             remaining = self._action_deadline() - (workflow.now() - started)
             try:
                 outcome = await workflow.execute_activity_method(

@@ -5,21 +5,37 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
 
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from ops.sandbox import Sandbox
+from ops.sandbox import Sandbox, sandbox_config
+from settings import Timing
 from simulators._slack_model import Message
 
 T = TypeVar("T")
 
 
+SandboxFactory = Callable[..., AbstractAsyncContextManager[Sandbox]]
+
+
 @pytest_asyncio.fixture
-async def sandbox(dev_env: WorkflowEnvironment) -> AsyncIterator[Sandbox]:
+async def make_sandbox(dev_env: WorkflowEnvironment) -> SandboxFactory:
+    """Sandboxes with a chosen config (e.g. short deadlines), on the session's Temporal server."""
     address = dev_env.client.service_client.config.target_host
-    async with Sandbox(address, task_queue=f"e2e-{uuid.uuid4().hex[:8]}") as sb:
+
+    def make(timing: Timing | None = None, **kwargs: Any) -> AbstractAsyncContextManager[Sandbox]:
+        config = sandbox_config(timing) if timing else None
+        return Sandbox(address, task_queue=f"e2e-{uuid.uuid4().hex[:8]}", config=config, **kwargs)
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def sandbox(make_sandbox: SandboxFactory) -> AsyncIterator[Sandbox]:
+    async with make_sandbox() as sb:
         yield sb
 
 
