@@ -52,9 +52,9 @@ class TtlCache:
 
 class Directory:
     def __init__(self, pd: PagerDutyApi, slack: AsyncWebClient, config: BridgeConfig, ttl: float = 300.0,
-                 on_miss: Callable[[str], None] | None = None) -> None:
+                 on_miss: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._pd, self._slack, self._config = pd, slack, config
-        self._people, self._slack_ids, self._teams = TtlCache(ttl), TtlCache(ttl), TtlCache(ttl)
+        self._people, self._slack_ids, self._teams = (TtlCache(ttl, clock) for _ in range(3))
         self._on_miss = on_miss or (lambda _direction: None)
 
     async def person(self, slack_user: str) -> tuple[Person, list[str]]:
