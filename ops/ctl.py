@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import PagerDutyAuthError, PagerDutyError
 from activities.pagerduty_api import PagerDutyApi
+from ops.doctor import exit_without_teardown
 from ops.logs import PREFIX
 from settings import ConfigError, Settings
 from worker import connect
@@ -162,8 +163,11 @@ async def _query_state(client: Client, execution: WorkflowExecution, timeout: fl
     try:
         return await handle.query(IncidentWorkflow.state, rpc_timeout=timedelta(seconds=timeout))
     except RPCError as exc:
-        if exc.status in {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE}:
-            return f"no worker answered within {timeout:g} s: is the worker running?"
+        # The client's own deadline surfaces as CANCELLED "Timeout expired", the server's as DEADLINE_EXCEEDED.
+        timed_out = exc.status == RPCStatusCode.DEADLINE_EXCEEDED or (
+            exc.status == RPCStatusCode.CANCELLED and "timeout" in exc.message.lower())
+        if timed_out:
+            return f"no worker answered the state query within {timeout:g} s: is the worker running?"
         return f"state query failed: {exc}"
     # Any other failure (old state shape, rejected query) must not hide the other incidents.
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError, ValueError, TimeoutError) as exc:
@@ -275,4 +279,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())

@@ -8,22 +8,25 @@ reads: nothing is posted, changed or registered. Exit code 0 when every check pa
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
+import aiohttp
 import httpx
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import PagerDutyAuthError, PagerDutyError, PagerDutyUnavailable, SlackAuthError, SlackError
+from activities import errors
 from activities.pagerduty_api import PagerDutyApi
-from activities.slack import slack_call
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from worker import INDEXED_TYPES, _wanted, connect, register_command
 
@@ -56,8 +59,6 @@ def failed(name: str, detail: str, fix: str) -> Check:
     return Check(name, False, detail, fix)
 
 
-# ---- environment and config file -------------------------------------------------------------------
-
 
 def load_settings() -> tuple[Settings | None, Check]:
     try:
@@ -80,29 +81,36 @@ def config_check(settings: Settings) -> tuple[BridgeConfig | None, Check]:
                                          f"{config.routing.default_channel}, {routes} service route(s)")
 
 
-# ---- Slack -------------------------------------------------------------------------------------------
+
+async def slack_call(what: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSlackResponse:
+    """Classified like the activities' calls, but without their metrics and error logs: a doctor's probe
+    failing is its report, not an incident of the running bridge."""
+    try:
+        return await call()
+    except SlackApiError as exc:
+        raise errors.slack_error(exc.response.status_code, str(exc.response.get("error", "")), None, what) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise errors.SlackUnavailable(f"{what}: Slack unreachable ({type(exc).__name__})") from None
 
 
-def _header(headers: Any, name: str) -> str | None:
-    """aiohttp keeps the server's spelling of header names; look them up case-insensitively."""
-    found = next((v for k, v in dict(headers or {}).items() if str(k).lower() == name.lower()), None)
-    return None if found is None else str(found)
+def _granted_scopes(headers: Any) -> set[str] | None:
+    """From auth.test's X-OAuth-Scopes header, whose name aiohttp keeps in the server's spelling."""
+    raw = next((str(v) for k, v in dict(headers or {}).items() if str(k).lower() == "x-oauth-scopes"), None)
+    return None if raw is None else {s.strip() for s in raw.split(",") if s.strip()}
 
 
 async def slack_token_check(client: AsyncWebClient, api_url: str) -> tuple[Check, set[str] | None]:
     name = "Slack bot token"
     try:
         response = await slack_call("auth.test", client.auth_test)
-    except SlackAuthError as exc:
+    except errors.SlackAuthError as exc:
         return failed(name, f"Slack rejected SLACK_BOT_TOKEN ({exc.code}): the token is wrong or was revoked",
                       SLACK_TOKEN_FIX), None
-    except SlackError as exc:
+    except errors.SlackError as exc:
         return failed(name, f"cannot use Slack at {api_url}: {exc}", "Check SLACK_API_URL and that this host "
                                                                      "can reach Slack (proxy, firewall)."), None
-    raw = _header(response.headers, "x-oauth-scopes")
-    scopes = None if raw is None else {s.strip() for s in raw.split(",") if s.strip()}
     return passed(name, f"bot {response.get('user')} ({response.get('user_id')}) in workspace "
-                        f"{response.get('team')}"), scopes
+                        f"{response.get('team')}"), _granted_scopes(response.headers)
 
 
 def slack_scope_check(scopes: set[str] | None) -> Check:
@@ -137,7 +145,7 @@ async def channel_check(client: AsyncWebClient, channel: str, keys: list[str]) -
     name, where = f"Slack channel {channel}", " and ".join(keys)
     try:
         response = await slack_call("conversations.info", lambda: client.conversations_info(channel=channel))
-    except SlackError as exc:
+    except errors.SlackError as exc:
         if exc.code == "channel_not_found":
             return failed(name, f"channel {channel} (set in {where}) does not exist or the bot cannot see it",
                           f"Put the channel's id (not its name) in {where}: Slack → channel details → the id at "
@@ -168,26 +176,20 @@ async def slack_checks(settings: Settings, config: BridgeConfig | None) -> list[
     return [token, slack_scope_check(scopes), secret, *results]
 
 
-# ---- PagerDuty ---------------------------------------------------------------------------------------
-
-
-def _pd_failure(name: str, exc: PagerDutyError, url: str, permission: str) -> Check:
-    if isinstance(exc, PagerDutyAuthError):
-        return failed(name, "PagerDuty rejected PAGERDUTY_API_TOKEN (401): the token is wrong or revoked",
-                      PD_TOKEN_FIX)
-    if isinstance(exc, PagerDutyUnavailable):
-        return failed(name, f"cannot reach PagerDuty at {url}: {exc}",
-                      "Check PAGERDUTY_API_URL and that this host can reach it (proxy, firewall).")
-    return failed(name, f"{exc}", f"Give the token {permission} (a Scoped OAuth app needs that scope; a user "
-                                  "token's user must be allowed to see these objects).")
-
 
 async def _pd_probe(name: str, call: Callable[[], Awaitable[object]], url: str, permission: str,
                     ok_detail: str) -> Check:
     try:
         await call()
-    except PagerDutyError as exc:
-        return _pd_failure(name, exc, url, permission)
+    except errors.PagerDutyAuthError:
+        return failed(name, "PagerDuty rejected PAGERDUTY_API_TOKEN (401): the token is wrong or revoked",
+                      PD_TOKEN_FIX)
+    except errors.PagerDutyUnavailable as exc:
+        return failed(name, f"cannot reach PagerDuty at {url}: {exc}",
+                      "Check PAGERDUTY_API_URL and that this host can reach it (proxy, firewall).")
+    except errors.PagerDutyError as exc:
+        return failed(name, f"{exc}", f"Give the token {permission} (a Scoped OAuth app needs that scope; a user "
+                                      "token's user must be allowed to see these objects).")
     return passed(name, ok_detail)
 
 
@@ -219,7 +221,15 @@ async def pagerduty_checks(settings: Settings) -> list[Check]:
     return [token, incidents, users, secrets]
 
 
-# ---- Temporal ----------------------------------------------------------------------------------------
+
+def _temporal_reason(exc: Exception) -> str:
+    """The core SDK's connect errors are long transport dumps; the common cases get a plain phrase."""
+    text = str(exc)
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {TIMEOUT:g} s"
+    if "Connection refused" in text:
+        return "connection refused (nothing listens at that address)"
+    return text or type(exc).__name__
 
 
 async def _temporal_client(settings: Settings) -> tuple[Client | None, Check]:
@@ -230,7 +240,7 @@ async def _temporal_client(settings: Settings) -> tuple[Client | None, Check]:
         client = await asyncio.wait_for(connect(settings), TIMEOUT)
         healthy = await client.service_client.check_health(timeout=timedelta(seconds=TIMEOUT))
     except (RPCError, RuntimeError, OSError, TimeoutError) as exc:
-        return None, failed(name, f"cannot reach Temporal at {address}: {exc or type(exc).__name__}", fix)
+        return None, failed(name, f"cannot reach Temporal at {address}: {_temporal_reason(exc)}", fix)
     if not healthy:
         return None, failed(name, f"Temporal at {address} answers but reports it is not serving", fix)
     return client, passed(name, f"{address} is serving")
@@ -269,8 +279,6 @@ async def temporal_checks(settings: Settings) -> list[Check]:
     return [reachable, await search_attribute_check(client, settings.temporal_namespace)]
 
 
-# ---- report ------------------------------------------------------------------------------------------
-
 
 async def run_checks(settings: Settings) -> list[Check]:
     config, loaded = config_check(settings)
@@ -308,5 +316,13 @@ def main() -> int:
     return exit_code(checks)
 
 
+def exit_without_teardown(code: int) -> NoReturn:
+    """The Temporal client's Rust threads can abort a finalizing interpreter (temporalio/sdk-python#300),
+    turning a finished command into exit code 134; output is complete by now, so skip the teardown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())

@@ -169,44 +169,52 @@ class IncidentWorkflow:
         request = ResolveActorRequest(incident_id=self._state.incident_id, command_id=effect.command_id,
                                       slack_user=effect.slack_user, target_slack_user=effect.target_slack_user)
         try:
-            return await workflow.execute_activity_method(
-                IdentityActivities.resolve_actor, request, start_to_close_timeout=options.CALL_TIMEOUT,
-                schedule_to_close_timeout=self._action_deadline(), retry_policy=options.PAGERDUTY_RETRY)
-        except ActivityError as exc:
+            result: ActorResolved = await self._patiently(effect.command_id, IdentityActivities.resolve_actor,
+                                                          request)
+            return result
+        except (ActivityError, ApplicationError) as exc:
             return ActorResolved(command_id=effect.command_id,
                                  error=f"could not check who you are in PagerDuty: {failure_text(exc)}")
 
     def _action_deadline(self) -> timedelta:
         return timedelta(seconds=self._state.timing.action_deadline_seconds)
 
-    async def _write(self, effect: WriteToPagerDuty) -> None:
-        request = WriteRequest(incident_id=self._state.incident_id, write=effect)
+    async def _patiently(self, command_id: str, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+        """One attempt alone, so the message can say why it waits; then durable retries until the deadline."""
         started = workflow.now()
         try:
-            outcome = await workflow.execute_activity_method(
-                PagerDutyActivities.write, request, start_to_close_timeout=options.CALL_TIMEOUT,
-                retry_policy=options.SINGLE_TRY)
+            return await workflow.execute_activity_method(
+                method, arg, start_to_close_timeout=options.CALL_TIMEOUT, retry_policy=options.SINGLE_TRY)
         except ActivityError as first:
             if failure_type(first) not in RETRYABLE:
-                self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
-                                        detail=f"PagerDuty refused: {failure_text(first)}"))
-                return
-            self._feed(WriteOutcome(command_id=effect.command_id, result="retrying",
+                raise
+            self._feed(WriteOutcome(command_id=command_id, result="retrying",
                                     detail=f"{failure_text(first)}; retrying"))
             await workflow.sleep(retry_delay(first) or options.PAGERDUTY_RETRY.initial_interval)
             remaining = self._action_deadline() - (workflow.now() - started)
             try:
-                outcome = await workflow.execute_activity_method(
-                    PagerDutyActivities.write, request, start_to_close_timeout=options.CALL_TIMEOUT,
+                return await workflow.execute_activity_method(
+                    method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
                     schedule_to_close_timeout=max(remaining, timedelta(seconds=1)),
                     retry_policy=options.PAGERDUTY_RETRY)
             except ActivityError as final:
-                minutes = self._state.timing.action_deadline_seconds / 60
-                detail = failure_text(final) or failure_text(first)
-                if failure_type(final) in RETRYABLE or failure_type(final) is None:
-                    detail = f"{failure_text(first)}; gave up after {minutes:g} min of retries"
-                self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=detail))
-                return
+                if failure_type(final) in RETRYABLE:
+                    minutes = self._state.timing.action_deadline_seconds / 60
+                    raise ApplicationError(f"{failure_text(first)}; gave up after {minutes:g} min of retries",
+                                           non_retryable=True) from final
+                raise
+
+    async def _write(self, effect: WriteToPagerDuty) -> None:
+        request = WriteRequest(incident_id=self._state.incident_id, write=effect)
+        try:
+            outcome: WriteOutcome = await self._patiently(effect.command_id, PagerDutyActivities.write, request)
+        except ApplicationError as gave_up:
+            self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message))
+            return
+        except ActivityError as refused:
+            self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
+                                    detail=f"PagerDuty refused: {failure_text(refused)}"))
+            return
         self._feed(outcome)
 
     async def _tell(self, effect: TellUser) -> None:

@@ -256,7 +256,8 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
 
 def _on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime, effects: list[Effect]) -> None:
     command = _command(state, facts.command_id)
-    if command is None or command.phase is not CommandPhase.RESOLVING:
+    if command is None or command.actor is not None or command.phase not in {CommandPhase.RESOLVING,
+                                                                                CommandPhase.RETRYING}:
         return
     problem = facts.error or (refusal(facts, command.slack_user) if facts.actor else "identity lookup failed")
     if problem is None and command.action is ActionKind.REASSIGN and facts.target is None:
@@ -289,7 +290,7 @@ def _on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime
     if outcome.note_id:
         command.note_id = outcome.note_id
     if outcome.result == "retrying":
-        if command.phase in {CommandPhase.SENDING, CommandPhase.RETRYING}:
+        if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
             command.phase, command.detail = CommandPhase.RETRYING, outcome.detail
         return
     if outcome.result in {"applied", "already"}:
@@ -336,7 +337,9 @@ def next_deadline(state: IncidentState) -> datetime | None:
         if command.phase is CommandPhase.APPLIED and not command.echo_seen and command.settled_at:
             times.append(command.settled_at + timedelta(seconds=timing.confirmation_deadline_seconds))
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
-        times.append(state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds))
+        # While a command is unsettled the linger waits for it; its own outcome will wake the workflow.
+        if not state.pending_commands():
+            times.append(state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds))
     elif state.known and state.last_read_at is not None:
         times.append(state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds))
     return min(times) if times else None

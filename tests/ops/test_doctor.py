@@ -1,0 +1,206 @@
+"""The doctor against the simulators on loopback and the real Temporal dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from google.protobuf.duration_pb2 import Duration
+from pydantic import SecretStr
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.testing import WorkflowEnvironment
+
+from ops.doctor import REQUIRED_SLACK_SCOPES, Check, exit_code, format_report, run_checks
+from settings import Settings
+from simulators.pagerduty import PagerDutySimulator
+from simulators.server import ServedApp, stop_all
+from simulators.slack import SlackSimulator
+
+ROOT = Path(__file__).resolve().parents[2]
+PD_TOKEN, SLACK_TOKEN, SIGNING, HOOK_SECRET = "pd-doctor-token", "xoxb-doctor-token", "sign-doctor", "hook-doctor"
+CONFIG = """
+[routing]
+default_channel = "C0DEFAULT"
+
+[routing.services]
+PSVC001 = "C0PAYMENTS"
+{extra}
+"""
+
+MakeSettings = Callable[..., Settings]
+
+
+class Sims:
+    def __init__(self) -> None:
+        self.pd = PagerDutySimulator(token=PD_TOKEN)
+        self.slack = SlackSimulator(signing_secret=SIGNING, bot_token=SLACK_TOKEN)
+        self.pd.seed_demo()
+        self.slack.seed_demo()
+        self.pd_server = ServedApp(self.pd.app).start()
+        self.slack_server = ServedApp(self.slack.app).start()
+
+
+@pytest.fixture
+def sims() -> Iterator[Sims]:
+    sims = Sims()
+    yield sims
+    stop_all(sims.pd_server, sims.slack_server)
+    sims.pd.close()
+
+
+@pytest.fixture
+def make_settings(sims: Sims, dev_env: WorkflowEnvironment, tmp_path: Path) -> MakeSettings:
+    """Settings pointing at the simulators and the dev server; keyword arguments override fields."""
+
+    def make(extra_routes: str = "", **overrides: Any) -> Settings:
+        config = tmp_path / "bridge.toml"
+        config.write_text(CONFIG.format(extra=extra_routes))
+        fields: dict[str, Any] = {
+            "temporal_address": dev_env.client.service_client.config.target_host,
+            "pagerduty_api_token": SecretStr(PD_TOKEN), "pagerduty_api_url": sims.pd_server.url,
+            "pagerduty_webhook_secrets": f"{HOOK_SECRET},{HOOK_SECRET}-next",
+            "slack_bot_token": SecretStr(SLACK_TOKEN), "slack_signing_secret": SecretStr(SIGNING),
+            "slack_api_url": f"{sims.slack_server.url}/api/", "bridge_config": config,
+        }
+        return Settings(**{**fields, **overrides})
+
+    return make
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+def failures(checks: list[Check]) -> list[str]:
+    return [c.name for c in checks if not c.ok]
+
+
+def test_required_scopes_match_the_manifest() -> None:
+    manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == REQUIRED_SLACK_SCOPES
+
+
+async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings())
+    assert failures(checks) == []
+    assert exit_code(checks) == 0
+    assert set(by_name(checks)) == {
+        "Config file", "Slack bot token", "Slack scopes", "Slack signing secret", "Slack channel C0DEFAULT",
+        "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
+        "PagerDuty webhook secrets", "Temporal server", "Temporal search attributes"}
+    report = format_report(checks)
+    assert f"All {len(checks)} checks passed." in report
+    assert "2 secret(s) configured" in report
+    assert HOOK_SECRET not in report and SIGNING not in report and SLACK_TOKEN not in report
+
+
+async def test_wrong_slack_token_is_named(make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings(slack_bot_token=SecretStr("xoxb-revoked")))
+    token = by_name(checks)["Slack bot token"]
+    assert not token.ok
+    assert "invalid_auth" in token.detail and "wrong or was revoked" in token.detail
+    assert "SLACK_BOT_TOKEN" in token.fix
+    assert failures(checks) == ["Slack bot token"]  # channel checks would only repeat it
+    assert "✗ Slack bot token" in format_report(checks)
+    assert exit_code(checks) == 1
+
+
+async def test_missing_scope_is_named(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.slack.scopes = [s for s in sims.slack.scopes if s != "users:read.email"]
+    checks = await run_checks(make_settings())
+    scopes = by_name(checks)["Slack scopes"]
+    assert failures(checks) == ["Slack scopes"]
+    assert scopes.detail == "the bot token lacks users:read.email"
+    assert "slack-app-manifest.yml" in scopes.fix
+
+
+async def test_unknown_channel_names_channel_and_key(make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings('PSVC002 = "C0NOPE"'))
+    channel = by_name(checks)["Slack channel C0NOPE"]
+    assert failures(checks) == ["Slack channel C0NOPE"]
+    assert "C0NOPE" in channel.detail and "routing.services.PSVC002" in channel.detail
+    assert "routing.services.PSVC002" in channel.fix
+
+
+async def test_wrong_pagerduty_token(make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings(pagerduty_api_token=SecretStr("not-the-token")))
+    token = by_name(checks)["PagerDuty API token"]
+    assert failures(checks) == ["PagerDuty API token"]
+    assert "rejected PAGERDUTY_API_TOKEN (401)" in token.detail and "wrong or revoked" in token.detail
+
+
+async def test_users_forbidden_names_the_permission(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.pd.fail("/users", 403)
+    checks = await run_checks(make_settings())
+    assert failures(checks) == ["PagerDuty users"]
+    assert "users.read" in by_name(checks)["PagerDuty users"].fix
+
+
+async def test_missing_webhook_secrets(make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings(pagerduty_webhook_secrets=" , "))
+    assert failures(checks) == ["PagerDuty webhook secrets"]
+    assert "PAGERDUTY_WEBHOOK_SECRETS" in by_name(checks)["PagerDuty webhook secrets"].detail
+
+
+async def test_missing_config_file(make_settings: MakeSettings, tmp_path: Path) -> None:
+    checks = await run_checks(make_settings(bridge_config=tmp_path / "absent.toml"))
+    assert failures(checks) == ["Config file"]
+    assert "absent.toml" in by_name(checks)["Config file"].detail
+
+
+async def test_unreachable_temporal_fails_fast(make_settings: MakeSettings) -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    checks = await run_checks(make_settings(temporal_address=f"127.0.0.1:{port}"))
+    assert time.monotonic() - started < 8
+    assert failures(checks) == ["Temporal server"]
+    assert f"127.0.0.1:{port}" in by_name(checks)["Temporal server"].detail
+
+
+async def test_missing_search_attributes_print_the_commands(make_settings: MakeSettings,
+                                                            dev_env: WorkflowEnvironment) -> None:
+    namespace = f"doctor-{uuid.uuid4().hex[:8]}"
+    await dev_env.client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)))
+    checks = await run_checks(make_settings(temporal_namespace=namespace))
+    attributes = by_name(checks)["Temporal search attributes"]
+    assert failures(checks) == ["Temporal search attributes"]
+    assert "PdIncidentId" in attributes.detail and "IncidentStuck" in attributes.detail
+    assert (f"temporal operator search-attribute create --namespace {namespace} --name IncidentStuck --type Bool"
+            in attributes.fix)
+
+
+async def test_command_line_exit_codes(make_settings: MakeSettings, tmp_path: Path) -> None:
+    settings = make_settings()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAGERDUTY_", "TEMPORAL_"))}
+    env.update({
+        "TEMPORAL_ADDRESS": str(settings.temporal_address), "PAGERDUTY_API_TOKEN": PD_TOKEN,
+        "PAGERDUTY_API_URL": settings.pagerduty_api_url, "PAGERDUTY_WEBHOOK_SECRETS": HOOK_SECRET,
+        "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING, "SLACK_API_URL": settings.slack_api_url,
+        "BRIDGE_CONFIG": str(settings.bridge_config),
+    })
+    green, out = await run_doctor(env)
+    assert green == 0, out
+    assert "✓ Temporal search attributes" in out and "checks passed" in out
+    failing, out = await run_doctor({**env, "SLACK_SIGNING_SECRET": "", "PAGERDUTY_API_TOKEN": "changeme"})
+    assert failing == 1
+    assert "✗ Environment" in out and "PAGERDUTY_API_TOKEN" in out and "placeholder" in out
+
+
+async def run_doctor(env: dict[str, str]) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ops.doctor", cwd=ROOT, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=timedelta(seconds=30).total_seconds())
+    return int(proc.returncode or 0), out.decode()
