@@ -158,3 +158,18 @@ async def test_double_click_writes_once(sandbox: Sandbox) -> None:
     await sandbox.pd.wait_idle(10)
     assert _writes_from(sandbox) == ["alice@example.com"]
     assert len(_ephemerals_for(sandbox, "U0ALICE")) == 1
+
+
+async def test_channel_page_controls_reach_the_bridge(sandbox: Sandbox) -> None:
+    """The simulated channel's web page posts clicks to /_sim/click; the bridge receives them signed."""
+    incident, message = await _incident(sandbox)
+    slack_url = sandbox.slack.public_url
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{slack_url}/channels/{CHANNEL}")
+        clicked = await client.post(f"{slack_url}/_sim/click", json={
+            "channel": CHANNEL, "ts": message.ts, "action_id": "pd_acknowledge", "user_id": "U0BOB"})
+    assert page.status_code == 200 and "payments-oncall" in page.text
+    assert clicked.status_code == 200, clicked.text
+    await until(lambda: status_of(message) == "acknowledged", what="acknowledged from the page")
+    assert _writes_from(sandbox) == ["bob@example.com"]
+    assert sandbox.pd.incidents[incident].status == "acknowledged"
