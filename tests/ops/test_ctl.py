@@ -22,6 +22,7 @@ from settings import Settings
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp
 from tests.e2e.conftest import first_root, until
+from tests.workflows.fakes import eventually
 from workflows import search
 from workflows.incident import IncidentWorkflow
 from workflows.models import WorkflowInput
@@ -104,14 +105,7 @@ def test_ui_links_only_for_a_local_server() -> None:
 
 async def poll(check: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0) -> T:
     """Visibility is eventually consistent: ask again until it agrees, never sleep blindly."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        await asyncio.sleep(0.2)
+    return await eventually(check, timeout, what)
 
 
 async def find(client: Client, workflow_id: str, include_all: bool = False) -> StuckIncident | None:

@@ -94,7 +94,8 @@ async def start(client: Client, task_queue: str, first: PdEvent, timing: Timing 
         start_signal="pd_event", start_signal_args=[first])
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0,
+                     what: str = "condition") -> T:
     """Poll until `check` returns something truthy (no sleeps standing in for synchronisation)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -102,5 +103,5 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} not reached within {timeout} s")
         await asyncio.sleep(0.05)
