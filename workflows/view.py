@@ -39,9 +39,9 @@ def message_view(state: IncidentState) -> MessageView | None:
         elif command.phase is CommandPhase.RETRYING:
             progress.append(f":hourglass_flowing_sand: {doing} for {who}… {command.detail}")
         elif command.phase is CommandPhase.APPLIED:
-            outcome = f":heavy_check_mark: {VERB_DONE[command.action]} by {who} from Slack"
+            outcome = f":heavy_check_mark: {VERB_DONE[command.action].capitalize()} by {who} from Slack"
         elif command.phase is CommandPhase.FAILED:
-            outcome = f":warning: {doing} for {who} failed: {command.detail}"
+            outcome = f":warning: {doing.capitalize()} for {who} failed: {command.detail}"
     return MessageView(
         incident_id=inc.id,
         number=inc.number,
