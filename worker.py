@@ -84,8 +84,8 @@ async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
         slack_acts = SlackActivities(slack, directory, config)
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
-        yield [pd_acts.read_incident, pd_acts.write, identity.resolve_actor, slack_acts.post_message,
-               slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user]
+        yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
+               slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]]) -> Worker:

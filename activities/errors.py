@@ -6,7 +6,8 @@
     │   ├── PagerDutyRateLimited     429, waits `ratelimit-reset` / `Retry-After`      retried
     │   ├── PagerDutyAuthError       401: the API token is wrong or revoked           not retried
     │   ├── PagerDutyNotFound        404                                              not retried
-    │   └── PagerDutyRefused         any other 4xx, with PagerDuty's own message       not retried
+    │   ├── PagerDutyRefused         any other 4xx, with PagerDuty's own message       not retried
+    │   └── EscalationExhausted      escalate clicked at the policy's last level      not retried
     └── SlackError
         ├── SlackUnavailable         5xx, timeouts, Slack's transient error codes     retried
         ├── SlackRateLimited         429, waits exactly `Retry-After`                  retried
@@ -59,6 +60,10 @@ class PagerDutyNotFound(PagerDutyError):
 
 class PagerDutyRefused(PagerDutyError):
     pass
+
+
+class EscalationExhausted(PagerDutyError):
+    """The incident is at the last level of its escalation policy (decided by the bridge, not a 4xx)."""
 
 
 class SlackError(BridgeError):

@@ -6,10 +6,17 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.errors import PD_ALREADY_CODES, BridgeError, PagerDutyNotFound, PagerDutyRefused
+from activities.errors import (
+    PD_ALREADY_CODES,
+    BridgeError,
+    EscalationExhausted,
+    PagerDutyNotFound,
+    PagerDutyRefused,
+)
 from activities.metrics import ACTIONS
-from activities.pagerduty_api import PagerDutyApi, snapshot, status_changed_at
+from activities.pagerduty_api import PagerDutyApi, parse_time, snapshot, status_changed_at
 from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
+from workflows.policy import ECHO_CLOCK_SKEW
 
 
 class ReadRequest(Model):
@@ -20,6 +27,11 @@ class ReadRequest(Model):
 class WriteRequest(Model):
     incident_id: str
     write: WriteToPagerDuty
+
+
+class EscalationTarget(Model):
+    level: int
+    detail: str
 
 
 class PagerDutyActivities:
@@ -51,7 +63,6 @@ class PagerDutyActivities:
         activity.logger.info("%s on incident %s as %s", w.action, incident_id, w.actor_email)
         if w.action is ActionKind.NOTE:
             return await self._note(incident_id, w)
-        detail = ""
         if w.action is ActionKind.ACKNOWLEDGE:
             fields: dict[str, Any] = {"status": "acknowledged"}
         elif w.action is ActionKind.RESOLVE:
@@ -59,8 +70,7 @@ class PagerDutyActivities:
         elif w.action is ActionKind.REASSIGN:
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
-            level, detail = await self._next_level(incident_id)
-            fields = {"escalation_level": level}
+            fields = {"escalation_level": w.escalation_level}
         try:
             data = await self._api.update_incident(incident_id, fields, w.actor_email)
         except PagerDutyRefused as exc:
@@ -68,24 +78,33 @@ class PagerDutyActivities:
                 return WriteOutcome(command_id=w.command_id, result="already", detail=PD_ALREADY_CODES[exc.code])
             raise
         if not data:
-            return WriteOutcome(command_id=w.command_id, result="applied", detail=detail)
-        return WriteOutcome(command_id=w.command_id, result="applied", detail=detail, snapshot=snapshot(data),
+            return WriteOutcome(command_id=w.command_id, result="applied")
+        return WriteOutcome(command_id=w.command_id, result="applied", snapshot=snapshot(data),
                             status_changed_at=status_changed_at(data))
 
     async def _note(self, incident_id: str, w: WriteToPagerDuty) -> WriteOutcome:
         content = (w.note or "").strip()
-        # An activity retried after a lost response must not post the same note twice.
+        # An activity retried after a lost response must not post the same note twice; an identical note
+        # written before this click (a deliberate repeat) is not this one.
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
         for note in await self._api.list_notes(incident_id):
             author = (note.get("user") or {}).get("id")
+            written = parse_time(note.get("created_at"))
+            if since is not None and written is not None and written < since:
+                continue
             if author == w.actor_pd_id and str(note.get("content", "")).strip() == content:
                 return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(note.get("id")),
                                     detail="note was already there")
         created = await self._api.create_note(incident_id, content, w.actor_email)
         return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(created.get("id") or ""))
 
-    async def _next_level(self, incident_id: str) -> tuple[int, str]:
-        """PagerDuty does not return the current escalation level: derive it from who is assigned now."""
-        incident = await self._api.get_incident(incident_id)
+    @activity.defn(name="pd_escalation_target")
+    async def escalation_target(self, request: ReadRequest) -> EscalationTarget:
+        """The level to escalate to, decided once per click so that a retried write cannot climb twice.
+
+        PagerDuty does not return the current level: it is derived from who is assigned now.
+        """
+        incident = await self._api.get_incident(request.incident_id)
         policy_id = (incident.get("escalation_policy") or {}).get("id")
         if not policy_id:
             raise PagerDutyRefused("the incident has no escalation policy to escalate along")
@@ -97,11 +116,11 @@ class PagerDutyActivities:
         current = max(levels) if levels else 1
         name = policy.get("name") or policy.get("summary") or policy_id
         if current >= len(rules):
-            raise PagerDutyRefused(
+            raise EscalationExhausted(
                 f"already at the last level ({current} of {len(rules)}) of escalation policy {name}; "
                 "nobody further to escalate to"
             )
-        return current + 1, f"level {current + 1} of {len(rules)} of {name}"
+        return EscalationTarget(level=current + 1, detail=f"level {current + 1} of {len(rules)} of {name}")
 
 
 def _already_matches(action: ActionKind, code: int) -> bool:

@@ -58,12 +58,15 @@ def snapshot(data: dict[str, Any]) -> Snapshot:
     )
 
 
-def status_changed_at(data: dict[str, Any]) -> datetime | None:
-    value = data.get("last_status_change_at") or data.get("created_at")
+def parse_time(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
     except ValueError:
         return None
+
+
+def status_changed_at(data: dict[str, Any]) -> datetime | None:
+    return parse_time(data.get("last_status_change_at") or data.get("created_at"))
 
 
 class PagerDutyApi:

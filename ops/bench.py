@@ -461,7 +461,7 @@ async def main(argv: list[str]) -> int:
     timeout = args.timeout or (45.0 if args.quick else 120.0)
     print(f"pd-slack-bridge bench{' (quick)' if args.quick else ''}: Python {platform.python_version()} on "
           f"{platform.system()} {platform.machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Figures only.\n")
-    bench_reducer(events, 5.0 if args.quick else 30.0)
+    bench_reducer(events, 5.0 if args.quick else 15.0)
     after_reducer = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if not args.no_ingest:
         await bench_ingest(webhooks, timeout)

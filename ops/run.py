@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import shutil
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -124,7 +126,7 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
         open_incident = sb.pd.trigger("PSVC001", "Payment webhooks backlog growing")
         print(f"\nIncident {open_incident} is open for you: {slack_url}/channels/C0PAYMENTS — pick who you act as, "
               "then acknowledge, reassign, escalate, add a note or resolve.\nCtrl-C stops the bridge.")
-        await asyncio.Event().wait()
+        await stopped()
     return 0
 
 
@@ -140,8 +142,21 @@ async def run_production(address: str, args: argparse.Namespace, settings: Setti
                                            log_config=None))
     print(f"Bridge running: API on http://{args.host}:{args.api_port}, worker on task queue "
           f"{settings.temporal_task_queue}, Temporal at {address}")
-    await asyncio.gather(server.serve(), run_worker(settings, config))
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, config, stop))
+    await server.serve()  # returns on SIGINT / SIGTERM
+    stop.set()
+    await worker
     return 0
+
+
+async def stopped() -> None:
+    """Wait for SIGINT or SIGTERM, so the embedded Temporal server is shut down with the bridge."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def main(argv: list[str]) -> int:
@@ -160,6 +175,11 @@ async def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(asyncio.run(main(sys.argv[1:])))
+        code = asyncio.run(main(sys.argv[1:]))
     except KeyboardInterrupt:
-        sys.exit(0)
+        code = 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Temporal's native threads can abort an orderly interpreter shutdown (a known SDK issue) after all
+    # work is done; leave without it so the exit code is the bridge's own.
+    os._exit(code)

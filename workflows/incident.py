@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -19,10 +19,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.errors import RETRYABLE_TYPES
     from activities.identity import IdentityActivities, ResolveActorRequest
-    from activities.pagerduty import PagerDutyActivities, ReadRequest, WriteRequest
+    from activities.pagerduty import EscalationTarget, PagerDutyActivities, ReadRequest, WriteRequest
     from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
     from workflows import options, search
     from workflows.models import (
+        ActionKind,
         ActorResolved,
         Effect,
         Event,
@@ -77,6 +78,7 @@ class IncidentWorkflow:
         self._post_blocked = False
         self._published: tuple[Any, ...] | None = None
         self._poked = False
+        self._ticked_at: datetime | None = None
 
     @workflow.signal(name="pd_event")
     def pd_event(self, event: PdEvent) -> None:
@@ -109,7 +111,7 @@ class IncidentWorkflow:
             await self._wait()
 
     async def _wait(self) -> None:
-        deadline = next_deadline(self._state)
+        deadline = None if self._state.finished else next_deadline(self._state)
         self._poked = False
 
         def wake() -> bool:
@@ -118,11 +120,15 @@ class IncidentWorkflow:
         if deadline is None:
             await workflow.wait_condition(wake)
             return
-        remaining = (deadline - workflow.now()).total_seconds()
+        now = workflow.now()
+        if deadline <= now and self._ticked_at != now:
+            # Due already: one Tick for this instant. Should the deadline still be due after it, wait for
+            # news or a second rather than spin (a loop that never yields is a deadlock to Temporal).
+            self._ticked_at = now
+            self._inbox.append(Tick())
+            return
         try:
-            if remaining <= 0:
-                raise TimeoutError
-            await workflow.wait_condition(wake, timeout=timedelta(seconds=remaining))
+            await workflow.wait_condition(wake, timeout=max(deadline - now, timedelta(seconds=1)))
         except TimeoutError:
             self._inbox.append(Tick())
 
@@ -180,8 +186,12 @@ class IncidentWorkflow:
         return timedelta(seconds=self._state.timing.action_deadline_seconds)
 
     async def _patiently(self, command_id: str, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
-        """One attempt alone, so the message can say why it waits; then durable retries until the deadline."""
-        started = workflow.now()
+        """One attempt alone, so the message can say why it waits; then durable retries until the deadline.
+
+        The deadline counts from the click, across every step of the command.
+        """
+        command = next((c for c in self._state.commands if c.id == command_id), None)
+        started = command.issued_at if command else workflow.now()
         try:
             return await workflow.execute_activity_method(
                 method, arg, start_to_close_timeout=options.CALL_TIMEOUT, retry_policy=options.SINGLE_TRY)
@@ -205,15 +215,21 @@ class IncidentWorkflow:
                 raise
 
     async def _write(self, effect: WriteToPagerDuty) -> None:
-        request = WriteRequest(incident_id=self._state.incident_id, write=effect)
+        incident_id = self._state.incident_id
         try:
-            outcome: WriteOutcome = await self._patiently(effect.command_id, PagerDutyActivities.write, request)
+            if effect.action is ActionKind.ESCALATE and effect.escalation_level is None:
+                target: EscalationTarget = await self._patiently(
+                    effect.command_id, PagerDutyActivities.escalation_target, ReadRequest(incident_id=incident_id))
+                effect = effect.model_copy(update={"escalation_level": target.level})
+            outcome: WriteOutcome = await self._patiently(
+                effect.command_id, PagerDutyActivities.write, WriteRequest(incident_id=incident_id, write=effect))
         except ApplicationError as gave_up:
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message))
             return
         except ActivityError as refused:
+            prefix = "" if failure_type(refused) == "EscalationExhausted" else "PagerDuty refused: "
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
-                                    detail=f"PagerDuty refused: {failure_text(refused)}"))
+                                    detail=prefix + failure_text(refused)))
             return
         self._feed(outcome)
 

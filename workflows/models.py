@@ -194,6 +194,8 @@ class WriteToPagerDuty(Model):
     target_pd_id: str | None = None
     note: str | None = None
     assignee_ids: list[str] = Field(default_factory=list)
+    issued_at: datetime | None = None
+    escalation_level: int | None = None
 
 
 class TellUser(Model):
@@ -269,6 +271,7 @@ class IncidentState(Model):
     next_command_no: int = 1
     replies: list[Reply] = Field(default_factory=list)
     replies_posted_seq: int = 0
+    replies_dropped: int = 0
     next_reply_seq: int = 1
     channel: str | None = None
     ts: str | None = None

@@ -48,6 +48,10 @@ MAX_SEEN_EVENTS = 500
 MAX_SEEN_ACTIONS = 200
 MAX_SETTLED_COMMANDS = 20
 MAX_AUDIT = 50
+# Replies wait here only while the Slack message cannot be posted; past this many the oldest go.
+MAX_WAITING_REPLIES = 100
+# A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
+RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.delegated"}
 
 # Which status each status-carrying webhook sets. Other incident events never change status by
 # themselves; if their snapshot disagrees with a newer status, that is a jump to re-read.
@@ -101,6 +105,9 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
 def _reply(state: IncidentState, text: str, people: list[Ref] | None = None) -> None:
     state.replies.append(Reply(seq=state.next_reply_seq, text=text, people=people or []))
     state.next_reply_seq += 1
+    if len(state.replies) > MAX_WAITING_REPLIES:
+        state.replies.pop(0)
+        state.replies_dropped += 1
 
 
 def _audit(state: IncidentState, now: datetime, event_id: str, note: str) -> None:
@@ -197,10 +204,14 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         return True
     if snap is not None and state.incident is not None:
         newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
-        if newer and snap.status is not state.incident.status:
-            _request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw "
-                          f"{state.incident.status}", effects)
-        state.incident = snap.model_copy(update={"status": state.incident.status})
+        current = state.incident.status
+        state.incident = snap.model_copy(update={"status": current})
+        if newer and snap.status is not current:
+            if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED:
+                _apply_status(state, Status.TRIGGERED, event.occurred_at, now)
+            else:
+                _request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",
+                              effects)
     return True
 
 
@@ -277,6 +288,7 @@ def _on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime
             target_pd_id=facts.target.pd_id if facts.target else None,
             note=command.note,
             assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
+            issued_at=command.issued_at,
         )
     )
 

@@ -53,7 +53,8 @@ def _status_line(kind: str, event: PdEvent, people: list[Ref]) -> str | None:
 def _assignment_line(kind: str, event: PdEvent, incident: Snapshot | None, people: list[Ref]) -> str | None:
     assignees = incident.assignees if incident else []
     if kind == "incident.escalated":
-        return f":arrow_double_up: Escalated in PagerDuty, now assigned to {_names(assignees, people)}"
+        who = f"by {_who(event.agent, people)}" if event.agent else "automatically"
+        return f":arrow_double_up: Escalated {who} in PagerDuty, now assigned to {_names(assignees, people)}"
     if kind == "incident.reassigned":
         who = _who(event.agent, people)
         return f":busts_in_silhouette: Reassigned by {who} in PagerDuty to {_names(assignees, people)}"
@@ -112,5 +113,6 @@ def command_done(command: Command, already: bool, incident: Snapshot | None) -> 
 def command_failed(command: Command, status: str) -> str:
     return (
         f":warning: {VERB_DOING[command.action].capitalize()} for <@{command.slack_user}> failed: "
-        f"{command.detail}. PagerDuty shows the incident as *{status}*."
+        f"{command.detail}. PagerDuty last showed the incident as *{status}*; the bridge is re-reading it and "
+        "the message above shows what PagerDuty says."
     )

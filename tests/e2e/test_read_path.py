@@ -64,7 +64,7 @@ async def test_external_changes_become_a_concise_attributed_timeline(sandbox: Sa
     assert reply_texts(message) == [
         ":eyes: Acknowledged by <@U0ALICE> in PagerDuty",
         ":memo: Note by <@U0ALICE> in PagerDuty: Rolling back deploy 142",
-        ":arrow_double_up: Escalated in PagerDuty, now assigned to <@U0BOB>",
+        ":arrow_double_up: Escalated by <@U0ALICE> in PagerDuty, now assigned to <@U0BOB>",
         ":sos: <@U0ALICE> asked <@U0CAROL> to respond in PagerDuty: Need a DB hand",
         ":white_check_mark: Resolved by <@U0BOB> in PagerDuty",
     ]

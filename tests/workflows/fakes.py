@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 
 from activities.errors import PagerDutyUnavailable
 from activities.identity import ResolveActorRequest
-from activities.pagerduty import ReadRequest, WriteRequest
+from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
 from tests.factories import ALICE, snapshot
 from workflows.incident import IncidentWorkflow
@@ -43,6 +43,7 @@ class FakeBackend:
         self.reads: list[str] = []
         self.writes: list[WriteRequest] = []
         self.write_fails = False
+        self.identity_failures = 0
 
     @activity.defn(name="pd_read_incident")
     async def read(self, request: ReadRequest) -> IncidentRead:
@@ -56,8 +57,15 @@ class FakeBackend:
             raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
         return WriteOutcome(command_id=request.write.command_id, result="applied")
 
+    @activity.defn(name="pd_escalation_target")
+    async def escalation_target(self, request: ReadRequest) -> EscalationTarget:
+        return EscalationTarget(level=2, detail="level 2 of 2")
+
     @activity.defn(name="resolve_actor")
     async def resolve(self, request: ResolveActorRequest) -> ActorResolved:
+        if self.identity_failures:
+            self.identity_failures -= 1
+            raise PagerDutyUnavailable("read incident: PagerDuty API unavailable (HTTP 503)")
         return ActorResolved(command_id=request.command_id, actor=ALICE, actor_team_ids=["PTPAY01"],
                              incident_team_ids=["PTPAY01"])
 
@@ -80,7 +88,8 @@ class FakeBackend:
         self.told.append(request)
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.read, self.write, self.resolve, self.post, self.update, self.reply, self.tell]
+        return [self.read, self.write, self.escalation_target, self.resolve, self.post, self.update, self.reply,
+                self.tell]
 
     def worker(self, client: Client, task_queue: str) -> Worker:
         return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=self.activities())

@@ -109,3 +109,41 @@ async def _failed(handle: Handle) -> IncidentState | None:
 async def _seen(handle: Handle, count: int) -> IncidentState | None:
     state = await handle.query(IncidentWorkflow.state)
     return state if len(state.seen_event_ids) >= count else None
+
+
+async def test_zero_linger_completes_right_after_resolve(ts_env: WorkflowEnvironment) -> None:
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0),
+                             Timing(linger_after_resolve_seconds=0))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.resolved", 60))
+        final = await handle.result()
+    assert final.finished and final.status is Status.RESOLVED
+
+
+async def test_linger_waits_for_an_unsettled_command_then_completes(ts_env: WorkflowEnvironment) -> None:
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    backend.write_fails = True
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0),
+                             Timing(linger_after_resolve_seconds=1, action_deadline_seconds=4))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.resolved", 60))
+        await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.NOTE, note="post-mortem at 3pm"))
+        final = await handle.result()
+    assert final.finished
+    assert final.commands[0].phase is CommandPhase.FAILED
+    assert any("gave up after" in text for text in backend.replies)
+
+
+async def test_identity_step_shows_why_it_waits_then_proceeds(ts_env: WorkflowEnvironment) -> None:
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    backend.identity_failures = 1
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.ACKNOWLEDGE))
+        await eventually(lambda: _async(any("HTTP 503" in p for u in backend.updates for p in u.view.progress)))
+        await eventually(lambda: _async(bool(backend.writes)))
+    assert backend.writes[0].write.actor_email == "alice@example.com"

@@ -1,0 +1,53 @@
+"""The README's run command as a real process: embedded Temporal, sandbox mode, the demo, a clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FREE_PORTS = ["--ephemeral", "--temporal-port", "0", "--ui-port", "0", "--api-port", "0", "--slack-port", "0",
+              "--pagerduty-port", "0"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"TEMPORAL_ADDRESS", "SLACK_BOT_TOKEN", "PAGERDUTY_API_TOKEN", "BRIDGE_CONFIG"}}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def test_sandbox_demo_plays_end_to_end_and_exits_cleanly() -> None:
+    done = subprocess.run([sys.executable, "-m", "ops.run", "--exit-after-demo", *FREE_PORTS], cwd=ROOT,
+                          env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "Sandbox mode" in out
+    assert "Incident message now: [RESOLVED] #1 Checkout API: p99 latency above 2 s (payments-api)" in out
+    timeline = out.split("Thread timeline:")[1].splitlines()[1:5]
+    assert timeline == [
+        "  - :heavy_check_mark: Acknowledged by @alice from Slack",
+        "  - :memo: Note by @bob in PagerDuty: Cache hit rate fell",
+        "  - :arrow_double_up: Escalated by @alice from Slack, now assigned to @bob",
+        "  - :heavy_check_mark: Resolved by @bob from Slack",
+    ]
+
+
+def test_sigterm_stops_the_bridge_and_its_embedded_temporal() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "ops.run", *FREE_PORTS], cwd=ROOT, env=_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    deadline = time.monotonic() + 90
+    for line in process.stdout:
+        if "Ctrl-C stops the bridge" in line or time.monotonic() > deadline:
+            break
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the embedded Temporal server should run as a child process"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
