@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -173,3 +174,17 @@ async def test_channel_page_controls_reach_the_bridge(sandbox: Sandbox) -> None:
     await until(lambda: status_of(message) == "acknowledged", what="acknowledged from the page")
     assert _writes_from(sandbox) == ["bob@example.com"]
     assert sandbox.pd.incidents[incident].status == "acknowledged"
+
+
+async def test_a_deliberate_repeat_note_is_posted_again(sandbox: Sandbox) -> None:
+    incident, message = await _incident(sandbox)
+    earlier = sandbox.pd.add_note(incident, "PUALICE", "still investigating")
+    earlier.created_at = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()  # written ten minutes ago
+    await _click(sandbox, message, "pd_add_note", "U0ALICE")
+    view = await until(lambda: next((v for v in sandbox.slack.views if v.user_id == "U0ALICE"), None),
+                       what="note modal")
+    values = {"pd_note": {"pd_note_text": {"type": "plain_text_input", "value": "still investigating"}}}
+    status, body = await sandbox.slack.submit_view(view.id, "U0ALICE", values)
+    assert status == 200, body
+    await until(lambda: len(sandbox.pd.incidents[incident].notes) == 2, what="second note in PagerDuty")
+    assert _writes_from(sandbox) == ["alice@example.com"]

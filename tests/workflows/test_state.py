@@ -277,3 +277,19 @@ def test_any_delivery_order_with_duplicates_ends_in_the_latest_state(order: list
     latest = max(events, key=lambda e: e.occurred_at)
     assert state.status is EVENT_STATUS[latest.event_type]
     assert len(state.seen_event_ids) == len(LIFECYCLE)
+
+
+def test_replies_waiting_for_an_unpostable_message_stay_bounded() -> None:
+    state = started()
+    for i in range(300):
+        state, _ = reduce(state, pd_event("incident.annotated", 20 + i, note=f"n{i}"), at(20 + i))
+    assert len(state.replies) == 100
+    assert state.replies_dropped == 200
+    assert state.replies[-1].text.endswith("n299")
+
+
+def test_escalation_in_pagerduty_explains_its_retrigger_without_a_read() -> None:
+    state = started(Status.ACKNOWLEDGED, at_seconds=10)
+    after, effects = reduce(state, pd_event("incident.escalated", 20, agent=BOB, status=Status.TRIGGERED), at(20))
+    assert after.status is Status.TRIGGERED and effects == []
+    assert after.replies[-1].text.startswith(":arrow_double_up: Escalated by {p0} in PagerDuty")
