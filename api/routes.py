@@ -8,6 +8,7 @@ import logging
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,7 +28,8 @@ PD_RPC_SECONDS = 4.0
 SLACK_RPC_SECONDS = 2.0
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def _rejected(counter: Counter, reason: str, status: int, message: str) -> JSONResponse:
+    counter.labels("rejected", reason).inc()
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -52,26 +54,24 @@ async def pagerduty_webhook(request: Request) -> Response:
     ctx = request.app.state.ctx
     body = await _read_body(request)
     if body is None:
-        WEBHOOKS.labels("rejected", "too_large").inc()
-        return _error(413, "body larger than 1 MiB")
+        return _rejected(WEBHOOKS, "too_large", 413, "body larger than 1 MiB")
     if not verify_pagerduty(body, request.headers.get("x-pagerduty-signature"), ctx.settings.webhook_secrets()):
-        WEBHOOKS.labels("rejected", "bad_signature").inc()
-        return _error(401, "X-PagerDuty-Signature does not match any configured webhook secret")
+        return _rejected(WEBHOOKS, "bad_signature", 401,
+                         "X-PagerDuty-Signature does not match any configured webhook secret")
     try:
         event = parse_webhook(body)
     except MalformedWebhook as exc:
-        WEBHOOKS.labels("rejected", "malformed").inc()
-        return _error(400, str(exc))
+        return _rejected(WEBHOOKS, "malformed", 400, str(exc))
     if event is None:
         WEBHOOKS.labels("ignored", "not_an_incident").inc()
         return JSONResponse({"status": "ignored", "reason": "not an incident event"}, status_code=202)
     try:
         await ctx.gateway.deliver(event.incident_id, "pd_event", event, _timing(request), PD_RPC_SECONDS)
     except TemporalUnavailable as exc:
-        WEBHOOKS.labels("rejected", "temporal_unavailable").inc()
         log.error("incident %s: webhook %s not accepted: %s", event.incident_id, event.event_id, exc,
                   extra={"incident_id": event.incident_id})
-        return _error(503, "the bridge cannot store this event right now; PagerDuty will retry")
+        return _rejected(WEBHOOKS, "temporal_unavailable", 503,
+                         "the bridge cannot store this event right now; PagerDuty will retry")
     WEBHOOKS.labels("accepted", event.event_type).inc()
     log.info("incident %s: %s %s accepted", event.incident_id, event.event_type, event.event_id,
              extra={"incident_id": event.incident_id})
@@ -83,19 +83,16 @@ async def slack_interaction(request: Request) -> Response:
     ctx = request.app.state.ctx
     body = await _read_body(request)
     if body is None:
-        INTERACTIONS.labels("rejected", "too_large").inc()
-        return _error(413, "body larger than 1 MiB")
+        return _rejected(INTERACTIONS, "too_large", 413, "body larger than 1 MiB")
     problem = verify_slack(body, request.headers.get("x-slack-request-timestamp"),
                            request.headers.get("x-slack-signature"), ctx.settings.secret("slack_signing_secret"),
                            ctx.clock())
     if problem:
-        INTERACTIONS.labels("rejected", "bad_signature").inc()
-        return _error(401, problem)
+        return _rejected(INTERACTIONS, "bad_signature", 401, problem)
     try:
         interaction = parse_interaction(decode_form(body))
     except MalformedInteraction as exc:
-        INTERACTIONS.labels("rejected", "malformed").inc()
-        return _error(400, str(exc))
+        return _rejected(INTERACTIONS, "malformed", 400, str(exc))
     if isinstance(interaction, Ignored):
         INTERACTIONS.labels("ignored", "not_ours").inc()
         return Response(status_code=200)
