@@ -156,3 +156,25 @@ async def test_search_attributes_are_set_and_filterable(sandbox: Sandbox) -> Non
             break
         await until(lambda: True)
     assert found == [f"pd-incident-{incident}"]
+
+
+async def test_click_while_temporal_is_unreachable_tells_the_person(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    settings = sandbox.settings.model_copy(update={"temporal_address": "127.0.0.1:9"})
+    with ServedApp(create_app(settings, sandbox.config)) as api:
+        sandbox.slack.interactions_url = f"{api.url}/slack/interactions"
+        status, _ = await sandbox.slack.click(CHANNEL, message.ts, "pd_acknowledge", "U0ALICE")
+        told = await until(lambda: [e.text for e in sandbox.slack.ephemerals if e.user == "U0ALICE"],
+                           what="ephemeral to the clicker")
+    assert status == 200
+    assert "Nothing was sent to PagerDuty" in told[0]
+    assert sandbox.pd.writes() == []
+
+
+async def test_deleted_incident_message_is_posted_again(sandbox: Sandbox) -> None:
+    incident, first = await _incident(sandbox)
+    sandbox.slack.fail("chat.update", "message_not_found", count=1)
+    sandbox.pd.acknowledge(incident, "PUALICE")
+    reposted = await until(lambda: next((m for m in sandbox.slack.messages(CHANNEL) if m.ts != first.ts), None),
+                           what="a new incident message")
+    await until(lambda: status_of(reposted) == "acknowledged", what="the new message up to date")
