@@ -32,6 +32,16 @@ def _writes_from(sb: Sandbox) -> list[str | None]:
     return [r.headers.get("from") for r in sb.pd.writes() if not r.path.startswith("/_sim")]
 
 
+async def _write_note(sb: Sandbox, message: Message, user: str, text: str) -> None:
+    """Click Add note, wait for the modal the bridge opens, and submit it."""
+    await _click(sb, message, "pd_add_note", user)
+    view = await until(lambda: next((v for v in sb.slack.views if v.user_id == user and not v.closed), None),
+                       what="note modal")
+    values = {"pd_note": {"pd_note_text": {"type": "plain_text_input", "value": text}}}
+    status, body = await sb.slack.submit_view(view.id, user, values)
+    assert status == 200, body
+
+
 async def _replay_last_interaction(sb: Sandbox) -> None:
     body = urlencode({"payload": json.dumps(sb.slack.interactions[-1].payload)}).encode()
     timestamp = str(int(time.time()))
@@ -101,12 +111,7 @@ async def test_reassign_to_an_unmapped_person_sends_nothing(sandbox: Sandbox) ->
 
 async def test_note_from_the_modal_is_added_once_as_the_author(sandbox: Sandbox) -> None:
     incident, message = await _incident(sandbox)
-    await _click(sandbox, message, "pd_add_note", "U0ALICE")
-    view = await until(lambda: next((v for v in sandbox.slack.views if v.user_id == "U0ALICE"), None),
-                       what="note modal")
-    values = {"pd_note": {"pd_note_text": {"type": "plain_text_input", "value": "Rolled back deploy 142"}}}
-    status, body = await sandbox.slack.submit_view(view.id, "U0ALICE", values)
-    assert status == 200, body
+    await _write_note(sandbox, message, "U0ALICE", "Rolled back deploy 142")
     await _replay_last_interaction(sandbox)  # Slack delivering the same submission again
     await until(lambda: reply_texts(message), what="note reply")
     await sandbox.pd.wait_idle(10)
@@ -180,11 +185,6 @@ async def test_a_deliberate_repeat_note_is_posted_again(sandbox: Sandbox) -> Non
     incident, message = await _incident(sandbox)
     earlier = sandbox.pd.add_note(incident, "PUALICE", "still investigating")
     earlier.created_at = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()  # written ten minutes ago
-    await _click(sandbox, message, "pd_add_note", "U0ALICE")
-    view = await until(lambda: next((v for v in sandbox.slack.views if v.user_id == "U0ALICE"), None),
-                       what="note modal")
-    values = {"pd_note": {"pd_note_text": {"type": "plain_text_input", "value": "still investigating"}}}
-    status, body = await sandbox.slack.submit_view(view.id, "U0ALICE", values)
-    assert status == 200, body
+    await _write_note(sandbox, message, "U0ALICE", "still investigating")
     await until(lambda: len(sandbox.pd.incidents[incident].notes) == 2, what="second note in PagerDuty")
     assert _writes_from(sandbox) == ["alice@example.com"]
