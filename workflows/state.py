@@ -73,7 +73,7 @@ def _forward(state: IncidentState, status: Status) -> bool:
 
 
 def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
-    new = state.model_copy(deep=True)
+    new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
@@ -100,6 +100,22 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
+
+
+def _fresh(state: IncidentState) -> IncidentState:
+    """A copy the handlers may change without touching `state`: every container they mutate is new.
+
+    Cheaper than a deep copy; the handlers only ever append to these lists, change commands in place,
+    change the incident's status, and replace everything else.
+    """
+    return state.model_copy(update={
+        "seen_event_ids": list(state.seen_event_ids),
+        "seen_action_keys": list(state.seen_action_keys),
+        "commands": [c.model_copy() for c in state.commands],
+        "replies": list(state.replies),
+        "audit": list(state.audit),
+        "incident": state.incident.model_copy() if state.incident else None,
+    })
 
 
 def _reply(state: IncidentState, text: str, people: list[Ref] | None = None) -> None:

@@ -293,3 +293,31 @@ def test_escalation_in_pagerduty_explains_its_retrigger_without_a_read() -> None
     after, effects = reduce(state, pd_event("incident.escalated", 20, agent=BOB, status=Status.TRIGGERED), at(20))
     assert after.status is Status.TRIGGERED and effects == []
     assert after.replies[-1].text.startswith(":arrow_double_up: Escalated by {p0} in PagerDuty")
+
+
+def _any_event(data: st.DataObject, i: int) -> Event:
+    draw = data.draw
+    kind = draw(st.sampled_from(["webhook", "click", "actor", "outcome", "read", "tick"]))
+    if kind == "webhook":
+        return pd_event(draw(st.sampled_from([*STATUS_EVENTS, *ADDITIVE_EVENTS])), draw(st.integers(0, 500)))
+    if kind == "click":
+        return click(draw(st.sampled_from(list(ActionKind))), note="n", target_slack_user="U0BOB")
+    if kind == "actor":
+        return resolved_actor(f"c{draw(st.integers(1, 5))}")
+    if kind == "outcome":
+        return WriteOutcome(command_id=f"c{draw(st.integers(1, 5))}", snapshot=snapshot(),
+                            result=draw(st.sampled_from(["applied", "already", "retrying", "failed"])))
+    if kind == "read":
+        return IncidentRead(snapshot=snapshot(draw(st.sampled_from(list(Status)))), status_changed_at=at(i))
+    return Tick()
+
+
+@settings(max_examples=100, deadline=timedelta(seconds=2))
+@given(data=st.data())
+def test_reduce_never_changes_the_state_it_was_given(data: st.DataObject) -> None:
+    state = started()
+    for i in range(data.draw(st.integers(1, 40))):
+        before = state.model_dump_json()
+        after, _ = reduce(state, _any_event(data, i), at(600 + i))
+        assert state.model_dump_json() == before
+        state = after
