@@ -110,8 +110,8 @@ def render_incident(view: MessageView, mention: Mention) -> tuple[str, list[dict
     return _clip(text, 3000), blocks
 
 
-def note_modal(incident_id: str, number: int | None, channel: str | None) -> dict[str, Any]:
-    metadata = json.dumps({"incident_id": incident_id, "channel": channel})
+def note_modal(incident_id: str, number: int | None, channel: str | None, ts: str | None = None) -> dict[str, Any]:
+    metadata = json.dumps({"incident_id": incident_id, "channel": channel, "ts": ts})
     title = f"Note on #{number}" if number is not None else "Add a note"
     return {
         "type": "modal",

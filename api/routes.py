@@ -106,7 +106,7 @@ async def _open_note_modal(request: Request, action: OpenNoteModal) -> Response:
     ctx = request.app.state.ctx
     try:
         await ctx.slack.views_open(trigger_id=action.trigger_id,
-                                   view=note_modal(action.incident_id, None, action.channel))
+                                   view=note_modal(action.incident_id, None, action.channel, action.message_ts))
     except SlackApiError as exc:
         INTERACTIONS.labels("failed", "views_open").inc()
         log.error("incident %s: could not open the note modal: %s", action.incident_id, exc.response.get("error"),

@@ -29,6 +29,7 @@ class OpenNoteModal:
     trigger_id: str
     channel: str | None
     slack_user: str
+    message_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,16 +74,19 @@ def _block_action(payload: dict[str, Any], user: str) -> Interaction:
     incident_id = action.get("value") or incident_id_from_block(str(action.get("block_id") or ""))
     if not incident_id:
         raise MalformedInteraction(f"{action_id} carries no incident id (button value or block_id)")
-    channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
+    container = payload.get("container") or {}
+    channel = (payload.get("channel") or {}).get("id") or container.get("channel_id")
+    message_ts = container.get("message_ts") or (payload.get("message") or {}).get("ts")
     if action_id == ActionId.ADD_NOTE:
         trigger = payload.get("trigger_id")
         if not trigger:
             raise MalformedInteraction("pd_add_note without trigger_id")
         return OpenNoteModal(incident_id=str(incident_id), trigger_id=str(trigger), channel=channel,
-                             slack_user=user)
+                             slack_user=user, message_ts=message_ts)
     key = f"{action_id}:{action.get('action_ts') or payload.get('trigger_id')}:{user}"
     return SlackAction(key=key, action=ACTION_KINDS[ActionId(action_id)], incident_id=str(incident_id),
-                       slack_user=user, channel=channel, target_slack_user=action.get("selected_user"))
+                       slack_user=user, channel=channel, message_ts=message_ts,
+                       target_slack_user=action.get("selected_user"))
 
 
 def _note_submission(payload: dict[str, Any], user: str) -> Interaction:
@@ -97,4 +101,4 @@ def _note_submission(payload: dict[str, Any], user: str) -> Interaction:
     values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
     note = str((values.get(NOTE_INPUT) or {}).get("value") or "")
     return SlackAction(key=f"note:{view.get('id')}", action=ActionKind.NOTE, incident_id=incident_id,
-                       slack_user=user, channel=meta.get("channel"), note=note)
+                       slack_user=user, channel=meta.get("channel"), message_ts=meta.get("ts"), note=note)

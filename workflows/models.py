@@ -89,6 +89,7 @@ class SlackAction(Model):
     incident_id: str
     slack_user: str
     channel: str | None = None
+    message_ts: str | None = None
     target_slack_user: str | None = None
     note: str | None = None
 

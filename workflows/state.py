@@ -238,6 +238,9 @@ def _on_slack_action(state: IncidentState, action: SlackAction, now: datetime, e
     if action.key in state.seen_action_keys:
         return
     state.seen_action_keys.append(action.key)
+    if state.ts is None and action.channel and action.message_ts:
+        # A click on a message from an earlier run of this incident: keep using that message.
+        state.channel, state.ts = action.channel, action.message_ts
     reason = _why_not_now(state, action)
     if reason is not None:
         if action.channel:

@@ -188,3 +188,15 @@ async def test_a_deliberate_repeat_note_is_posted_again(sandbox: Sandbox) -> Non
     await _write_note(sandbox, message, "U0ALICE", "still investigating")
     await until(lambda: len(sandbox.pd.incidents[incident].notes) == 2, what="second note in PagerDuty")
     assert _writes_from(sandbox) == ["alice@example.com"]
+
+
+async def test_click_on_a_message_whose_workflow_is_gone_reuses_that_message(sandbox: Sandbox) -> None:
+    incident, message = await _incident(sandbox)
+    assert sandbox.client is not None
+    await sandbox.client.get_workflow_handle(f"pd-incident-{incident}").terminate("operator reset")
+    await _click(sandbox, message, "pd_acknowledge", "U0ALICE")
+    await until(lambda: status_of(message) == "acknowledged", what="the original message updated")
+    await until(lambda: reply_texts(message), what="reply in the original thread")
+    assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+    assert len(sandbox.slack.messages(CHANNEL)) == 1
+    assert _writes_from(sandbox) == ["alice@example.com"]
