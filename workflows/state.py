@@ -1,6 +1,7 @@
 """The incident state machine: `reduce(state, event, now) -> (state, effects)`.
 
-Rules of this module:
+Rules of the machine (this module, with its Slack-command handlers in `workflows/commands.py` and the
+small shared changes in `workflows/changes.py`; nothing else changes `IncidentState`):
 1. It is pure. No I/O, no clock (time arrives as `now` and on events), no randomness, no temporalio.
 2. PagerDuty is the source of truth. Status follows the newest `occurred_at`; an older status change is
    stale and only audited. A read from PagerDuty wins over anything older.
@@ -16,11 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows import timeline
+from workflows.changes import apply_status, audit, merge_snapshot, reply, request_read, settle
+from workflows.commands import on_actor_resolved, on_slack_action, on_write_outcome
 from workflows.models import (
-    ActionKind,
     ActorResolved,
-    AuditEntry,
-    Command,
     CommandPhase,
     Effect,
     Event,
@@ -28,28 +28,19 @@ from workflows.models import (
     IncidentState,
     MessagePosted,
     PdEvent,
-    ReadIncident,
-    Ref,
     RenderFailed,
     RepliesPosted,
-    Reply,
-    ResolveActor,
     SlackAction,
-    Snapshot,
     Status,
-    TellUser,
     Tick,
     WriteOutcome,
-    WriteToPagerDuty,
 )
-from workflows.policy import confirms, refusal
+from workflows.policy import confirms
 
 MAX_SEEN_EVENTS = 500
 MAX_SEEN_ACTIONS = 200
 MAX_SETTLED_COMMANDS = 20
 MAX_AUDIT = 50
-# Replies wait here only while the Slack message cannot be posted; past this many the oldest go.
-MAX_WAITING_REPLIES = 100
 # A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
 RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.delegated"}
 
@@ -79,11 +70,11 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
         case PdEvent():
             _on_pd_event(new, event, now, effects)
         case SlackAction():
-            _on_slack_action(new, event, now, effects)
+            on_slack_action(new, event, now, effects)
         case ActorResolved():
-            _on_actor_resolved(new, event, now, effects)
+            on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
-            _on_write_outcome(new, event, now, effects)
+            on_write_outcome(new, event, now, effects)
         case IncidentRead():
             _on_read(new, event, now)
         case MessagePosted():
@@ -118,83 +109,31 @@ def _fresh(state: IncidentState) -> IncidentState:
     })
 
 
-def _reply(state: IncidentState, text: str, people: list[Ref] | None = None) -> None:
-    state.replies.append(Reply(seq=state.next_reply_seq, text=text, people=people or []))
-    state.next_reply_seq += 1
-    if len(state.replies) > MAX_WAITING_REPLIES:
-        state.replies.pop(0)
-        state.replies_dropped += 1
-
-
-def _audit(state: IncidentState, now: datetime, event_id: str, note: str) -> None:
-    state.audit.append(AuditEntry(at=now, event_id=event_id, note=note))
-
-
-def _request_read(state: IncidentState, reason: str, effects: list[Effect]) -> None:
-    if not state.read_in_flight:
-        state.read_in_flight = True
-        effects.append(ReadIncident(reason=reason))
-
-
-def _command(state: IncidentState, command_id: str) -> Command | None:
-    return next((c for c in state.commands if c.id == command_id), None)
-
-
-def _settle(command: Command, phase: CommandPhase, now: datetime, detail: str = "") -> None:
-    command.phase, command.settled_at = phase, now
-    if detail:
-        command.detail = detail
-
-
-def _apply_status(state: IncidentState, status: Status, at: datetime | None, now: datetime) -> bool:
-    """Apply a status change unless a newer one was already applied; False when stale."""
-    if at is not None and state.status_changed_at is not None and at < state.status_changed_at:
-        return False
-    if state.incident is not None:
-        state.incident.status = status
-    if at is not None:
-        state.status_changed_at = at
-    # The linger clock runs on the worker's time, from when the bridge first saw the resolution.
-    if status is Status.RESOLVED:
-        state.resolved_seen_at = state.resolved_seen_at or now
-    else:
-        state.resolved_seen_at = None
-    return True
-
-
-def _merge_snapshot(state: IncidentState, snap: Snapshot, status_at: datetime | None, now: datetime) -> bool:
-    """Take a full snapshot's descriptive fields; its status only if not older than ours."""
-    keep_status = state.incident.status if state.incident else snap.status
-    state.incident = snap.model_copy(update={"status": keep_status})
-    state.known = True
-    return _apply_status(state, snap.status, status_at, now)
-
-
 # ---- PagerDuty webhooks --------------------------------------------------------------------------------
 
 
 def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> None:
     if event.event_id in state.seen_event_ids:
-        _audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
+        audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
     state.seen_event_ids.append(event.event_id)
     if not state.known and event.event_type != "incident.triggered":
-        _request_read(state, f"first event for this incident was {event.event_type}", effects)
+        request_read(state, f"first event for this incident was {event.event_type}", effects)
 
     echo = next((c for c in state.commands if confirms(c, event)), None)
     fresh = _apply_pd_change(state, event, now, effects)
     if echo is not None:
         echo.echo_seen = True
         if echo.phase is not CommandPhase.APPLIED:
-            _settle(echo, CommandPhase.APPLIED, now)
-            _reply(state, *timeline.command_done(echo, False, state.incident))
+            settle(echo, CommandPhase.APPLIED, now)
+            reply(state, *timeline.command_done(echo, False, state.incident))
     elif not fresh:
-        _audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
+        audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
         return
     else:
         line = timeline.external_change(event, state.incident)
         if line is not None:
-            _reply(state, *line)
+            reply(state, *line)
     if event.agent is not None and event.event_type in EVENT_STATUS:
         state.acted_by = event.agent
 
@@ -209,12 +148,12 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
             return False
         if event.occurred_at == state.status_changed_at and status is not state.status and not _forward(state, status):
             # Two changes in the same millisecond and this one would undo the other: ask PagerDuty.
-            _request_read(state, f"{event.event_type} has the same timestamp as the last status change", effects)
+            request_read(state, f"{event.event_type} has the same timestamp as the last status change", effects)
             return False
         if snap is not None:
-            _merge_snapshot(state, snap.model_copy(update={"status": status}), event.occurred_at, now)
+            merge_snapshot(state, snap.model_copy(update={"status": status}), event.occurred_at, now)
         else:
-            _apply_status(state, status, event.occurred_at, now)
+            apply_status(state, status, event.occurred_at, now)
         if event.event_type == "incident.triggered":
             state.last_read_at = state.last_read_at or now
         return True
@@ -224,122 +163,11 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         state.incident = snap.model_copy(update={"status": current})
         if newer and snap.status is not current:
             if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED:
-                _apply_status(state, Status.TRIGGERED, event.occurred_at, now)
+                apply_status(state, Status.TRIGGERED, event.occurred_at, now)
             else:
-                _request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",
+                request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",
                               effects)
     return True
-
-
-# ---- Slack actions -------------------------------------------------------------------------------------
-
-
-def _on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect]) -> None:
-    if action.key in state.seen_action_keys:
-        return
-    state.seen_action_keys.append(action.key)
-    if state.ts is None and action.channel and action.message_ts:
-        # A click on a message from an earlier run of this incident: keep using that message.
-        state.channel, state.ts = action.channel, action.message_ts
-    reason = _why_not_now(state, action)
-    if reason is not None:
-        if action.channel:
-            effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason))
-        return
-    command = Command(
-        id=f"c{state.next_command_no}",
-        action=action.action,
-        slack_user=action.slack_user,
-        channel=action.channel,
-        issued_at=now,
-        target_slack_user=action.target_slack_user,
-        note=action.note,
-    )
-    state.next_command_no += 1
-    state.commands.append(command)
-    effects.append(
-        ResolveActor(command_id=command.id, slack_user=action.slack_user, target_slack_user=action.target_slack_user)
-    )
-    if not state.known:
-        _request_read(state, f"{action.action} clicked on an incident the bridge has not seen yet", effects)
-
-
-def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
-    status = state.status
-    who = f"<@{action.slack_user}>"
-    if action.action is ActionKind.ACKNOWLEDGE and status is Status.ACKNOWLEDGED:
-        return f"{who}, this incident is already acknowledged in PagerDuty; nothing was sent."
-    if action.action is not ActionKind.NOTE and status is Status.RESOLVED:
-        return f"{who}, this incident is already resolved in PagerDuty; reopen it there first. Nothing was sent."
-    if action.action is ActionKind.REASSIGN and not action.target_slack_user:
-        return f"{who}, choose the person to reassign to."
-    if action.action is ActionKind.NOTE and not (action.note or "").strip():
-        return f"{who}, the note was empty; nothing was sent."
-    for command in state.pending_commands():
-        if command.action is action.action and action.action is not ActionKind.NOTE:
-            return (
-                f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
-                "the message shows its outcome."
-            )
-    return None
-
-
-def _on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime, effects: list[Effect]) -> None:
-    command = _command(state, facts.command_id)
-    if command is None or command.actor is not None or command.phase not in {CommandPhase.RESOLVING,
-                                                                                CommandPhase.RETRYING}:
-        return
-    problem = facts.error or (refusal(facts, command.slack_user) if facts.actor else "identity lookup failed")
-    if problem is None and command.action is ActionKind.REASSIGN and facts.target is None:
-        problem = "the person to reassign to has no PagerDuty user"
-    if problem is not None or facts.actor is None:
-        _settle(command, CommandPhase.REFUSED, now, problem or "refused")
-        if command.channel:
-            effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail))
-        return
-    command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
-    effects.append(
-        WriteToPagerDuty(
-            command_id=command.id,
-            action=command.action,
-            actor_email=facts.actor.email,
-            actor_pd_id=facts.actor.pd_id,
-            target_pd_id=facts.target.pd_id if facts.target else None,
-            note=command.note,
-            assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
-            issued_at=command.issued_at,
-        )
-    )
-
-
-def _on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect]) -> None:
-    command = _command(state, outcome.command_id)
-    if command is None:
-        return
-    if outcome.snapshot is not None:
-        _merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now)
-    if outcome.note_id:
-        command.note_id = outcome.note_id
-    if outcome.result == "retrying":
-        if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
-            command.phase, command.detail = CommandPhase.RETRYING, outcome.detail
-        return
-    if outcome.result in {"applied", "already"}:
-        if outcome.detail:
-            command.detail = outcome.detail
-        if command.phase is not CommandPhase.APPLIED:
-            _settle(command, CommandPhase.APPLIED, now)
-            _reply(state, *timeline.command_done(command, outcome.result == "already", state.incident))
-        if outcome.result == "already":
-            command.echo_seen = True
-        return
-    _settle(command, CommandPhase.FAILED, now, outcome.detail)
-    status = state.status.value if state.status else "unknown"
-    text = timeline.command_failed(command, status)
-    _reply(state, text)
-    if command.channel:
-        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=text))
-    _request_read(state, f"{command.action} failed", effects)
 
 
 # ---- reads and time --------------------------------------------------------------------------------------
@@ -352,9 +180,9 @@ def _on_read(state: IncidentState, read: IncidentRead, now: datetime) -> None:
         return
     state.read_error, state.last_read_at = None, now
     was_known, before = state.known, state.status
-    _merge_snapshot(state, read.snapshot, read.status_changed_at, now)
+    merge_snapshot(state, read.snapshot, read.status_changed_at, now)
     if was_known and before is not None and state.status is not before:
-        _reply(state, f":arrows_counterclockwise: Synced from PagerDuty: the incident is now *{state.status}* "
+        reply(state, f":arrows_counterclockwise: Synced from PagerDuty: the incident is now *{state.status}* "
                "(a change the bridge had not heard about)")
     for command in state.commands:
         if command.phase is CommandPhase.APPLIED:
@@ -382,7 +210,7 @@ def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None
         deadline = (command.settled_at or now) + timedelta(seconds=timing.confirmation_deadline_seconds)
         if command.phase is CommandPhase.APPLIED and not command.echo_seen and deadline <= now:
             command.echo_seen = True
-            _request_read(state, f"no webhook confirmed {command.action} by {command.slack_user}", effects)
+            request_read(state, f"no webhook confirmed {command.action} by {command.slack_user}", effects)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
         linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
         if linger_end <= now and not state.pending_commands():
@@ -390,7 +218,7 @@ def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None
     elif (state.known and state.last_read_at is not None
           and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):
         state.last_read_at = now
-        _request_read(state, "periodic re-read from PagerDuty", effects)
+        request_read(state, "periodic re-read from PagerDuty", effects)
 
 
 def _trim(state: IncidentState) -> None:

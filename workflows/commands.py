@@ -1,0 +1,135 @@
+"""The reducer's handlers for Slack actions and their results (part of `workflows/state.py`'s machine).
+
+A click becomes a command; identity and authorization facts either refuse it or send it to PagerDuty;
+the write's outcome and PagerDuty's echo settle it. Every rule in `workflows/state.py` applies here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from workflows import timeline
+from workflows.changes import find_command, merge_snapshot, reply, request_read, settle
+from workflows.models import (
+    ActionKind,
+    ActorResolved,
+    Command,
+    CommandPhase,
+    Effect,
+    IncidentState,
+    ResolveActor,
+    SlackAction,
+    Status,
+    TellUser,
+    WriteOutcome,
+    WriteToPagerDuty,
+)
+from workflows.policy import refusal
+
+
+def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect]) -> None:
+    if action.key in state.seen_action_keys:
+        return
+    state.seen_action_keys.append(action.key)
+    if state.ts is None and action.channel and action.message_ts:
+        # A click on a message from an earlier run of this incident: keep using that message.
+        state.channel, state.ts = action.channel, action.message_ts
+    reason = _why_not_now(state, action)
+    if reason is not None:
+        if action.channel:
+            effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason))
+        return
+    command = Command(
+        id=f"c{state.next_command_no}",
+        action=action.action,
+        slack_user=action.slack_user,
+        channel=action.channel,
+        issued_at=now,
+        target_slack_user=action.target_slack_user,
+        note=action.note,
+    )
+    state.next_command_no += 1
+    state.commands.append(command)
+    effects.append(
+        ResolveActor(command_id=command.id, slack_user=action.slack_user, target_slack_user=action.target_slack_user)
+    )
+    if not state.known:
+        request_read(state, f"{action.action} clicked on an incident the bridge has not seen yet", effects)
+
+
+def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
+    status = state.status
+    who = f"<@{action.slack_user}>"
+    if action.action is ActionKind.ACKNOWLEDGE and status is Status.ACKNOWLEDGED:
+        return f"{who}, this incident is already acknowledged in PagerDuty; nothing was sent."
+    if action.action is not ActionKind.NOTE and status is Status.RESOLVED:
+        return f"{who}, this incident is already resolved in PagerDuty; reopen it there first. Nothing was sent."
+    if action.action is ActionKind.REASSIGN and not action.target_slack_user:
+        return f"{who}, choose the person to reassign to."
+    if action.action is ActionKind.NOTE and not (action.note or "").strip():
+        return f"{who}, the note was empty; nothing was sent."
+    for command in state.pending_commands():
+        if command.action is action.action and action.action is not ActionKind.NOTE:
+            return (
+                f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
+                "the message shows its outcome."
+            )
+    return None
+
+
+def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime, effects: list[Effect]) -> None:
+    command = find_command(state, facts.command_id)
+    if command is None or command.actor is not None or command.phase not in {CommandPhase.RESOLVING,
+                                                                                CommandPhase.RETRYING}:
+        return
+    problem = facts.error or (refusal(facts, command.slack_user) if facts.actor else "identity lookup failed")
+    if problem is None and command.action is ActionKind.REASSIGN and facts.target is None:
+        problem = "the person to reassign to has no PagerDuty user"
+    if problem is not None or facts.actor is None:
+        settle(command, CommandPhase.REFUSED, now, problem or "refused")
+        if command.channel:
+            effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail))
+        return
+    command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
+    effects.append(
+        WriteToPagerDuty(
+            command_id=command.id,
+            action=command.action,
+            actor_email=facts.actor.email,
+            actor_pd_id=facts.actor.pd_id,
+            target_pd_id=facts.target.pd_id if facts.target else None,
+            note=command.note,
+            assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
+            issued_at=command.issued_at,
+        )
+    )
+
+
+def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect]) -> None:
+    command = find_command(state, outcome.command_id)
+    if command is None:
+        return
+    if outcome.snapshot is not None:
+        merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now)
+    if outcome.note_id:
+        command.note_id = outcome.note_id
+    if outcome.result == "retrying":
+        if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
+            command.phase, command.detail = CommandPhase.RETRYING, outcome.detail
+        return
+    if outcome.result in {"applied", "already"}:
+        if outcome.detail:
+            command.detail = outcome.detail
+        if command.phase is not CommandPhase.APPLIED:
+            settle(command, CommandPhase.APPLIED, now)
+            reply(state, *timeline.command_done(command, outcome.result == "already", state.incident))
+        if outcome.result == "already":
+            command.echo_seen = True
+        return
+    settle(command, CommandPhase.FAILED, now, outcome.detail)
+    status = state.status.value if state.status else "unknown"
+    text = timeline.command_failed(command, status)
+    reply(state, text)
+    if command.channel:
+        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=text))
+    request_read(state, f"{command.action} failed", effects)
