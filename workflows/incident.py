@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -100,7 +99,7 @@ class IncidentWorkflow:
                 self._post_blocked = self._post_blocked and not isinstance(event, PdEvent | SlackAction)
                 self._apply(event)
             self._sync_slack()
-            self._publish()
+            self._published = search.publish(self._state, self._published)
             if self._state.finished and not self._tasks:
                 return self._state
             if workflow.info().is_continue_as_new_suggested():
@@ -298,33 +297,4 @@ class IncidentWorkflow:
                 self._apply(RepliesPosted(upto_seq=reply.seq))
         finally:
             self._replying = False
-
-    # ---- visibility ---------------------------------------------------------------------------------------
-
-    def _publish(self) -> None:
-        s = self._state
-        inc = s.incident
-        pending = bool(s.pending_commands())
-        stuck = bool(s.render_error or s.read_error or any(c.phase == "retrying" for c in s.commands))
-        values = (inc.number if inc else None, s.status, inc.service.id if inc and inc.service else None,
-                  pending, stuck)
-        if values == self._published:
-            return
-        self._published = values
-        updates: list[SearchAttributeUpdate[Any]] = [
-            search.INCIDENT_ID.value_set(s.incident_id),
-            search.COMMAND_PENDING.value_set(pending),
-            search.STUCK.value_set(stuck),
-        ]
-        if inc is not None:
-            updates.append(search.STATUS.value_set(inc.status.value))
-            if inc.number is not None:
-                updates.append(search.INCIDENT_NUMBER.value_set(inc.number))
-            if inc.service is not None:
-                updates.append(search.SERVICE.value_set(inc.service.id))
-            workflow.set_current_details(
-                f"#{inc.number} {inc.title}\n\nstatus: {inc.status.value}, pending commands: "
-                f"{len(s.pending_commands())}, stuck: {stuck}"
-                + (f"\nlast problem: {s.render_error or s.read_error}" if stuck else ""))
-        workflow.upsert_search_attributes(updates)
 

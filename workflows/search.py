@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+from workflows.models import CommandPhase, IncidentState
 
 INCIDENT_ID = SearchAttributeKey.for_keyword("PdIncidentId")
 INCIDENT_NUMBER = SearchAttributeKey.for_int("PdIncidentNumber")
@@ -14,3 +17,33 @@ COMMAND_PENDING = SearchAttributeKey.for_bool("CommandPending")
 STUCK = SearchAttributeKey.for_bool("IncidentStuck")
 
 ALL_KEYS: list[SearchAttributeKey[Any]] = [INCIDENT_ID, INCIDENT_NUMBER, STATUS, SERVICE, COMMAND_PENDING, STUCK]
+
+
+def publish(state: IncidentState, last: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """Upsert the attributes and the UI's current details when they changed; returns what is published.
+
+    Runs inside the workflow (upserts are workflow commands), only when something an operator filters on
+    changed, so the history gains an event per change and not per signal.
+    """
+    inc = state.incident
+    pending = bool(state.pending_commands())
+    stuck = bool(state.render_error or state.read_error
+                 or any(c.phase is CommandPhase.RETRYING for c in state.commands))
+    values = (inc.number if inc else None, state.status, inc.service.id if inc and inc.service else None,
+              pending, stuck)
+    if values == last:
+        return values
+    updates: list[SearchAttributeUpdate[Any]] = [
+        INCIDENT_ID.value_set(state.incident_id), COMMAND_PENDING.value_set(pending), STUCK.value_set(stuck)]
+    if inc is not None:
+        updates.append(STATUS.value_set(inc.status.value))
+        if inc.number is not None:
+            updates.append(INCIDENT_NUMBER.value_set(inc.number))
+        if inc.service is not None:
+            updates.append(SERVICE.value_set(inc.service.id))
+        problem = f"\nlast problem: {state.render_error or state.read_error}" if stuck else ""
+        workflow.set_current_details(
+            f"#{inc.number} {inc.title}\n\nstatus: {inc.status.value}, pending commands: "
+            f"{len(state.pending_commands())}, stuck: {stuck}{problem}")
+    workflow.upsert_search_attributes(updates)
+    return values
