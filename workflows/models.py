@@ -263,6 +263,7 @@ class IncidentState(Model):
     incident_id: str
     timing: Timing = Field(default_factory=Timing)
     known: bool = False
+    saw_trigger: bool = False
     incident: Snapshot | None = None
     status_changed_at: datetime | None = None
     acted_by: Ref | None = None

@@ -155,6 +155,7 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         else:
             apply_status(state, status, event.occurred_at, now)
         if event.event_type == "incident.triggered":
+            state.saw_trigger = True
             state.last_read_at = state.last_read_at or now
         return True
     if snap is not None and state.incident is not None:
@@ -181,6 +182,8 @@ def _on_read(state: IncidentState, read: IncidentRead, now: datetime) -> None:
     state.read_error, state.last_read_at = None, now
     was_known, before = state.known, state.status
     merge_snapshot(state, read.snapshot, read.status_changed_at, now)
+    if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
+        audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
     if was_known and before is not None and state.status is not before:
         reply(state, f":arrows_counterclockwise: Synced from PagerDuty: the incident is now *{state.status}* "
                "(a change the bridge had not heard about)")

@@ -29,6 +29,10 @@ def message_view(state: IncidentState) -> MessageView | None:
     inc = state.incident
     if not state.known or inc is None:
         return None
+    if state.ts is None and inc.status is Status.RESOLVED and not state.saw_trigger and not state.commands:
+        # First heard of after it was over (a late note, a missed subscription): a new message for a
+        # finished incident would only be noise in the channel.
+        return None
     progress: list[str] = []
     outcome: str | None = None
     for command in state.commands:

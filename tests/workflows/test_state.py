@@ -25,6 +25,7 @@ from workflows.models import (
     WriteToPagerDuty,
 )
 from workflows.state import EVENT_STATUS, next_deadline, reduce
+from workflows.view import message_view
 
 STATUS_EVENTS = list(EVENT_STATUS)
 ADDITIVE_EVENTS = ["incident.escalated", "incident.reassigned", "incident.delegated", "incident.priority_updated",
@@ -321,3 +322,17 @@ def test_reduce_never_changes_the_state_it_was_given(data: st.DataObject) -> Non
         after, _ = reduce(state, _any_event(data, i), at(600 + i))
         assert state.model_dump_json() == before
         state = after
+
+
+def test_incident_first_seen_already_resolved_gets_no_message() -> None:
+    state, _ = reduce(new_state(), pd_event("incident.annotated", 500, note="late"), at(500))
+    state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(400)), at(501))
+    assert message_view(state) is None
+    assert "no incident message" in state.audit[-1].note
+
+
+def test_trigger_and_resolve_in_one_burst_still_get_their_message() -> None:
+    state, _ = reduce(new_state(), pd_event("incident.triggered", 0), at(0))
+    state, _ = reduce(state, pd_event("incident.resolved", 1), at(1))
+    view = message_view(state)
+    assert view is not None and view.status is Status.RESOLVED
