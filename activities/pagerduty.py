@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from temporalio import activity
 
 from activities.errors import (
@@ -32,6 +33,7 @@ class WriteRequest(Model):
 class EscalationTarget(Model):
     level: int
     detail: str
+    user_ids: list[str] = Field(default_factory=list)  # on call at that level: who the echo will name
 
 
 class PagerDutyActivities:
@@ -111,8 +113,9 @@ class PagerDutyActivities:
         policy = await self._api.get_escalation_policy(policy_id)
         rules = policy.get("escalation_rules") or []
         assignees = {(a.get("assignee") or {}).get("id") for a in incident.get("assignments") or []}
-        levels = [int(o.get("escalation_level") or 0) for o in await self._api.list_oncalls(policy_id)
-                  if (o.get("user") or {}).get("id") in assignees]
+        oncalls = [(int(o.get("escalation_level") or 0), str((o.get("user") or {}).get("id") or ""))
+                   for o in await self._api.list_oncalls(policy_id)]
+        levels = [level for level, user in oncalls if user in assignees]
         current = max(levels) if levels else 1
         name = policy.get("name") or policy.get("summary") or policy_id
         if current >= len(rules):
@@ -120,7 +123,8 @@ class PagerDutyActivities:
                 f"already at the last level ({current} of {len(rules)}) of escalation policy {name}; "
                 "nobody further to escalate to"
             )
-        return EscalationTarget(level=current + 1, detail=f"level {current + 1} of {len(rules)} of {name}")
+        return EscalationTarget(level=current + 1, detail=f"level {current + 1} of {len(rules)} of {name}",
+                                user_ids=sorted({user for level, user in oncalls if level == current + 1 and user}))
 
 
 def _already_matches(action: ActionKind, code: int) -> bool:

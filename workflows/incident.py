@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         ActionKind,
         ActorResolved,
         Effect,
+        EscalationPlanned,
         Event,
         IncidentRead,
         IncidentState,
@@ -220,6 +221,8 @@ class IncidentWorkflow:
                 target: EscalationTarget = await self._patiently(
                     effect.command_id, PagerDutyActivities.escalation_target, ReadRequest(incident_id=incident_id))
                 effect = effect.model_copy(update={"escalation_level": target.level})
+                self._feed(EscalationPlanned(command_id=effect.command_id, level=target.level,
+                                             user_ids=target.user_ids))
             outcome: WriteOutcome = await self._patiently(
                 effect.command_id, PagerDutyActivities.write, WriteRequest(incident_id=incident_id, write=effect))
         except ApplicationError as gave_up:

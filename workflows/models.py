@@ -135,6 +135,15 @@ class WriteOutcome(Model):
     note_id: str | None = None
 
 
+class EscalationPlanned(Model):
+    """The level a click escalates to, and who is on call there (the echo must name them)."""
+
+    kind: Literal["escalation_planned"] = "escalation_planned"
+    command_id: str
+    level: int
+    user_ids: list[str] = Field(default_factory=list)
+
+
 class MessagePosted(Model):
     kind: Literal["message_posted"] = "message_posted"
     channel: str
@@ -163,6 +172,7 @@ Event = Annotated[
     | IncidentRead
     | ActorResolved
     | WriteOutcome
+    | EscalationPlanned
     | MessagePosted
     | RenderFailed
     | RepliesPosted
@@ -243,6 +253,7 @@ class Command(Model):
     settled_at: datetime | None = None
     echo_seen: bool = False
     note_id: str | None = None
+    expected_assignee_ids: list[str] = Field(default_factory=list)
 
 
 class Reply(Model):

@@ -49,6 +49,9 @@ def confirms(command: Command, event: PdEvent) -> bool:
         return False
     if event.occurred_at < command.issued_at - ECHO_CLOCK_SKEW:
         return False
+    if command.action is ActionKind.ESCALATE and command.expected_assignee_ids:
+        named = {a.id for a in event.incident.assignees} if event.incident else set()
+        return bool(named & set(command.expected_assignee_ids))
     if command.action is ActionKind.REASSIGN:
         target = command.target.pd_id if command.target else None
         return event.incident is not None and any(a.id == target for a in event.incident.assignees)

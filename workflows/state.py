@@ -17,12 +17,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows import timeline
-from workflows.changes import apply_status, audit, merge_snapshot, reply, request_read, settle
+from workflows.changes import apply_status, audit, find_command, merge_snapshot, reply, request_read, settle
 from workflows.commands import on_actor_resolved, on_slack_action, on_write_outcome
 from workflows.models import (
     ActorResolved,
     CommandPhase,
     Effect,
+    EscalationPlanned,
     Event,
     IncidentRead,
     IncidentState,
@@ -75,6 +76,10 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
             on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
             on_write_outcome(new, event, now, effects)
+        case EscalationPlanned():
+            planned = find_command(new, event.command_id)
+            if planned is not None:
+                planned.expected_assignee_ids = list(event.user_ids)
         case IncidentRead():
             _on_read(new, event, now)
         case MessagePosted():

@@ -13,10 +13,13 @@ from tests.factories import action as click
 from workflows.models import (
     ActionKind,
     CommandPhase,
+    EscalationPlanned,
     Event,
     IncidentRead,
     IncidentState,
+    Person,
     ReadIncident,
+    Ref,
     ResolveActor,
     Status,
     TellUser,
@@ -336,3 +339,14 @@ def test_trigger_and_resolve_in_one_burst_still_get_their_message() -> None:
     state, _ = reduce(state, pd_event("incident.resolved", 1), at(1))
     view = message_view(state)
     assert view is not None and view.status is Status.RESOLVED
+
+
+@pytest.mark.parametrize(("assignee", "confirmed"), [(BOB, True), (ALICE, False)])
+def test_escalation_echo_must_name_who_is_on_call_at_the_planned_level(assignee: Person, confirmed: bool) -> None:
+    state, _ = reduce(started(), click(ActionKind.ESCALATE), at(20))
+    state, _ = reduce(state, resolved_actor("c1"), at(21))
+    state, _ = reduce(state, EscalationPlanned(command_id="c1", level=2, user_ids=[BOB.pd_id]), at(21))
+    echo = pd_event("incident.escalated", 22, agent=ALICE, assignees=[Ref(id=assignee.pd_id, summary=assignee.name)])
+    state, _ = reduce(state, echo, at(22))
+    assert state.commands[0].echo_seen is confirmed
+    assert ("from Slack" in replies(state)[-1]) is confirmed
