@@ -49,10 +49,19 @@ def settle(command: Command, phase: CommandPhase, now: datetime, detail: str = "
         command.detail = detail
 
 
-def apply_status(state: IncidentState, status: Status, at: datetime | None, now: datetime) -> bool:
-    """Apply a status change unless a newer one was already applied; False when stale."""
-    if at is not None and state.status_changed_at is not None and at < state.status_changed_at:
-        return False
+def apply_status(state: IncidentState, status: Status, at: datetime | None, now: datetime,
+                 whole_seconds: bool = False) -> bool:
+    """Apply a status change unless a newer one was already applied; False when stale.
+
+    Webhooks time changes to the millisecond; the REST API's `last_status_change_at` only to the second.
+    A REST time (`whole_seconds`) is stale only when its second is before the last change's second, and
+    it never moves the last change time backwards.
+    """
+    last = state.status_changed_at
+    if at is not None and last is not None:
+        if at < (last.replace(microsecond=0) if whole_seconds else last):
+            return False
+        at = max(at, last) if whole_seconds else at
     if state.incident is not None:
         state.incident.status = status
     if at is not None:
@@ -65,9 +74,10 @@ def apply_status(state: IncidentState, status: Status, at: datetime | None, now:
     return True
 
 
-def merge_snapshot(state: IncidentState, snap: Snapshot, status_at: datetime | None, now: datetime) -> bool:
+def merge_snapshot(state: IncidentState, snap: Snapshot, status_at: datetime | None, now: datetime,
+                   from_rest: bool = False) -> bool:
     """Take a full snapshot's descriptive fields; its status only if not older than ours."""
     keep_status = state.incident.status if state.incident else snap.status
     state.incident = snap.model_copy(update={"status": keep_status})
     state.known = True
-    return apply_status(state, snap.status, status_at, now)
+    return apply_status(state, snap.status, status_at, now, whole_seconds=from_rest)

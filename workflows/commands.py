@@ -110,7 +110,7 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
     if command is None:
         return
     if outcome.snapshot is not None:
-        merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now)
+        merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now, from_rest=True)
     if outcome.note_id:
         command.note_id = outcome.note_id
     if outcome.result == "retrying":

@@ -186,7 +186,7 @@ def _on_read(state: IncidentState, read: IncidentRead, now: datetime) -> None:
         return
     state.read_error, state.last_read_at = None, now
     was_known, before = state.known, state.status
-    merge_snapshot(state, read.snapshot, read.status_changed_at, now)
+    merge_snapshot(state, read.snapshot, read.status_changed_at, now, from_rest=True)
     if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
         audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
     if was_known and before is not None and state.status is not before:

@@ -11,8 +11,9 @@ import httpx
 
 from api.signatures import slack_signature
 from ops.sandbox import Sandbox
+from settings import Timing
 from simulators._slack_model import Message
-from tests.e2e.conftest import first_root, reply_texts, status_of, until
+from tests.e2e.conftest import SandboxFactory, first_root, reply_texts, status_of, until
 
 CHANNEL = "C0PAYMENTS"
 
@@ -200,3 +201,17 @@ async def test_click_on_a_message_whose_workflow_is_gone_reuses_that_message(san
     assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
     assert len(sandbox.slack.messages(CHANNEL)) == 1
     assert _writes_from(sandbox) == ["alice@example.com"]
+
+
+async def test_echo_that_never_comes_is_repaired_by_a_read(make_sandbox: SandboxFactory) -> None:
+    async with make_sandbox(Timing(confirmation_deadline_seconds=2)) as sb:
+        incident, message = await _incident(sb)
+        sb.pd.drop_next_webhooks(1)  # the acknowledge's webhook is lost
+        await _click(sb, message, "pd_acknowledge", "U0ALICE")
+        await until(lambda: status_of(message) == "acknowledged", what="acknowledged from the PUT answer")
+        put_at = next(r.at for r in sb.pd.requests if r.method == "PUT")
+        read = await until(lambda: next((r for r in sb.pd.requests if r.method == "GET" and r.at > put_at + 1.5
+                                         and r.path == f"/incidents/{incident}"), None),
+                           timeout=30, what="a re-read after the confirmation deadline")
+        assert read.at - put_at >= 2.0
+        assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]

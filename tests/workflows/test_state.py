@@ -350,3 +350,16 @@ def test_escalation_echo_must_name_who_is_on_call_at_the_planned_level(assignee:
     state, _ = reduce(state, echo, at(22))
     assert state.commands[0].echo_seen is confirmed
     assert ("from Slack" in replies(state)[-1]) is confirmed
+
+
+def test_rest_times_in_whole_seconds_are_not_stale_within_the_same_second() -> None:
+    # The trigger webhook says 12:00:10.400; PagerDuty's REST answer, read just after, says 12:00:10.
+    state, _ = reduce(new_state(), pd_event("incident.triggered", 10.4), at(11))
+    read = IncidentRead(snapshot=snapshot(Status.ACKNOWLEDGED), status_changed_at=at(10))
+    state, _ = reduce(state, read, at(11))
+    assert state.status is Status.ACKNOWLEDGED
+    assert state.status_changed_at == at(10.4)  # never moved backwards
+    older, _ = reduce(state, pd_event("incident.unacknowledged", 10.2), at(12))
+    assert older.status is Status.ACKNOWLEDGED
+    earlier_second = IncidentRead(snapshot=snapshot(Status.TRIGGERED), status_changed_at=at(9))
+    assert reduce(state, earlier_second, at(12))[0].status is Status.ACKNOWLEDGED
