@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from activities.metrics import OLDEST_PENDING
 from api import routes
 from api.gateway import TemporalGateway, TemporalUnavailable
-from settings import BridgeConfig, Settings, load_config
+from settings import BridgeConfig, ConfigError, Settings, load_config
 
 log = logging.getLogger("bridge.api")
 
@@ -40,10 +40,18 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        env = settings or Settings()
-        cfg = config or load_config(env.bridge_config)
+        try:
+            env = settings or Settings()
+            cfg = config or load_config(env.bridge_config)
+            token = env.secret("slack_bot_token")
+            env.secret("slack_signing_secret")  # every interaction needs it: refuse to start without it
+        except (ConfigError, ValueError) as exc:
+            log.error("API cannot start: %s", exc)
+            raise
+        if not env.webhook_secrets():
+            log.error("PAGERDUTY_WEBHOOK_SECRETS is empty: every PagerDuty webhook will be rejected with 401")
         gateway = TemporalGateway(env, client)
-        slack = AsyncWebClient(token=env.secret("slack_bot_token"), base_url=env.slack_api_url, timeout=2)
+        slack = AsyncWebClient(token=token, base_url=env.slack_api_url, timeout=2)
         app.state.ctx = ApiContext(settings=env, config=cfg, gateway=gateway, slack=slack, clock=clock)
         try:
             await gateway.connect(quiet=True)
