@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -111,6 +113,10 @@ async def _open_note_modal(request: Request, action: OpenNoteModal) -> Response:
         INTERACTIONS.labels("failed", "views_open").inc()
         log.error("incident %s: could not open the note modal: %s", action.incident_id, exc.response.get("error"),
                   extra={"incident_id": action.incident_id})
+        if action.channel:
+            _in_background(_tell(ctx.slack, action.channel, action.slack_user,
+                                 f"Slack would not open the note dialog ({exc.response.get('error')}); "
+                                 "nothing was sent to PagerDuty. Try again, or add the note in PagerDuty."))
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", "pd_add_note").inc()
     return Response(status_code=200)
@@ -132,9 +138,7 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
         if action.note is not None:
             return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: text}})
         if action.channel:
-            task = asyncio.create_task(_tell(ctx.slack, action.channel, action.slack_user, text))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            _in_background(_tell(ctx.slack, action.channel, action.slack_user, text))
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", action.action.value).inc()
     log.info("incident %s: %s by %s handed to its workflow", action.incident_id, action.action, action.slack_user,
@@ -143,6 +147,13 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Slack is answered first; this follow-up must not be garbage-collected while it runs."""
+    task = asyncio.create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def _tell(slack: AsyncWebClient, channel: str, user: str, text: str) -> None:

@@ -178,3 +178,12 @@ async def test_deleted_incident_message_is_posted_again(sandbox: Sandbox) -> Non
     reposted = await until(lambda: next((m for m in sandbox.slack.messages(CHANNEL) if m.ts != first.ts), None),
                            what="a new incident message")
     await until(lambda: status_of(reposted) == "acknowledged", what="the new message up to date")
+
+
+async def test_note_dialog_that_slack_will_not_open_is_explained(sandbox: Sandbox) -> None:
+    _, message = await _incident(sandbox)
+    sandbox.slack.fail("views.open", "expired_trigger_id", count=1)
+    await sandbox.slack.click(CHANNEL, message.ts, "pd_add_note", "U0ALICE")
+    told = await until(lambda: [e.text for e in sandbox.slack.ephemerals if e.user == "U0ALICE"],
+                       what="ephemeral explanation")
+    assert "expired_trigger_id" in told[0] and "nothing was sent to PagerDuty" in told[0]
