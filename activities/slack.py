@@ -17,7 +17,7 @@ from temporalio import activity
 from activities.blocks import render_incident
 from activities.errors import SlackChannelError, SlackUnavailable, slack_error
 from activities.identity import Directory
-from activities.metrics import SLACK_CALLS, SLACK_ERRORS
+from activities.metrics import ACTIONS, SLACK_CALLS, SLACK_ERRORS
 from settings import BridgeConfig
 from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
 from workflows.view import MessageView
@@ -115,3 +115,6 @@ class SlackActivities:
     async def tell_user(self, request: TellUser) -> None:
         await slack_call("tell user", lambda: self._client.chat_postEphemeral(
             channel=request.channel, user=request.slack_user, text=request.text))
+        if request.action is not None and request.outcome:
+            # Refusals and final failures never reach PagerDuty, so they are counted here, once told.
+            ACTIONS.labels(request.action.value, request.outcome).inc()

@@ -37,7 +37,8 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
     reason = _why_not_now(state, action)
     if reason is not None:
         if action.channel:
-            effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason))
+            effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason,
+                                    action=action.action, outcome="not_needed"))
         return
     command = Command(
         id=f"c{state.next_command_no}",
@@ -88,7 +89,9 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
     if problem is not None or facts.actor is None:
         settle(command, CommandPhase.REFUSED, now, problem or "refused")
         if command.channel:
-            effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail))
+            outcome = "refused_identity" if facts.error or facts.actor is None else "refused_authorization"
+            effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail,
+                                    action=command.action, outcome=outcome))
         return
     command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
     effects.append(
@@ -131,5 +134,6 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
     text = timeline.command_failed(command, status)
     reply(state, text)
     if command.channel:
-        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=text))
+        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=text,
+                                action=command.action, outcome="failed"))
     request_read(state, f"{command.action} failed", effects)

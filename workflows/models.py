@@ -216,6 +216,8 @@ class TellUser(Model):
     channel: str
     slack_user: str
     text: str
+    action: ActionKind | None = None
+    outcome: str = ""  # for the actions metric: not_needed, refused_identity, refused_authorization, failed
 
 
 Effect = Annotated[ReadIncident | ResolveActor | WriteToPagerDuty | TellUser, Field(discriminator="kind")]

@@ -135,6 +135,9 @@ async def test_person_of_another_team_is_refused(sandbox: Sandbox) -> None:
     told = await until(lambda: _ephemerals_for(sandbox, "U0CAROL"), what="ephemeral")
     assert "not on a PagerDuty team that owns this incident" in told[0]
     assert _writes_from(sandbox) == [] and status_of(message) == "triggered"
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{sandbox.api_url}/metrics")).text
+    assert 'bridge_actions_total{kind="resolve",outcome="refused_authorization"}' in metrics
 
 
 async def test_admin_may_act_on_any_team_incident(sandbox: Sandbox) -> None:
