@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request, Response
@@ -31,7 +31,7 @@ class ApiContext:
     gateway: TemporalGateway
     slack: AsyncWebClient
     clock: Callable[[], float] = time.time
-    extra: dict[str, object] = field(default_factory=dict)
+    pending_scanned_at: float = 0.0
 
 
 def create_app(settings: Settings | None = None, config: BridgeConfig | None = None,
@@ -90,10 +90,9 @@ PENDING_SCAN_EVERY = 15.0
 
 async def _refresh_pending_gauge(ctx: ApiContext) -> None:
     # Scans open incidents through Temporal, so it runs at most every PENDING_SCAN_EVERY seconds.
-    last = float(ctx.extra.get("pending_scanned_at", 0.0))  # type: ignore[arg-type]
-    if ctx.clock() - last < PENDING_SCAN_EVERY:
+    if ctx.clock() - ctx.pending_scanned_at < PENDING_SCAN_EVERY:
         return
-    ctx.extra["pending_scanned_at"] = ctx.clock()
+    ctx.pending_scanned_at = ctx.clock()
     try:
         OLDEST_PENDING.set(await ctx.gateway.oldest_pending_seconds(datetime.now(UTC)))
     except (TemporalUnavailable, RPCError, RuntimeError) as exc:

@@ -97,7 +97,7 @@ async def play_demo(sb: Sandbox, ui: str | None) -> None:
     for number, (what, act) in enumerate(steps, start=1):
         print(f"  {number}. {what}")
         await act()
-        await wait_for(lambda n=number: len(message.replies) >= n, f"step {number} ({what})")  # type: ignore[misc]
+        await wait_for(_replies_at_least(message, number), f"step {number} ({what})")
     await wait_for(lambda: message.text.startswith("[RESOLVED]"), "the resolved message")
     print(f"\nIncident message now: {message.text}")
     print("Thread timeline:")
@@ -105,6 +105,10 @@ async def play_demo(sb: Sandbox, ui: str | None) -> None:
         print(f"  - {show(reply.text)}")
     if ui:
         print(f"Workflow in the Temporal Web UI: {ui}/namespaces/default/workflows/pd-incident-{incident}")
+
+
+def _replies_at_least(message: Message, count: int) -> Callable[[], bool]:
+    return lambda: len(message.replies) >= count
 
 
 async def _async(value: object) -> object:
