@@ -28,6 +28,8 @@ class ReadRequest(Model):
 class WriteRequest(Model):
     incident_id: str
     write: WriteToPagerDuty
+    # True for the durable retries after the first attempt: only then may an earlier attempt have landed.
+    is_retry: bool = False
 
 
 class EscalationTarget(Model):

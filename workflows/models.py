@@ -133,6 +133,8 @@ class WriteOutcome(Model):
     snapshot: Snapshot | None = None
     status_changed_at: datetime | None = None
     note_id: str | None = None
+    # On "already": who PagerDuty says made the change (its `last_status_change_by`), when known.
+    already_by: Ref | None = None
 
 
 class EscalationPlanned(Model):
@@ -207,6 +209,9 @@ class WriteToPagerDuty(Model):
     assignee_ids: list[str] = Field(default_factory=list)
     issued_at: datetime | None = None
     escalation_level: int | None = None
+    # Notes the bridge already knows (other clicks' notes, notes seen in webhooks): a retried note
+    # write never takes one of these for its own.
+    known_note_ids: list[str] = Field(default_factory=list)
 
 
 class TellUser(Model):
