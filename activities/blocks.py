@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from workflows.models import Ref, Status
+from workflows.slack_text import escape
 from workflows.view import MessageView
 
 
@@ -80,21 +81,27 @@ def _clip(text: str, limit: int) -> str:
 
 
 def render_incident(view: MessageView, mention: Mention) -> tuple[str, list[dict[str, Any]]]:
-    """The fallback text and the blocks of the incident's root message."""
+    """The fallback text and the blocks of the incident's root message.
+
+    `mention` gives Slack text for a person (a mention, or the escaped name); every other text from
+    PagerDuty is escaped here, so nothing typed can ping, mention or link.
+    """
     number = f"#{view.number} " if view.number is not None else ""
     assignees = ", ".join(mention(a) for a in view.assignees) or "nobody"
-    priority = view.priority or "none"
+    priority = escape(view.priority or "none")
+    service = escape(view.service or "unknown")
     fields = [
         f"*Status*\n{STATUS_BADGE[view.status]}",
-        f"*Service*\n{view.service or 'unknown'}",
-        f"*Urgency / priority*\n{view.urgency or '?'} / {priority}",
+        f"*Service*\n{service}",
+        f"*Urgency / priority*\n{escape(view.urgency or '?')} / {priority}",
         f"*Assigned to*\n{assignees}",
     ]
-    link = f"<{view.html_url}|Open in PagerDuty>" if view.html_url else view.incident_id
+    url = view.html_url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    link = f"<{url}|Open in PagerDuty>" if view.html_url else escape(view.incident_id)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(f"{number}{view.title}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} · incident {view.incident_id}"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} · incident {escape(view.incident_id)}"}]},
     ]
     lines = [*view.progress, *([view.outcome] if view.outcome else [])]
     if lines:
@@ -106,7 +113,7 @@ def render_incident(view: MessageView, mention: Mention) -> tuple[str, list[dict
             f":large_green_circle: *Resolved*{by}. The controls are gone; reopen in PagerDuty if needed.")}})
     else:
         blocks.append(_controls(view))
-    text = f"[{view.status.value.upper()}] {number}{view.title} ({view.service or 'unknown service'})"
+    text = f"[{view.status.value.upper()}] {number}{escape(view.title)} ({escape(view.service or 'unknown service')})"
     return _clip(text, 3000), blocks
 
 

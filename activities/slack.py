@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,10 +19,10 @@ from activities.identity import Directory
 from activities.metrics import ACTIONS, SLACK_CALLS, SLACK_ERRORS
 from settings import BridgeConfig
 from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
+from workflows.slack_text import escape, fill
 from workflows.view import MessageView
 
 log = logging.getLogger(__name__)
-PLACEHOLDER = re.compile(r"\{p(\d+)\}")
 
 
 class PostRequest(Model):
@@ -68,12 +67,12 @@ class SlackActivities:
 
     async def _mention(self, ref: Ref) -> str:
         slack_id = await self._directory.slack_user_for(ref.id)
-        return f"<@{slack_id}>" if slack_id else (ref.summary or ref.id)
+        return f"<@{slack_id}>" if slack_id else escape(ref.summary or ref.id)
 
     async def _render(self, view: MessageView) -> tuple[str, list[dict[str, Any]]]:
         people = [*view.assignees, *([view.acted_by] if view.acted_by else [])]
         names = {ref.id: await self._mention(ref) for ref in people}
-        return render_incident(view, lambda ref: names.get(ref.id, ref.summary))
+        return render_incident(view, lambda ref: names.get(ref.id) or escape(ref.summary or ref.id))
 
     @activity.defn(name="slack_post_message")
     async def post_message(self, request: PostRequest) -> MessagePosted:
@@ -105,8 +104,7 @@ class SlackActivities:
     async def post_reply(self, request: ReplyRequest) -> int:
         reply = request.reply
         names = [await self._mention(ref) for ref in reply.people]
-        text = PLACEHOLDER.sub(lambda m: names[int(m.group(1))] if int(m.group(1)) < len(names) else "?",
-                               reply.text)
+        text = fill(reply.text, reply.texts, names)
         await slack_call("post thread reply", lambda: self._client.chat_postMessage(
             channel=request.channel, thread_ts=request.ts, text=text, unfurl_links=False, unfurl_media=False))
         return reply.seq

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows import timeline
-from workflows.changes import find_command, merge_snapshot, reply, request_read, settle
+from workflows.changes import find_command, merge_snapshot, remember_additive, reply, request_read, settle
 from workflows.models import (
     ActionKind,
     ActorResolved,
@@ -17,6 +17,7 @@ from workflows.models import (
     CommandPhase,
     Effect,
     IncidentState,
+    Person,
     ResolveActor,
     SlackAction,
     Status,
@@ -24,7 +25,8 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
-from workflows.policy import refusal
+from workflows.policy import EXPECTED_STATUS, refusal
+from workflows.slack_text import plain
 
 
 def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect]) -> None:
@@ -94,18 +96,53 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
                                     action=command.action, outcome=outcome))
         return
     command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
-    effects.append(
-        WriteToPagerDuty(
-            command_id=command.id,
-            action=command.action,
-            actor_email=facts.actor.email,
-            actor_pd_id=facts.actor.pd_id,
-            target_pd_id=facts.target.pd_id if facts.target else None,
-            note=command.note,
-            assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
-            issued_at=command.issued_at,
-        )
+    effects.append(_write(state, command, facts.actor))
+
+
+def _write(state: IncidentState, command: Command, actor: Person, may_have_landed: bool = False) -> WriteToPagerDuty:
+    known_notes = {c.note_id for c in state.commands if c.note_id and c.id != command.id}
+    known_notes |= {seen.key for seen in state.shown_additive}
+    return WriteToPagerDuty(
+        command_id=command.id,
+        action=command.action,
+        actor_email=actor.email,
+        actor_pd_id=actor.pd_id,
+        target_pd_id=command.target.pd_id if command.target else None,
+        note=command.note,
+        assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
+        issued_at=command.issued_at,
+        escalation_level=command.escalation_level,
+        may_have_landed=may_have_landed,
+        known_note_ids=sorted(n for n in known_notes if n != command.note_id),
     )
+
+
+def on_resumed(state: IncidentState, effects: list[Effect]) -> None:
+    """A new run took over: ask again for what the old run had in flight (writes may have landed)."""
+    if state.read_in_flight:
+        state.read_in_flight = False
+        request_read(state, state.read_again or "read again after the workflow continued as new", effects)
+        state.read_again = None
+    for command in state.commands:
+        if command.phase not in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
+            continue
+        if command.actor is None:
+            effects.append(ResolveActor(command_id=command.id, slack_user=command.slack_user,
+                                        target_slack_user=command.target_slack_user))
+        else:
+            effects.append(_write(state, command, command.actor, may_have_landed=True))
+
+
+def _found_done(state: IncidentState, command: Command, outcome: WriteOutcome, now: datetime) -> None:
+    """Someone else did it first (or PagerDuty does not say who): credit them, not the click."""
+    settle(command, CommandPhase.APPLIED, now, outcome.detail)
+    command.confirmed = command.found_done = True
+    command.already_by = outcome.already_by
+    if outcome.already_by is not None:
+        command.echo_seen = True  # their webhook is theirs; this click will have no echo
+        if command.action in EXPECTED_STATUS:
+            state.acted_by = outcome.already_by
+    reply(state, timeline.found_done(command, outcome.already_by))
 
 
 def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect]) -> None:
@@ -113,27 +150,39 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
     if command is None:
         return
     if outcome.snapshot is not None:
-        merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now, from_rest=True)
+        merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now, effects)
     if outcome.note_id:
         command.note_id = outcome.note_id
+        remember_additive(state, outcome.note_id, now)
     if outcome.result == "retrying":
         if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
             command.phase, command.detail = CommandPhase.RETRYING, outcome.detail
         return
+    if command.phase is CommandPhase.APPLIED:
+        return
+    if outcome.result == "already" and command.actor is not None and (
+            outcome.already_by is None or outcome.already_by.id != command.actor.pd_id):
+        _found_done(state, command, outcome, now)
+        return
     if outcome.result in {"applied", "already"}:
         if outcome.detail:
             command.detail = outcome.detail
-        if command.phase is not CommandPhase.APPLIED:
-            settle(command, CommandPhase.APPLIED, now)
-            reply(state, *timeline.command_done(command, outcome.result == "already", state.incident))
+        settle(command, CommandPhase.APPLIED, now)
         if outcome.result == "already":
-            command.echo_seen = True
+            command.confirmed = True
+        reply(state, timeline.command_done(command, state.incident))
         return
+    if command.phase is not CommandPhase.FAILED:
+        _failed(state, command, outcome, now, effects)
+
+
+def _failed(state: IncidentState, command: Command, outcome: WriteOutcome, now: datetime,
+            effects: list[Effect]) -> None:
     settle(command, CommandPhase.FAILED, now, outcome.detail)
     status = state.status.value if state.status else "unknown"
-    text = timeline.command_failed(command, status)
-    reply(state, text)
+    line = timeline.command_failed(command, status)
+    reply(state, line)
     if command.channel:
-        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=text,
+        effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=plain(line),
                                 action=command.action, outcome="failed"))
-    request_read(state, f"{command.action} failed", effects)
+    request_read(state, f"{command.action} failed", effects, after=True)

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import RETRYABLE_TYPES
     from activities.identity import IdentityActivities, ResolveActorRequest
     from activities.pagerduty import EscalationTarget, PagerDutyActivities, ReadRequest, WriteRequest
-    from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
+    from activities.slack import SlackActivities
     from workflows import options, search
     from workflows.models import (
         ActionKind,
@@ -29,30 +29,24 @@ with workflow.unsafe.imports_passed_through():
         Event,
         IncidentRead,
         IncidentState,
-        MessagePosted,
         PdEvent,
         ReadIncident,
-        RenderFailed,
-        RepliesPosted,
         ResolveActor,
+        Resumed,
         SlackAction,
         TellUser,
         Tick,
+        Unexpected,
         WorkflowInput,
         WriteOutcome,
         WriteToPagerDuty,
     )
+    from workflows.rendering import SlackSync, failure_text, failure_type
     from workflows.state import next_deadline, reduce
-    from workflows.view import MessageView, message_view
 
 
 # A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
 RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
-
-
-def failure_text(exc: BaseException) -> str:
-    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
-    return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
 
 def retry_delay(exc: BaseException) -> timedelta | None:
@@ -61,21 +55,16 @@ def retry_delay(exc: BaseException) -> timedelta | None:
     return cause.next_retry_delay if isinstance(cause, ApplicationError) else None
 
 
-def failure_type(exc: BaseException) -> str | None:
-    cause = exc.cause if isinstance(exc, ActivityError) else exc
-    return cause.type if isinstance(cause, ApplicationError) else None
-
-
 @workflow.defn(name="IncidentWorkflow")
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: WorkflowInput) -> None:
         self._state = inp.state or IncidentState(incident_id=inp.incident_id, timing=inp.timing)
-        self._inbox: list[Event] = list(inp.inbox)
+        # A new run after continue-as-new first asks again for what the old run had in flight.
+        self._inbox: list[Event] = [*([Resumed()] if inp.state else []), *inp.inbox]
         self._tasks: set[asyncio.Task[None]] = set()
-        self._rendered: MessageView | None = None
-        self._rendering = self._replying = False
-        self._post_blocked = False
+        self._untold: list[TellUser] = list(inp.untold)
+        self._slack_sync = SlackSync(lambda: self._state, self._apply, self._spawn)
         self._published: tuple[Any, ...] | None = None
         self._poked = False
         self._ticked_at: datetime | None = None
@@ -94,24 +83,30 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, inp: WorkflowInput) -> IncidentState:
+        for tell in self._untold:
+            self._spawn(self._tell(tell))
         while True:
             while self._inbox:
-                event = self._inbox.pop(0)
-                self._post_blocked = self._post_blocked and not isinstance(event, PdEvent | SlackAction)
-                self._apply(event)
-            self._sync_slack()
+                self._apply(self._inbox.pop(0))
+            self._slack_sync.sync()
             self._published = search.publish(self._state, self._published)
             if self._state.finished and not self._tasks:
                 return self._state
-            if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
+            if (workflow.info().is_continue_as_new_suggested() and not self._slack_sync.posting
+                    and workflow.all_handlers_finished()):
+                # Nothing in flight holds the incident's decisions: the new run asks again for reads and
+                # writes (which are idempotent) and renders from state. Only a root post is waited for,
+                # since abandoning it could leave a second message for the incident.
                 workflow.continue_as_new(WorkflowInput(incident_id=self._state.incident_id,
                                                        timing=self._state.timing, state=self._state,
-                                                       inbox=self._inbox))
+                                                       inbox=self._inbox, untold=self._untold))
             await self._wait()
 
     async def _wait(self) -> None:
         deadline = None if self._state.finished else next_deadline(self._state)
+        retry = self._slack_sync.retry_at
+        if retry is not None and (deadline is None or retry < deadline):
+            deadline = retry
         self._poked = False
 
         def wake() -> bool:
@@ -133,7 +128,11 @@ class IncidentWorkflow:
             self._inbox.append(Tick())
 
     def _apply(self, event: Event) -> None:
-        self._state, effects = reduce(self._state, event, workflow.now())
+        try:
+            self._state, effects = reduce(self._state, event, workflow.now())
+        except Exception as exc:
+            workflow.logger.exception("incident %s: %s could not be handled", self._state.incident_id, event.kind)
+            self._state, effects = reduce(self._state, Unexpected(detail=f"{event.kind}: {exc!r}"), workflow.now())
         for effect in effects:
             self._spawn(self._run_effect(effect))
 
@@ -165,11 +164,12 @@ class IncidentWorkflow:
     async def _read(self, effect: ReadIncident) -> IncidentRead:
         request = ReadRequest(incident_id=self._state.incident_id, reason=effect.reason)
         try:
-            return await workflow.execute_activity_method(
+            read: IncidentRead = await workflow.execute_activity_method(
                 PagerDutyActivities.read_incident, request, start_to_close_timeout=options.CALL_TIMEOUT,
                 schedule_to_close_timeout=options.READ_DEADLINE, retry_policy=options.PAGERDUTY_RETRY)
         except ActivityError as exc:
-            return IncidentRead(error=failure_text(exc))
+            return IncidentRead(read_no=effect.read_no, error=failure_text(exc))
+        return read.model_copy(update={"read_no": effect.read_no})
 
     async def _resolve(self, effect: ResolveActor) -> ActorResolved:
         request = ResolveActorRequest(incident_id=self._state.incident_id, command_id=effect.command_id,
@@ -185,10 +185,12 @@ class IncidentWorkflow:
     def _action_deadline(self) -> timedelta:
         return timedelta(seconds=self._state.timing.action_deadline_seconds)
 
-    async def _patiently(self, command_id: str, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+    async def _patiently(self, command_id: str, method: Callable[..., Awaitable[Any]], arg: Any,
+                         retry_arg: Any = None) -> Any:
         """One attempt alone, so the message can say why it waits; then durable retries until the deadline.
 
-        The deadline counts from the click, across every step of the command.
+        The deadline counts from the click, across every step of the command. `retry_arg`, when given, is
+        what the durable retries send (a write marked as a retry, since the first attempt may have landed).
         """
         command = next((c for c in self._state.commands if c.id == command_id), None)
         started = command.issued_at if command else workflow.now()
@@ -204,7 +206,7 @@ class IncidentWorkflow:
             remaining = self._action_deadline() - (workflow.now() - started)
             try:
                 return await workflow.execute_activity_method(
-                    method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
+                    method, arg if retry_arg is None else retry_arg, start_to_close_timeout=options.CALL_TIMEOUT,
                     schedule_to_close_timeout=max(remaining, timedelta(seconds=1)),
                     retry_policy=options.PAGERDUTY_RETRY)
             except ActivityError as final:
@@ -223,8 +225,10 @@ class IncidentWorkflow:
                 effect = effect.model_copy(update={"escalation_level": target.level})
                 self._feed(EscalationPlanned(command_id=effect.command_id, level=target.level,
                                              user_ids=target.user_ids))
+            request = WriteRequest(incident_id=incident_id, write=effect, is_retry=effect.may_have_landed)
             outcome: WriteOutcome = await self._patiently(
-                effect.command_id, PagerDutyActivities.write, WriteRequest(incident_id=incident_id, write=effect))
+                effect.command_id, PagerDutyActivities.write, request,
+                request.model_copy(update={"is_retry": True}))
         except ApplicationError as gave_up:
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message))
             return
@@ -236,68 +240,14 @@ class IncidentWorkflow:
         self._feed(outcome)
 
     async def _tell(self, effect: TellUser) -> None:
+        if effect not in self._untold:
+            self._untold.append(effect)
         try:
             await workflow.execute_activity_method(
                 SlackActivities.tell_user, effect, start_to_close_timeout=options.CALL_TIMEOUT,
                 schedule_to_close_timeout=options.TELL_DEADLINE, retry_policy=options.SLACK_RETRY)
         except ActivityError as exc:
             workflow.logger.warning("could not tell %s: %s", effect.slack_user, failure_text(exc))
-
-    # ---- Slack: keep the message equal to the desired view, post replies in order ----------------------
-
-    def _sync_slack(self) -> None:
-        view = message_view(self._state)
-        if view is not None and not self._rendering:
-            if self._state.ts is None and not self._post_blocked:
-                self._rendering = True
-                self._spawn(self._post(view))
-            elif self._state.ts is not None and view != self._rendered:
-                self._rendering = True
-                self._spawn(self._update(view))
-        if self._state.ts is not None and self._state.replies and not self._replying:
-            self._replying = True
-            self._spawn(self._post_replies())
-
-    async def _slack(self, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
-        return await workflow.execute_activity_method(
-            method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
-            schedule_to_close_timeout=options.SLACK_DEADLINE, retry_policy=options.SLACK_RETRY)
-
-    async def _post(self, view: MessageView) -> None:
-        try:
-            posted: MessagePosted = await self._slack(SlackActivities.post_message, PostRequest(view=view))
-            self._rendered = view
-            self._apply(posted)
-        except ActivityError as exc:
-            workflow.logger.error("incident message not posted: %s", failure_text(exc))
-            self._post_blocked = True
-            self._apply(RenderFailed(detail=failure_text(exc)))
         finally:
-            self._rendering = False
-
-    async def _update(self, view: MessageView) -> None:
-        channel, ts = self._state.channel, self._state.ts
-        assert channel is not None and ts is not None
-        try:
-            await self._slack(SlackActivities.update_message, UpdateRequest(channel=channel, ts=ts, view=view))
-        except ActivityError as exc:
-            workflow.logger.error("incident message not updated: %s", failure_text(exc))
-            self._apply(RenderFailed(detail=failure_text(exc)))
-            if failure_type(exc) == "SlackMessageGone":
-                self._state = self._state.model_copy(update={"ts": None})
-        self._rendered = view
-        self._rendering = False
-
-    async def _post_replies(self) -> None:
-        try:
-            while self._state.replies and self._state.ts is not None and self._state.channel is not None:
-                reply = self._state.replies[0]
-                request = ReplyRequest(channel=self._state.channel, ts=self._state.ts, reply=reply)
-                try:
-                    await self._slack(SlackActivities.post_reply, request)
-                except ActivityError as exc:
-                    workflow.logger.error("thread reply %d not posted: %s", reply.seq, failure_text(exc))
-                self._apply(RepliesPosted(upto_seq=reply.seq))
-        finally:
-            self._replying = False
-
+            if effect in self._untold:
+                self._untold.remove(effect)

@@ -6,15 +6,24 @@ does I/O, so the module is safe to import inside the workflow sandbox.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+def _aware(value: datetime) -> datetime:
+    # The API refuses times without a zone; anything that still gets here is taken as UTC, so comparing
+    # times can never fail inside the reducer.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+When = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Status(StrEnum):
@@ -70,7 +79,7 @@ class PdEvent(Model):
     kind: Literal["pd_event"] = "pd_event"
     event_id: str
     event_type: str
-    occurred_at: datetime
+    occurred_at: When
     incident_id: str
     agent: Ref | None = None
     incident: Snapshot | None = None
@@ -98,8 +107,9 @@ class IncidentRead(Model):
     """The result of reading the incident from PagerDuty, or why it could not be read."""
 
     kind: Literal["incident_read"] = "incident_read"
+    read_no: int = 0
     snapshot: Snapshot | None = None
-    status_changed_at: datetime | None = None
+    status_changed_at: When | None = None
     error: str | None = None
 
 
@@ -131,7 +141,7 @@ class WriteOutcome(Model):
     result: Literal["applied", "already", "retrying", "failed"]
     detail: str = ""
     snapshot: Snapshot | None = None
-    status_changed_at: datetime | None = None
+    status_changed_at: When | None = None
     note_id: str | None = None
     # On "already": who PagerDuty says made the change (its `last_status_change_by`), when known.
     already_by: Ref | None = None
@@ -155,6 +165,26 @@ class MessagePosted(Model):
 class RenderFailed(Model):
     kind: Literal["render_failed"] = "render_failed"
     detail: str
+    message_gone: bool = False  # the message was deleted in Slack: the next render posts a new one
+
+
+class RenderDone(Model):
+    """Slack shows the current view of the message."""
+
+    kind: Literal["render_done"] = "render_done"
+
+
+class Resumed(Model):
+    """A new run (after continue-as-new) took over: work the old run had in flight is asked for again."""
+
+    kind: Literal["resumed"] = "resumed"
+
+
+class Unexpected(Model):
+    """The workflow hit an error it did not expect while handling an event; recorded, then re-read."""
+
+    kind: Literal["unexpected"] = "unexpected"
+    detail: str
 
 
 class RepliesPosted(Model):
@@ -177,6 +207,9 @@ Event = Annotated[
     | EscalationPlanned
     | MessagePosted
     | RenderFailed
+    | RenderDone
+    | Resumed
+    | Unexpected
     | RepliesPosted
     | Tick,
     Field(discriminator="kind"),
@@ -189,6 +222,7 @@ Event = Annotated[
 class ReadIncident(Model):
     kind: Literal["read_incident"] = "read_incident"
     reason: str
+    read_no: int = 0  # comes back on the IncidentRead: tells a read sent after a change from one before
 
 
 class ResolveActor(Model):
@@ -209,6 +243,8 @@ class WriteToPagerDuty(Model):
     assignee_ids: list[str] = Field(default_factory=list)
     issued_at: datetime | None = None
     escalation_level: int | None = None
+    # Asked for again after a new run took over: an earlier attempt may have landed in PagerDuty.
+    may_have_landed: bool = False
     # Notes the bridge already knows (other clicks' notes, notes seen in webhooks): a retried note
     # write never takes one of these for its own.
     known_note_ids: list[str] = Field(default_factory=list)
@@ -258,17 +294,37 @@ class Command(Model):
     note: str | None = None
     detail: str = ""
     settled_at: datetime | None = None
+    # PagerDuty's webhook for this command arrived (each command has at most one echo).
     echo_seen: bool = False
+    # The bridge stopped waiting for the echo (PagerDuty showed the change in a read, answered "already",
+    # or the confirmation deadline passed). A late echo is still this command's, never an outside change.
+    confirmed: bool = False
+    # PagerDuty answered that the change was already made, not by this click; `already_by` is who made it
+    # there, when PagerDuty says.
+    found_done: bool = False
+    already_by: Ref | None = None
     note_id: str | None = None
+    escalation_level: int | None = None
     expected_assignee_ids: list[str] = Field(default_factory=list)
 
 
 class Reply(Model):
-    """One thread reply; `seq` orders them and tells which were posted."""
+    """One thread reply; `seq` orders them and tells which were posted.
+
+    `text` is the bridge's template; `people` and `texts` (typed text) fill it (see workflows/slack_text.py).
+    """
 
     seq: int
     text: str
     people: list[Ref] = Field(default_factory=list)
+    texts: list[str] = Field(default_factory=list)
+
+
+class Seen(Model):
+    """An additive change (a note, a responder request) already shown, by its own key."""
+
+    key: str
+    at: datetime
 
 
 class AuditEntry(Model):
@@ -284,8 +340,17 @@ class IncidentState(Model):
     saw_trigger: bool = False
     incident: Snapshot | None = None
     status_changed_at: datetime | None = None
+    # Descriptive fields (assignees, priority, title…) follow the newest information: `details_at` is
+    # PagerDuty's time of the webhook they came from, `details_read_at` the worker's time of the last
+    # read (or write answer) they came from.
+    details_at: datetime | None = None
+    details_read_at: datetime | None = None
     acted_by: Ref | None = None
     seen_event_ids: list[str] = Field(default_factory=list)
+    # Notes and responder requests shown, by note id or request key; older than `additive_floor` were
+    # shown too (the list is bounded, the floor remembers what was trimmed).
+    shown_additive: list[Seen] = Field(default_factory=list)
+    additive_floor: datetime | None = None
     seen_action_keys: list[str] = Field(default_factory=list)
     commands: list[Command] = Field(default_factory=list)
     next_command_no: int = 1
@@ -298,6 +363,11 @@ class IncidentState(Model):
     render_error: str | None = None
     read_in_flight: bool = False
     read_error: str | None = None
+    read_failures: int = 0
+    read_failed_at: datetime | None = None
+    read_again: str | None = None  # why another read follows the one in flight
+    reads_issued: int = 0
+    status_read_mark: int = 0  # reads_issued when a webhook last set the status
     last_read_at: datetime | None = None
     resolved_seen_at: datetime | None = None
     audit: list[AuditEntry] = Field(default_factory=list)
@@ -316,3 +386,4 @@ class WorkflowInput(Model):
     timing: Timing = Field(default_factory=Timing)
     state: IncidentState | None = None
     inbox: list[Event] = Field(default_factory=list)
+    untold: list[TellUser] = Field(default_factory=list)  # private answers still to deliver

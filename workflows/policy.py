@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from workflows.models import ActionKind, ActorResolved, Command, CommandPhase, PdEvent
+from workflows.models import ActionKind, ActorResolved, Command, CommandPhase, PdEvent, Status
 
 # PagerDuty's clock and the worker's are not the same clock; an echo may carry a time slightly before
 # the moment the workflow recorded the command.
@@ -17,6 +17,9 @@ ECHO_EVENT_TYPES = {
     ActionKind.REASSIGN: "incident.reassigned",
     ActionKind.NOTE: "incident.annotated",
 }
+
+# The status a command leaves the incident in, for commands that change it.
+EXPECTED_STATUS = {ActionKind.ACKNOWLEDGE: Status.ACKNOWLEDGED, ActionKind.RESOLVE: Status.RESOLVED}
 
 
 def refusal(facts: ActorResolved, slack_user: str) -> str | None:
@@ -40,10 +43,14 @@ def refusal(facts: ActorResolved, slack_user: str) -> str | None:
 
 
 def confirms(command: Command, event: PdEvent) -> bool:
-    """Whether `event` is PagerDuty's echo of this command rather than a change made by someone else."""
+    """Whether `event` is PagerDuty's echo of this command rather than a change made by someone else.
+
+    However late it comes: after the confirmation deadline, a read, or an "already" answer, the echo is
+    still this command's. A command reported failed whose echo comes did land after all.
+    """
     if command.echo_seen or command.actor is None or event.agent is None:
         return False
-    if command.phase not in {CommandPhase.SENDING, CommandPhase.RETRYING, CommandPhase.APPLIED}:
+    if command.phase is CommandPhase.REFUSED or command.already_by is not None:
         return False
     if event.agent.id != command.actor.pd_id or event.event_type != ECHO_EVENT_TYPES[command.action]:
         return False

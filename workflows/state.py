@@ -17,8 +17,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows import timeline
-from workflows.changes import apply_status, audit, find_command, merge_snapshot, reply, request_read, settle
-from workflows.commands import on_actor_resolved, on_slack_action, on_write_outcome
+from workflows.changes import (
+    apply_status,
+    audit,
+    find_command,
+    merge_snapshot,
+    read_retry_at,
+    remember_additive,
+    reply,
+    request_read,
+    settle,
+    take_details,
+    trim_additive,
+)
+from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.models import (
     ActorResolved,
     CommandPhase,
@@ -29,21 +41,27 @@ from workflows.models import (
     IncidentState,
     MessagePosted,
     PdEvent,
+    RenderDone,
     RenderFailed,
     RepliesPosted,
+    Resumed,
     SlackAction,
     Status,
     Tick,
+    Unexpected,
     WriteOutcome,
 )
-from workflows.policy import confirms
+from workflows.policy import EXPECTED_STATUS, confirms
 
 MAX_SEEN_EVENTS = 500
 MAX_SEEN_ACTIONS = 200
 MAX_SETTLED_COMMANDS = 20
 MAX_AUDIT = 50
+MAX_SHOWN_ADDITIVE = 1000
 # A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
 RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.delegated"}
+# Changes that add to the incident rather than replace something: each is shown once, in any order.
+ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.responder.replied"}
 
 # Which status each status-carrying webhook sets. Other incident events never change status by
 # themselves; if their snapshot disagrees with a newer status, that is a jump to re-read.
@@ -79,20 +97,36 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
         case EscalationPlanned():
             planned = find_command(new, event.command_id)
             if planned is not None:
+                planned.escalation_level = event.level
                 planned.expected_assignee_ids = list(event.user_ids)
         case IncidentRead():
-            _on_read(new, event, now)
-        case MessagePosted():
-            new.channel, new.ts, new.render_error = event.channel, event.ts, None
-        case RenderFailed():
-            new.render_error = event.detail
-        case RepliesPosted():
-            new.replies = [r for r in new.replies if r.seq > event.upto_seq]
-            new.replies_posted_seq = max(new.replies_posted_seq, event.upto_seq)
+            _on_read(new, event, now, effects)
+        case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted():
+            _on_slack_result(new, event)
+        case Resumed():
+            on_resumed(new, effects)
+        case Unexpected():
+            audit(new, now, "workflow", f"unexpected error, re-reading: {event.detail}"[:500])
+            request_read(new, "the bridge hit an unexpected error", effects)
         case Tick():
             _on_tick(new, now, effects)
     _trim(new)
     return new, effects
+
+
+def _on_slack_result(state: IncidentState, event: MessagePosted | RenderDone | RenderFailed | RepliesPosted) -> None:
+    match event:
+        case MessagePosted():
+            state.channel, state.ts, state.render_error = event.channel, event.ts, None
+        case RenderDone():
+            state.render_error = None
+        case RenderFailed():
+            state.render_error = event.detail
+            if event.message_gone:
+                state.ts = None
+        case RepliesPosted():
+            state.replies = [r for r in state.replies if r.seq > event.upto_seq]
+            state.replies_posted_seq = max(state.replies_posted_seq, event.upto_seq)
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
@@ -110,6 +144,7 @@ def _fresh(state: IncidentState) -> IncidentState:
         "commands": [c.model_copy() for c in state.commands],
         "replies": list(state.replies),
         "audit": list(state.audit),
+        "shown_additive": list(state.shown_additive),
         "incident": state.incident.model_copy() if state.incident else None,
     })
 
@@ -122,87 +157,115 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
     state.seen_event_ids.append(event.event_id)
+    if event.event_type == "incident.triggered":
+        # However late it comes, a trigger means the channel must see the incident.
+        state.saw_trigger = True
     if not state.known and event.event_type != "incident.triggered":
         request_read(state, f"first event for this incident was {event.event_type}", effects)
 
     echo = next((c for c in state.commands if confirms(c, event)), None)
+    if event.event_type in ADDITIVE_EVENTS:
+        key = event.note_id or event.event_id
+        if not remember_additive(state, key, event.occurred_at) and echo is None:
+            audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
+            return
     fresh = _apply_pd_change(state, event, now, effects)
     if echo is not None:
         echo.echo_seen = True
         if echo.phase is not CommandPhase.APPLIED:
+            late = echo.phase is CommandPhase.FAILED
             settle(echo, CommandPhase.APPLIED, now)
-            reply(state, *timeline.command_done(echo, False, state.incident))
+            reply(state, timeline.command_done(echo, event.incident or state.incident, late=late))
     elif not fresh:
         audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
         return
     else:
-        line = timeline.external_change(event, state.incident)
+        line = timeline.external_change(event, event.incident or state.incident)
         if line is not None:
-            reply(state, *line)
-    if event.agent is not None and event.event_type in EVENT_STATUS:
+            reply(state, line)
+    if fresh and event.agent is not None and event.event_type in EVENT_STATUS:
         state.acted_by = event.agent
 
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> bool:
-    """Apply what the webhook says; False when it is an out-of-date status change."""
+    """Apply what the webhook says; False when it is out of date (or a repeat of what is shown)."""
     snap = event.incident
     target = EVENT_STATUS.get(event.event_type)
     if target is not None:
         status = snap.status if snap and event.event_type == "incident.reopened" else target
-        if state.status_changed_at is not None and event.occurred_at < state.status_changed_at:
-            return False
-        if event.occurred_at == state.status_changed_at and status is not state.status and not _forward(state, status):
-            # Two changes in the same millisecond and this one would undo the other: ask PagerDuty.
-            request_read(state, f"{event.event_type} has the same timestamp as the last status change", effects)
-            return False
+        last = state.status_changed_at
         if snap is not None:
-            merge_snapshot(state, snap.model_copy(update={"status": status}), event.occurred_at, now)
-        else:
-            apply_status(state, status, event.occurred_at, now)
+            take_details(state, snap, event.occurred_at, now, effects)
+            state.known = state.incident is not None
+        if last is not None and event.occurred_at < last:
+            return False
+        if event.occurred_at == last and (status is state.status or not _forward(state, status)):
+            if status is not state.status:
+                # Two changes in the same millisecond and this one would undo the other: ask PagerDuty.
+                request_read(state, f"{event.event_type} has the same timestamp as the last status change",
+                             effects, after=True)
+            return False
+        apply_status(state, status, event.occurred_at, now, effects)
         if event.event_type == "incident.triggered":
-            state.saw_trigger = True
             state.last_read_at = state.last_read_at or now
         return True
-    if snap is not None and state.incident is not None:
-        newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
-        current = state.incident.status
-        state.incident = snap.model_copy(update={"status": current})
-        if newer and snap.status is not current:
-            if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED:
-                apply_status(state, Status.TRIGGERED, event.occurred_at, now)
-            else:
-                request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",
-                              effects)
-    return True
+    if snap is None:
+        return True
+    current = state.incident.status if state.incident else None
+    taken = take_details(state, snap, event.occurred_at, now, effects)
+    state.known = state.known or state.incident is not None
+    newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
+    if current is not None and newer and snap.status is not current:
+        if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED:
+            apply_status(state, Status.TRIGGERED, event.occurred_at, now, effects)
+        else:
+            request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",
+                         effects, after=True)
+    # The thread still tells what happened (in the event's own words); only the message keeps the newest.
+    return taken != "repeat"
 
 
 # ---- reads and time --------------------------------------------------------------------------------------
 
 
-def _on_read(state: IncidentState, read: IncidentRead, now: datetime) -> None:
+def _on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: list[Effect]) -> None:
     state.read_in_flight = False
+    again, state.read_again = state.read_again, None
     if read.snapshot is None:
         state.read_error = read.error or "read failed"
-        return
-    state.read_error, state.last_read_at = None, now
-    was_known, before = state.known, state.status
-    merge_snapshot(state, read.snapshot, read.status_changed_at, now, from_rest=True)
-    if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
-        audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
-    if was_known and before is not None and state.status is not before:
-        reply(state, f":arrows_counterclockwise: Synced from PagerDuty: the incident is now *{state.status}* "
-               "(a change the bridge had not heard about)")
-    for command in state.commands:
-        if command.phase is CommandPhase.APPLIED:
-            command.echo_seen = True
+        state.read_failures += 1
+        state.read_failed_at = now
+    else:
+        state.read_error, state.read_failures, state.read_failed_at = None, 0, None
+        state.last_read_at = now
+        was_known, before = state.known, state.status
+        merge_snapshot(state, read.snapshot, read.status_changed_at, now, effects, read_no=read.read_no)
+        if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
+            audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
+        own = any(c.phase is CommandPhase.APPLIED and EXPECTED_STATUS.get(c.action) is state.status
+                  for c in state.commands)
+        if was_known and before is not None and state.status is not before and not own:
+            reply(state, timeline.synced(state.status.value if state.status else "unknown"))
+        for command in state.commands:
+            if command.phase is CommandPhase.APPLIED:
+                command.confirmed = True
+    if again:
+        request_read(state, again, effects)
+
+
+def _awaiting_echo(state: IncidentState) -> list[tuple[datetime, str]]:
+    wait = timedelta(seconds=state.timing.confirmation_deadline_seconds)
+    return [(c.settled_at + wait, c.id) for c in state.commands
+            if c.phase is CommandPhase.APPLIED and not c.echo_seen and not c.confirmed and c.settled_at]
 
 
 def next_deadline(state: IncidentState) -> datetime | None:
     """When the reducer next wants a Tick, if ever."""
-    timing, times = state.timing, []
-    for command in state.commands:
-        if command.phase is CommandPhase.APPLIED and not command.echo_seen and command.settled_at:
-            times.append(command.settled_at + timedelta(seconds=timing.confirmation_deadline_seconds))
+    timing = state.timing
+    times = [at for at, _ in _awaiting_echo(state)]
+    retry = read_retry_at(state)
+    if retry is not None:
+        times.append(retry)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
         # While a command is unsettled the linger waits for it; its own outcome will wake the workflow.
         if not state.pending_commands():
@@ -214,11 +277,15 @@ def next_deadline(state: IncidentState) -> datetime | None:
 
 def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
     timing = state.timing
-    for command in state.commands:
-        deadline = (command.settled_at or now) + timedelta(seconds=timing.confirmation_deadline_seconds)
-        if command.phase is CommandPhase.APPLIED and not command.echo_seen and deadline <= now:
-            command.echo_seen = True
-            request_read(state, f"no webhook confirmed {command.action} by {command.slack_user}", effects)
+    for deadline, command_id in _awaiting_echo(state):
+        command = find_command(state, command_id)
+        if command is not None and deadline <= now:
+            command.confirmed = True
+            request_read(state, f"no webhook confirmed {command.action} by {command.slack_user}", effects,
+                         after=True)
+    retry = read_retry_at(state)
+    if retry is not None and retry <= now:
+        request_read(state, f"retrying a failed read ({state.read_error})", effects)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
         linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
         if linger_end <= now and not state.pending_commands():
@@ -233,8 +300,9 @@ def _trim(state: IncidentState) -> None:
     del state.seen_event_ids[:-MAX_SEEN_EVENTS]
     del state.seen_action_keys[:-MAX_SEEN_ACTIONS]
     del state.audit[:-MAX_AUDIT]
+    trim_additive(state, MAX_SHOWN_ADDITIVE)
     settled = [c for c in state.commands
                if c.phase in {CommandPhase.FAILED, CommandPhase.REFUSED} or (c.phase is CommandPhase.APPLIED
-                                                                              and c.echo_seen)]
+                                                                              and (c.echo_seen or c.confirmed))]
     drop = {c.id for c in settled[:-MAX_SETTLED_COMMANDS]}
     state.commands = [c for c in state.commands if c.id not in drop]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from workflows.models import CommandPhase, IncidentState, Model, Ref, Status
+from workflows.slack_text import escape
 from workflows.timeline import VERB_DOING, VERB_DONE
 
 
@@ -36,16 +37,22 @@ def message_view(state: IncidentState) -> MessageView | None:
     progress: list[str] = []
     outcome: str | None = None
     for command in state.commands:
+        # Progress and outcome lines are mrkdwn: the bridge's mentions, everything else escaped.
         who = f"<@{command.slack_user}>"
         doing = VERB_DOING[command.action]
         if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING}:
             progress.append(f":hourglass_flowing_sand: {doing} for {who}…")
         elif command.phase is CommandPhase.RETRYING:
-            progress.append(f":hourglass_flowing_sand: {doing} for {who}… {command.detail}")
+            progress.append(f":hourglass_flowing_sand: {doing} for {who}… {escape(command.detail)}")
+        elif command.phase is CommandPhase.APPLIED and command.found_done:
+            ref = command.already_by
+            by = f" by {escape(ref.summary or ref.id)}" if ref else ""
+            outcome = (f":information_source: Already {VERB_DONE[command.action]}{by} in PagerDuty "
+                       f"when {who} clicked")
         elif command.phase is CommandPhase.APPLIED:
             outcome = f":heavy_check_mark: {VERB_DONE[command.action].capitalize()} by {who} from Slack"
         elif command.phase is CommandPhase.FAILED:
-            outcome = f":warning: {doing.capitalize()} for {who} failed: {command.detail}"
+            outcome = f":warning: {doing.capitalize()} for {who} failed: {escape(command.detail)}"
     return MessageView(
         incident_id=inc.id,
         number=inc.number,

@@ -17,6 +17,7 @@ from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
 from tests.factories import ALICE, snapshot
 from workflows.incident import IncidentWorkflow
+from workflows.slack_text import fill
 from workflows.models import (
     ActorResolved,
     IncidentRead,
@@ -80,7 +81,8 @@ class FakeBackend:
 
     @activity.defn(name="slack_post_reply")
     async def reply(self, request: ReplyRequest) -> int:
-        self.replies.append(request.reply.text)
+        reply = request.reply
+        self.replies.append(fill(reply.text, reply.texts, [p.summary for p in reply.people]))
         return request.reply.seq
 
     @activity.defn(name="slack_tell_user")
