@@ -17,7 +17,6 @@ from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
 from tests.factories import ALICE, snapshot
 from workflows.incident import IncidentWorkflow
-from workflows.slack_text import fill
 from workflows.models import (
     ActorResolved,
     IncidentRead,
@@ -30,6 +29,7 @@ from workflows.models import (
     WorkflowInput,
     WriteOutcome,
 )
+from workflows.slack_text import fill
 
 T = TypeVar("T")
 
