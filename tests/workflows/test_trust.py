@@ -1,0 +1,234 @@
+"""Regression tests for trust under adversarial delivery (late echoes, reordering, hostile text, odd input).
+
+Each test tells a story a person in the channel would notice going wrong; all run the real reducer, view,
+timeline and Slack rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from activities.blocks import render_incident
+from tests.factories import ALICE, BOB, at, new_state, pd_event, resolved_actor, snapshot
+from tests.factories import action as click
+from workflows.models import (
+    ActionKind,
+    CommandPhase,
+    IncidentRead,
+    IncidentState,
+    PdEvent,
+    ReadIncident,
+    Ref,
+    Status,
+    Tick,
+    WriteOutcome,
+)
+from workflows.slack_text import fill
+from workflows.state import next_deadline, reduce
+from workflows.view import message_view
+
+HOSTILE = "<!channel> please look <@U0ALICE> see <https://evil.example|runbook> cc {p0} & {t0}"
+
+
+def thread(state: IncidentState) -> list[str]:
+    """The thread as Slack receives it: people by name (no Slack accounts), typed text escaped."""
+    return [fill(r.text, r.texts, [p.summary for p in r.people]) for r in state.replies]
+
+
+def started() -> IncidentState:
+    state, _ = reduce(new_state(), pd_event("incident.triggered", 0), at(0))
+    return state
+
+
+def clicked(state: IncidentState, kind: ActionKind, now: float, **extra: str) -> IncidentState:
+    state, _ = reduce(state, click(kind, **extra), at(now))
+    command_id = state.commands[-1].id
+    state, _ = reduce(state, resolved_actor(command_id), at(now + 1))
+    return state
+
+
+def assert_literal(text: str) -> None:
+    for markup in ("<!channel>", "look <@U0ALICE>", "<https://evil.example|runbook>"):
+        assert markup not in text
+    assert "&lt;!channel&gt;" in text
+
+
+# ---- 1. typed text is shown literally ------------------------------------------------------------------
+
+
+def test_hostile_pagerduty_note_cannot_ping_mention_or_link() -> None:
+    state, _ = reduce(started(), pd_event("incident.annotated", 5, agent=BOB, note=HOSTILE), at(5))
+    [line] = thread(state)
+    assert_literal(line)
+    assert line.startswith(":memo: Note by Bob Brown in PagerDuty: ")
+    assert "cc {p0} &amp; {t0}" in line  # placeholders inside typed text stay text
+
+
+def test_hostile_slack_note_is_shown_literally() -> None:
+    state = clicked(started(), ActionKind.NOTE, 10, note=HOSTILE)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied", note_id="PN1"), at(12))
+    [line] = thread(state)
+    assert_literal(line)
+    assert line.startswith(":memo: Note by <@U0ALICE> from Slack: ")
+
+
+def test_hostile_title_and_service_are_escaped_in_the_message() -> None:
+    event = pd_event("incident.triggered", 0, title=HOSTILE, service=Ref(id="PSVC001", summary="<!here> api"))
+    state, _ = reduce(new_state(), event, at(0))
+    view = message_view(state)
+    assert view is not None
+    text, blocks = render_incident(view, lambda ref: ref.summary)
+    assert_literal(text)
+    assert "<!here>" not in str(blocks)
+
+
+def test_responder_message_is_escaped() -> None:
+    event = pd_event("incident.responder.added", 5, agent=BOB).model_copy(update={
+        "responder": Ref(id=ALICE.pd_id, summary=ALICE.name), "responder_message": HOSTILE})
+    state, _ = reduce(started(), event, at(5))
+    assert_literal(thread(state)[-1])
+
+
+# ---- 2. a late echo stays the bridge's own ---------------------------------------------------------------
+
+
+def _note_applied(note: str = "cache is cold") -> IncidentState:
+    state = clicked(started(), ActionKind.NOTE, 10, note=note)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied", note_id="PNOTE9"), at(12))
+    return state
+
+
+def _past_deadline(state: IncidentState) -> IncidentState:
+    deadline = next_deadline(state)
+    assert deadline is not None
+    state, effects = reduce(state, Tick(), deadline)
+    assert any(isinstance(e, ReadIncident) for e in effects)
+    return state
+
+
+@pytest.mark.parametrize("how", ["after the deadline", "after a read"])
+def test_late_note_echo_is_not_shown_as_made_in_pagerduty(how: str) -> None:
+    state = _note_applied()
+    if how == "after the deadline":
+        state = _past_deadline(state)
+    else:
+        state, _ = reduce(state, IncidentRead(snapshot=snapshot(), status_changed_at=at(0)), at(20))
+    late = pd_event("incident.annotated", 11, agent=ALICE, note="cache is cold", note_id="PNOTE9")
+    state, _ = reduce(state, late, at(3 * 3600))
+    assert thread(state) == [":memo: Note by <@U0ALICE> from Slack: cache is cold"]
+
+
+@pytest.mark.parametrize("answer", ["applied", "already"])
+def test_late_acknowledge_echo_is_not_shown_as_made_in_pagerduty(answer: str) -> None:
+    state = clicked(started(), ActionKind.ACKNOWLEDGE, 10)
+    # "already" with PagerDuty naming Alice herself: an earlier attempt of this click had landed.
+    outcome = WriteOutcome(command_id="c1", result=answer, already_by=Ref(id=ALICE.pd_id, summary=ALICE.name)
+                           if answer == "already" else None)
+    state, _ = reduce(state, outcome, at(12))
+    state = _past_deadline(state)
+    state, _ = reduce(state, pd_event("incident.acknowledged", 11.5, agent=ALICE), at(2 * 3600))
+    assert thread(state) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+
+
+# ---- 3. a trigger delivered after its resolve still posts --------------------------------------------------
+
+
+def test_resolve_delivered_before_its_trigger_ends_in_one_resolved_message() -> None:
+    state, effects = reduce(new_state(), pd_event("incident.resolved", 30, agent=BOB), at(31))
+    state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(30),
+                                          read_no=1), at(32))
+    assert message_view(state) is None  # nothing says the channel ever saw it yet
+    state, _ = reduce(state, pd_event("incident.triggered", 0), at(33))
+    view = message_view(state)
+    assert view is not None and view.status is Status.RESOLVED
+
+
+# ---- 4. details follow the newest snapshot -----------------------------------------------------------------
+
+
+def test_older_escalation_snapshot_does_not_put_back_old_assignees() -> None:
+    carol = Ref(id="PCAROL1", summary="Carol")
+    state = started()
+    newer = pd_event("incident.reassigned", 20, agent=BOB, assignees=[carol], priority="P1")
+    older = pd_event("incident.escalated", 10, agent=None, assignees=[Ref(id=BOB.pd_id, summary=BOB.name)],
+                     priority="P3")
+    state, _ = reduce(state, newer, at(21))
+    state, _ = reduce(state, older, at(22))
+    assert state.incident is not None
+    assert state.incident.assignees == [carol] and state.incident.priority == "P1"
+    # The thread still tells that the escalation happened, in its own words.
+    assert thread(state)[-1] == ":arrow_double_up: Escalated automatically in PagerDuty, now assigned to Bob Brown"
+
+
+# ---- 7. the reducer never raises ---------------------------------------------------------------------------------
+
+
+def test_naive_timestamp_never_makes_the_reducer_raise() -> None:
+    naive = PdEvent.model_validate({"event_id": "EVN", "event_type": "incident.acknowledged",
+                                    "occurred_at": "2026-11-26T12:00:30", "incident_id": "PINC001",
+                                    "agent": {"id": BOB.pd_id}})
+    assert naive.occurred_at.tzinfo is not None
+    state, _ = reduce(started(), naive, at(31))
+    assert state.status is Status.ACKNOWLEDGED
+
+
+# ---- 11. "already" credits who did it ----------------------------------------------------------------------------
+
+
+def test_already_resolved_by_someone_else_credits_them_not_the_clicker() -> None:
+    state = clicked(started(), ActionKind.RESOLVE, 10)
+    bob = Ref(id=BOB.pd_id, summary=BOB.name)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="already", already_by=bob,
+                                          snapshot=snapshot(Status.RESOLVED), status_changed_at=at(11)), at(12))
+    state, _ = reduce(state, pd_event("incident.resolved", 11.2, agent=BOB), at(13))
+    lines = thread(state)
+    assert not any("Resolved by <@U0ALICE>" in line for line in lines)
+    assert lines[0] == (":information_source: <@U0ALICE>'s click found the incident already resolved by Bob Brown "
+                        "in PagerDuty; nothing more was needed")
+    view = message_view(state)
+    assert view is not None and view.acted_by == bob
+    assert view.outcome == ":information_source: Already resolved by Bob Brown in PagerDuty when <@U0ALICE> clicked"
+
+
+# ---- 13. duplicates are remembered beyond the bounded id list ---------------------------------------------------
+
+
+def test_old_note_redelivered_after_many_events_is_not_posted_again() -> None:
+    state = started()
+    first = pd_event("incident.annotated", 1, agent=BOB, note="first", note_id="PNOTE1")
+    state, _ = reduce(state, first, at(1))
+    for i in range(600):
+        state, _ = reduce(state, pd_event("incident.annotated", 2 + i, agent=BOB, note=f"n{i}"), at(2 + i))
+    assert first.event_id not in state.seen_event_ids  # the bounded list did forget it
+    before = state.next_reply_seq
+    state, _ = reduce(state, first, at(5000))
+    assert state.next_reply_seq == before
+
+
+# ---- 15. a failed first read is tried again ----------------------------------------------------------------------
+
+
+def test_failed_first_read_is_retried_on_a_schedule() -> None:
+    state, effects = reduce(new_state(), pd_event("incident.acknowledged", 5), at(5))
+    [read] = [e for e in effects if isinstance(e, ReadIncident)]
+    state, _ = reduce(state, IncidentRead(read_no=read.read_no, error="PagerDuty API unavailable"), at(600))
+    retry = next_deadline(state)
+    assert retry is not None and retry - at(600) <= timedelta(seconds=60)
+    state, effects = reduce(state, Tick(), retry)
+    assert any(isinstance(e, ReadIncident) for e in effects)
+    state, _ = reduce(state, IncidentRead(read_no=2, error="PagerDuty API unavailable"), retry)
+    later = next_deadline(state)
+    assert later is not None and later - retry > retry - at(600)  # backs off
+
+
+# ---- 2/answered: a write reported failed whose echo comes did land ---------------------------------------------
+
+
+def test_failed_write_whose_echo_comes_is_shown_done_from_slack() -> None:
+    state = clicked(started(), ActionKind.ACKNOWLEDGE, 10)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="failed", detail="gave up after 3 min"), at(200))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 100, agent=ALICE), at(201))
+    assert state.commands[0].phase is CommandPhase.APPLIED
+    assert not any("in PagerDuty" in line and "Acknowledged" in line for line in thread(state))
