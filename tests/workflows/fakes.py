@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.errors import PagerDutyUnavailable
+from activities.errors import PagerDutyUnavailable, SlackAuthError
 from activities.identity import ResolveActorRequest
 from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
@@ -44,7 +44,10 @@ class FakeBackend:
         self.reads: list[str] = []
         self.writes: list[WriteRequest] = []
         self.write_fails = False
+        self.write_failures = 0  # the first N writes fail (retryably), then writes succeed
         self.identity_failures = 0
+        self.update_failures = 0  # the first N updates fail for good (as a revoked token does)
+        self.update_hangs = False  # updates never answer (until cancelled)
 
     @activity.defn(name="pd_read_incident")
     async def read(self, request: ReadRequest) -> IncidentRead:
@@ -54,6 +57,9 @@ class FakeBackend:
     @activity.defn(name="pd_write")
     async def write(self, request: WriteRequest) -> WriteOutcome:
         self.writes.append(request)
+        if self.write_failures:
+            self.write_failures -= 1
+            raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
         if self.write_fails:
             raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
         return WriteOutcome(command_id=request.write.command_id, result="applied")
@@ -77,6 +83,11 @@ class FakeBackend:
 
     @activity.defn(name="slack_update_message")
     async def update(self, request: UpdateRequest) -> None:
+        if self.update_hangs:
+            await asyncio.Event().wait()
+        if self.update_failures:
+            self.update_failures -= 1
+            raise SlackAuthError("update incident message: Slack answered token_revoked")
         self.updates.append(request)
 
     @activity.defn(name="slack_post_reply")
