@@ -133,7 +133,7 @@ def _mutated(draw: st.DrawFn, bases: list[Any]) -> Any:
 
 
 def _slack_bases() -> list[Any]:
-    click: dict[str, Any] = {"type": "block_actions", "user": {"id": "U0ALICE", "name": "alice"}, "trigger_id": "1.2.abc",
+    click: dict[str, Any] = {"type": "block_actions", "user": {"id": "U0ALICE"}, "trigger_id": "1.2.abc",
              "channel": {"id": "C0PAYMENTS"}, "container": {"type": "message", "channel_id": "C0PAYMENTS",
                                                            "message_ts": "1764590400.000100"},
              "message": {"ts": "1764590400.000100"},

@@ -12,7 +12,8 @@ import httpx
 from api.signatures import pagerduty_signature
 from ops.sandbox import Sandbox
 from tests.conftest import SHARED
-from tests.e2e.signed import post_slack, post_webhook
+from tests.e2e.conftest import first_root, reply_texts, status_of, until
+from tests.e2e.signed import post_slack, post_webhook, slack_form
 
 CAPTURES = SHARED / "third_party" / "pagerduty-webhooks-v3"
 
@@ -83,3 +84,41 @@ async def test_health_and_readiness(sandbox: Sandbox) -> None:
     assert alive.status_code == 200 and ready.json() == {"status": "ready", "temporal": "reachable"}
     assert "bridge_pagerduty_webhooks_total" in metrics.text
     assert "bridge_oldest_pending_command_seconds" in metrics.text
+
+
+async def test_naive_timestamp_is_refused_and_the_incident_keeps_working(sandbox: Sandbox) -> None:
+    incident = sandbox.pd.trigger("PSVC001", "Naive timestamps")
+    message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="root message")
+    event = json.loads((CAPTURES / "acknowledged_v3.json").read_bytes())
+    event["event"].update(occurred_at="2026-12-01T12:00:00", id="01NAIVE")
+    event["event"]["data"].update(id=incident)
+    refused = await post_webhook(sandbox, json.dumps(event).encode())
+    assert refused.status_code == 400
+    assert "event.occurred_at" in refused.json()["error"] and "no timezone" in refused.json()["error"]
+    sandbox.pd.acknowledge(incident, "PUBOB01")  # a later, valid webhook for the same incident
+    await until(lambda: status_of(message) == "acknowledged", what="acknowledged after the refused webhook")
+    await until(lambda: reply_texts(message), what="thread reply")
+    assert reply_texts(message) == [":eyes: Acknowledged by <@U0BOB> in PagerDuty"]
+
+
+ODD_SLACK = {
+    "actions not a list": {"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": "pd_resolve"},
+    "user missing": {"type": "block_actions", "actions": [{"action_id": "pd_resolve", "value": "PINC001"}]},
+    "user not an object": {"type": "block_actions", "user": "U0ALICE",
+                           "actions": [{"action_id": "pd_resolve", "value": "PINC001"}]},
+    "view missing": {"type": "view_submission", "user": {"id": "U0ALICE"}},
+    "metadata not JSON": {"type": "view_submission", "user": {"id": "U0ALICE"}, "view": {
+        "callback_id": "pd_add_note_modal", "private_metadata": "PINC001"}},
+    "metadata not an object": {"type": "view_submission", "user": {"id": "U0ALICE"}, "view": {
+        "callback_id": "pd_add_note_modal", "private_metadata": '["PINC001"]'}},
+    "incident id not an id": {"type": "block_actions", "user": {"id": "U0ALICE"},
+                              "actions": [{"action_id": "pd_resolve", "value": "P" * 1001}]},
+}
+
+
+async def test_odd_signed_slack_payloads_are_refused_with_a_reason(sandbox: Sandbox) -> None:
+    answers = {name: await post_slack(sandbox, slack_form(payload)) for name, payload in ODD_SLACK.items()}
+    answers["nested 100k deep"] = await post_slack(sandbox, b"payload=" + b"%5B" * 100_000)
+    assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 400)
+    assert all(r.json()["error"] for r in answers.values())
+    assert sandbox.pd.writes() == []
