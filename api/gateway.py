@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from settings import Settings
 from workflows import search
@@ -20,7 +20,21 @@ WORKFLOW = "IncidentWorkflow"
 
 
 class TemporalUnavailable(Exception):
-    pass
+    """Temporal could not be reached or was overloaded: the same request may succeed later."""
+
+
+class TemporalRejected(Exception):
+    """Temporal refused this request itself (too large, invalid id): sending it again cannot help."""
+
+    def __init__(self, message: str, too_large: bool) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+# Answers about the request, not about the server: retrying the same bytes gets the same answer. Other
+# codes (unavailable, deadline, exhausted, permission or namespace problems an operator can fix) are
+# worth a retry by the sender.
+PERMANENT = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE}
 
 
 def workflow_id(incident_id: str) -> str:
@@ -94,5 +108,10 @@ class TemporalGateway:
                 static_summary=f"PagerDuty incident {incident_id}",
                 rpc_timeout=timedelta(seconds=rpc_timeout),
             )
-        except (RPCError, RuntimeError) as exc:
+        except RPCError as exc:
+            if exc.status in PERMANENT:
+                too_large = "size" in exc.message.lower() or "too large" in exc.message.lower()
+                raise TemporalRejected(f"Temporal refused the event: {exc.message}", too_large) from None
+            raise TemporalUnavailable(f"Temporal did not accept the event: {exc}") from None
+        except RuntimeError as exc:
             raise TemporalUnavailable(f"Temporal did not accept the event: {exc}") from None

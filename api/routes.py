@@ -8,6 +8,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+import aiohttp
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
@@ -16,8 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.blocks import NOTE_BLOCK, note_modal
 from activities.metrics import INTERACTIONS, WEBHOOKS
-from api.gateway import TemporalUnavailable
-from api.pd_events import MalformedWebhook, parse_webhook
+from api.gateway import TemporalRejected, TemporalUnavailable
+from api.pd_events import IgnoredWebhook, MalformedWebhook, parse_webhook
 from api.signatures import verify_pagerduty, verify_slack
 from api.slack_payloads import Ignored, MalformedInteraction, OpenNoteModal, decode_form, parse_interaction
 from workflows.models import SlackAction, Timing
@@ -64,9 +65,9 @@ async def pagerduty_webhook(request: Request) -> Response:
         event = parse_webhook(body)
     except MalformedWebhook as exc:
         return _rejected(WEBHOOKS, "malformed", 400, str(exc))
-    if event is None:
-        WEBHOOKS.labels("ignored", "not_an_incident").inc()
-        return JSONResponse({"status": "ignored", "reason": "not an incident event"}, status_code=202)
+    if isinstance(event, IgnoredWebhook):
+        WEBHOOKS.labels("ignored", event.reason).inc()
+        return JSONResponse({"status": "ignored", "reason": event.detail}, status_code=202)
     try:
         await ctx.gateway.deliver(event.incident_id, "pd_event", event, _timing(request), PD_RPC_SECONDS)
     except TemporalUnavailable as exc:
@@ -74,6 +75,11 @@ async def pagerduty_webhook(request: Request) -> Response:
                   extra={"incident_id": event.incident_id})
         return _rejected(WEBHOOKS, "temporal_unavailable", 503,
                          "the bridge cannot store this event right now; PagerDuty will retry")
+    except TemporalRejected as exc:
+        log.error("incident %s: webhook %s refused for good: %s", event.incident_id, event.event_id, exc,
+                  extra={"incident_id": event.incident_id})
+        return _rejected(WEBHOOKS, "temporal_refused", 413 if exc.too_large else 422,
+                         f"the bridge cannot ever store this event: {exc}")
     WEBHOOKS.labels("accepted", event.event_type).inc()
     log.info("incident %s: %s %s accepted", event.incident_id, event.event_type, event.event_id,
              extra={"incident_id": event.incident_id})
@@ -109,13 +115,14 @@ async def _open_note_modal(request: Request, action: OpenNoteModal) -> Response:
     try:
         await ctx.slack.views_open(trigger_id=action.trigger_id,
                                    view=note_modal(action.incident_id, None, action.channel, action.message_ts))
-    except SlackApiError as exc:
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        error = exc.response.get("error") if isinstance(exc, SlackApiError) else f"Slack unreachable: {exc!r}"
         INTERACTIONS.labels("failed", "views_open").inc()
-        log.error("incident %s: could not open the note modal: %s", action.incident_id, exc.response.get("error"),
+        log.error("incident %s: could not open the note modal: %s", action.incident_id, error,
                   extra={"incident_id": action.incident_id})
-        if action.channel:
+        if action.channel and isinstance(exc, SlackApiError):
             _in_background(_tell(ctx.slack, action.channel, action.slack_user,
-                                 f"Slack would not open the note dialog ({exc.response.get('error')}); "
+                                 f"Slack would not open the note dialog ({error}); "
                                  "nothing was sent to PagerDuty. Try again, or add the note in PagerDuty."))
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", "pd_add_note").inc()
@@ -129,12 +136,16 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
         return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: "Write something first."}})
     try:
         await ctx.gateway.deliver(action.incident_id, "slack_action", action, _timing(request), SLACK_RPC_SECONDS)
-    except TemporalUnavailable as exc:
-        INTERACTIONS.labels("rejected", "temporal_unavailable").inc()
+    except (TemporalUnavailable, TemporalRejected) as exc:
+        unavailable = isinstance(exc, TemporalUnavailable)
+        INTERACTIONS.labels("rejected", "temporal_unavailable" if unavailable else "temporal_refused").inc()
         log.error("incident %s: %s by %s not accepted: %s", action.incident_id, action.action, action.slack_user,
                   exc, extra={"incident_id": action.incident_id})
         text = ("The bridge could not take this action right now (its workflow engine is unreachable). "
-                "Nothing was sent to PagerDuty; try again in a minute or act in PagerDuty directly.")
+                "Nothing was sent to PagerDuty; try again in a minute or act in PagerDuty directly."
+                if unavailable else
+                f"The bridge cannot take this action ({exc}). Nothing was sent to PagerDuty; "
+                "act in PagerDuty directly.")
         if action.note is not None:
             return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: text}})
         if action.channel:
@@ -159,5 +170,6 @@ def _in_background(work: Coroutine[Any, Any, None]) -> None:
 async def _tell(slack: AsyncWebClient, channel: str, user: str, text: str) -> None:
     try:
         await slack.chat_postEphemeral(channel=channel, user=user, text=text)
-    except SlackApiError as exc:
-        log.error("could not tell %s that the action was not taken: %s", user, exc.response.get("error"))
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.error("could not tell %s that the action was not taken: %s", user,
+                  exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc))

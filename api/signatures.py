@@ -36,10 +36,10 @@ def verify_slack(body: bytes, timestamp: str | None, signature: str | None, secr
     """None when the request is Slack's and fresh; otherwise the reason to reject it."""
     if not timestamp or not signature:
         return "missing Slack signature headers"
-    try:
-        sent = int(timestamp)
-    except ValueError:
+    # Unix seconds; a longer number would not even fit a float when compared with the clock.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         return "malformed X-Slack-Request-Timestamp"
+    sent = int(timestamp)
     if abs(now - sent) > SLACK_MAX_AGE_SECONDS:
         return "stale Slack request timestamp (more than 5 minutes off)"
     if not hmac.compare_digest(slack_signature(body, timestamp, secret).encode(), signature.encode()):

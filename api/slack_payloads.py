@@ -1,4 +1,7 @@
-"""Slack interaction payloads (`block_actions`, `view_submission`), parsed into what the bridge acts on."""
+"""Slack interaction payloads (`block_actions`, `view_submission`), parsed into what the bridge acts on.
+
+Every field is read through a type check: a signed payload of an unexpected shape is refused with the
+field it got wrong (or ignored when it is not the bridge's), never allowed to raise further in."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from activities.blocks import NOTE_BLOCK, NOTE_INPUT, NOTE_MODAL, ActionId, incident_id_from_block
+from api.pd_events import valid_incident_id
 from workflows.models import ActionKind, SlackAction
 
 
@@ -21,6 +25,7 @@ ACTION_KINDS = {
     ActionId.ESCALATE: ActionKind.ESCALATE,
     ActionId.REASSIGN: ActionKind.REASSIGN,
 }
+MAX_FIELD = 255  # Slack ids and timestamps are short; anything longer is not Slack's
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ def decode_form(body: bytes) -> dict[str, Any]:
     try:
         form = parse_qs(body.decode("utf-8"), strict_parsing=True)
         payload = json.loads(form["payload"][0])
+    except RecursionError:
+        raise MalformedInteraction("payload is nested too deeply to be read") from None
     except (UnicodeDecodeError, ValueError, KeyError) as exc:
         raise MalformedInteraction(f"expected a form field 'payload' holding JSON ({type(exc).__name__})") from None
     if not isinstance(payload, dict):
@@ -51,54 +58,95 @@ def decode_form(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _obj(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """A nested object; absent or null reads as empty, any other type is refused by name."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedInteraction(f"{where}{key} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _str(parent: dict[str, Any], key: str, where: str) -> str | None:
+    """A short string field; absent, null or empty reads as None, any other type is refused by name."""
+    value = parent.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FIELD:
+        raise MalformedInteraction(f"{where}{key} must be a string of at most {MAX_FIELD} characters")
+    return value
+
+
+def _incident(value: str | None, where: str) -> str:
+    incident_id = valid_incident_id(value)
+    if incident_id is None:
+        raise MalformedInteraction(f"{where} is not a PagerDuty incident id" if value else f"{where} is missing")
+    return incident_id
+
+
 def parse_interaction(payload: dict[str, Any]) -> Interaction:
-    user = (payload.get("user") or {}).get("id")
+    user = _str(_obj(payload, "user", ""), "id", "user.")
     if not user:
         raise MalformedInteraction("payload has no user.id")
     kind = payload.get("type")
     if kind == "block_actions":
-        return _block_action(payload, str(user))
+        return _block_action(payload, user)
     if kind == "view_submission":
-        return _note_submission(payload, str(user))
-    return Ignored(f"interaction type {kind!r} is not used by the bridge")
+        return _note_submission(payload, user)
+    return Ignored(f"interaction type {str(kind)[:40]!r} is not used by the bridge")
 
 
 def _block_action(payload: dict[str, Any], user: str) -> Interaction:
-    actions = payload.get("actions") or []
-    if not actions or not isinstance(actions[0], dict):
-        raise MalformedInteraction("block_actions payload without actions")
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        raise MalformedInteraction("block_actions payload needs 'actions': a list of action objects")
     action = actions[0]
-    action_id = str(action.get("action_id") or "")
-    if action_id not in ActionId.__members__.values():
-        return Ignored(f"action {action_id!r} is not one of the bridge's controls")
-    incident_id = action.get("value") or incident_id_from_block(str(action.get("block_id") or ""))
-    if not incident_id:
-        raise MalformedInteraction(f"{action_id} carries no incident id (button value or block_id)")
-    container = payload.get("container") or {}
-    channel = (payload.get("channel") or {}).get("id") or container.get("channel_id")
-    message_ts = container.get("message_ts") or (payload.get("message") or {}).get("ts")
+    raw_action_id = action.get("action_id")
+    if not isinstance(raw_action_id, str) or raw_action_id not in ActionId.__members__.values():
+        return Ignored(f"action {str(raw_action_id)[:40]!r} is not one of the bridge's controls")
+    action_id = ActionId(raw_action_id)
+    block = _str(action, "block_id", "actions[0].")
+    value = _str(action, "value", "actions[0].") or (incident_id_from_block(block) if block else None)
+    incident_id = _incident(value, f"{action_id.value}'s incident id (button value or block_id)")
+    container = _obj(payload, "container", "")
+    channel = _str(_obj(payload, "channel", ""), "id", "channel.") or _str(container, "channel_id", "container.")
+    message_ts = _str(container, "message_ts", "container.") or _str(_obj(payload, "message", ""), "ts", "message.")
+    trigger = _str(payload, "trigger_id", "")
     if action_id == ActionId.ADD_NOTE:
-        trigger = payload.get("trigger_id")
         if not trigger:
             raise MalformedInteraction("pd_add_note without trigger_id")
-        return OpenNoteModal(incident_id=str(incident_id), trigger_id=str(trigger), channel=channel,
+        return OpenNoteModal(incident_id=incident_id, trigger_id=trigger, channel=channel,
                              slack_user=user, message_ts=message_ts)
-    key = f"{action_id}:{action.get('action_ts') or payload.get('trigger_id')}:{user}"
-    return SlackAction(key=key, action=ACTION_KINDS[ActionId(action_id)], incident_id=str(incident_id),
+    key = f"{action_id.value}:{_str(action, 'action_ts', 'actions[0].') or trigger}:{user}"
+    return SlackAction(key=key, action=ACTION_KINDS[action_id], incident_id=incident_id,
                        slack_user=user, channel=channel, message_ts=message_ts,
-                       target_slack_user=action.get("selected_user"))
+                       target_slack_user=_str(action, "selected_user", "actions[0]."))
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    raw = view.get("private_metadata")
+    try:
+        meta = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise MalformedInteraction("note modal's private_metadata is not the JSON object the bridge wrote")
+    return meta
 
 
 def _note_submission(payload: dict[str, Any], user: str) -> Interaction:
-    view = payload.get("view") or {}
+    view = _obj(payload, "view", "")
+    if not view:
+        raise MalformedInteraction("view_submission payload has no 'view' object")
     if view.get("callback_id") != NOTE_MODAL:
-        return Ignored(f"view {view.get('callback_id')!r} is not the bridge's note modal")
-    try:
-        meta = json.loads(view.get("private_metadata") or "")
-        incident_id = str(meta["incident_id"])
-    except (ValueError, KeyError, TypeError):
-        raise MalformedInteraction("note modal without the incident id in private_metadata") from None
-    values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
-    note = str((values.get(NOTE_INPUT) or {}).get("value") or "")
-    return SlackAction(key=f"note:{view.get('id')}", action=ActionKind.NOTE, incident_id=incident_id,
-                       slack_user=user, channel=meta.get("channel"), message_ts=meta.get("ts"), note=note)
+        return Ignored(f"view {str(view.get('callback_id'))[:40]!r} is not the bridge's note modal")
+    meta = _metadata(view)
+    incident_id = _incident(_str(meta, "incident_id", "private_metadata."), "private_metadata.incident_id")
+    values = _obj(_obj(_obj(view, "state", "view."), "values", "view.state."), NOTE_BLOCK, "view.state.values.")
+    note = _obj(values, NOTE_INPUT, f"view.state.values.{NOTE_BLOCK}.").get("value")
+    if note is not None and not isinstance(note, str):
+        raise MalformedInteraction(f"the note ({NOTE_INPUT}.value) must be text")
+    return SlackAction(key=f"note:{_str(view, 'id', 'view.')}", action=ActionKind.NOTE, incident_id=incident_id,
+                       slack_user=user, channel=_str(meta, "channel", "private_metadata."),
+                       message_ts=_str(meta, "ts", "private_metadata."), note=note or "")

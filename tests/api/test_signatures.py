@@ -76,3 +76,10 @@ def test_slack_tampered_body_and_non_ascii_body() -> None:
     assert verify_slack(body, "1000", signature, secret, 1000) is None
     assert verify_slack(body + b"x", "1000", signature, secret, 1000) == "bad Slack signature"
     assert verify_slack(body, "abc", signature, secret, 1000) == "malformed X-Slack-Request-Timestamp"
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 400, "1e9", " 1000", "-1000", "\u0661\u0660\u0660\u0660"])
+def test_slack_timestamps_that_are_not_plain_unix_seconds_are_malformed(timestamp: str) -> None:
+    body, secret = b"payload=%7B%7D", "s3cret"
+    problem = verify_slack(body, timestamp, slack_signature(body, timestamp, secret), secret, 1000)
+    assert problem == "malformed X-Slack-Request-Timestamp"
