@@ -136,7 +136,7 @@ def test_late_acknowledge_echo_is_not_shown_as_made_in_pagerduty(answer: str) ->
 
 
 def test_resolve_delivered_before_its_trigger_ends_in_one_resolved_message() -> None:
-    state, effects = reduce(new_state(), pd_event("incident.resolved", 30, agent=BOB), at(31))
+    state, _ = reduce(new_state(), pd_event("incident.resolved", 30, agent=BOB), at(31))
     state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(30),
                                           read_no=1), at(32))
     assert message_view(state) is None  # nothing says the channel ever saw it yet
