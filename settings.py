@@ -88,11 +88,22 @@ class Timing(_Strict):
     reconcile_interval_seconds: int = Field(default=900, gt=0)
 
 
+class SlackPacing(_Strict):
+    """The shared Slack budget (below Slack's own limits, so Slack almost never answers 429)."""
+
+    posts_per_second: float = Field(default=1.0, gt=0, le=10)  # per channel: root posts and thread replies
+    post_burst: int = Field(default=3, ge=1, le=20)
+    updates_per_minute: float = Field(default=45, gt=0, le=600)  # chat.update, per workspace (Tier 3)
+    update_burst: int = Field(default=3, ge=1, le=50)
+    storm_threshold: int = Field(default=10, ge=1)  # new incidents waiting in one channel before a notice
+
+
 class BridgeConfig(_Strict):
     routing: Routing
     identity: Identity = Field(default_factory=Identity)
     authorization: Authorization = Field(default_factory=Authorization)
     timing: Timing = Field(default_factory=Timing)
+    slack: SlackPacing = Field(default_factory=SlackPacing)
 
     def channel_for(self, service_id: str | None) -> str:
         if service_id and service_id in self.routing.services:

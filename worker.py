@@ -22,12 +22,15 @@ from temporalio.worker import Worker
 
 from activities.identity import Directory, IdentityActivities
 from activities.metrics import IDENTITY_MISSES
+from activities.pacing import BudgetActivities, ensure_budget
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import SlackActivities
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
+from workflows.budget import Limits
 from workflows.incident import IncidentWorkflow
+from workflows.pacing import SlackBudgetWorkflow
 
 log = logging.getLogger("bridge.worker")
 
@@ -74,8 +77,13 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
     log.info("registered search attributes %s", ", ".join(missing))
 
 
+def pacing_limits(config: BridgeConfig) -> Limits:
+    return Limits.model_validate(config.slack.model_dump())
+
+
 @asynccontextmanager
-async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[list[Callable[..., Any]]]:
+async def activities(settings: Settings, config: BridgeConfig, client: Client
+                     ) -> AsyncIterator[list[Callable[..., Any]]]:
     """The activity instances with their shared clients, closed on exit."""
     async with httpx.AsyncClient(base_url=settings.pagerduty_api_url, timeout=20) as http:
         pd = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
@@ -84,12 +92,15 @@ async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
         slack_acts = SlackActivities(slack, directory, config)
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
+        budget = BudgetActivities(client, settings.temporal_task_queue, pacing_limits(config))
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
-               slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user]
+               slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
+               slack_acts.route, slack_acts.post_notice, budget.ask]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]]) -> Worker:
-    return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=activity_fns)
+    return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow, SlackBudgetWorkflow],
+                  activities=activity_fns)
 
 
 async def connect(settings: Settings) -> Client:
@@ -101,7 +112,8 @@ async def connect(settings: Settings) -> Client:
 async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Event | None = None) -> None:
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
-    async with activities(settings, config) as fns, build_worker(client, settings.temporal_task_queue, fns):
+    await ensure_budget(client, settings.temporal_task_queue, pacing_limits(config))
+    async with activities(settings, config, client) as fns, build_worker(client, settings.temporal_task_queue, fns):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
                  settings.temporal_address or "localhost:7233")
         await (stop or asyncio.Event()).wait()

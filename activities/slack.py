@@ -18,6 +18,7 @@ from activities.errors import SlackChannelError, SlackUnavailable, slack_error
 from activities.identity import Directory
 from activities.metrics import ACTIONS, SLACK_CALLS, SLACK_ERRORS
 from settings import BridgeConfig
+from workflows.budget import NoticeStep
 from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
 from workflows.slack_text import escape, fill
 from workflows.view import MessageView
@@ -36,9 +37,11 @@ class UpdateRequest(Model):
 
 
 class ReplyRequest(Model):
+    """Thread replies that waited together: they go out as one reply, one line each, in order."""
+
     channel: str
     ts: str
-    reply: Reply
+    replies: list[Reply]
 
 
 async def slack_call(what: str, call: Callable[[], Awaitable[AsyncSlackResponse]]) -> AsyncSlackResponse:
@@ -102,12 +105,31 @@ class SlackActivities:
 
     @activity.defn(name="slack_post_reply")
     async def post_reply(self, request: ReplyRequest) -> int:
-        reply = request.reply
-        names = [await self._mention(ref) for ref in reply.people]
-        text = fill(reply.text, reply.texts, names)
+        lines = []
+        for reply in request.replies:
+            names = [await self._mention(ref) for ref in reply.people]
+            lines.append(fill(reply.text, reply.texts, names))
+        text = "\n".join(lines)
         await slack_call("post thread reply", lambda: self._client.chat_postMessage(
             channel=request.channel, thread_ts=request.ts, text=text, unfurl_links=False, unfurl_media=False))
-        return reply.seq
+        return request.replies[-1].seq if request.replies else 0
+
+    @activity.defn(name="slack_route")
+    async def route(self, service_id: str | None) -> str:
+        """The channel a new incident message of this service goes to (for the budget of that channel)."""
+        return self._config.channel_for(service_id)
+
+    @activity.defn(name="slack_post_notice")
+    async def post_notice(self, step: NoticeStep) -> str:
+        """Post or update a channel's storm notice; returns its ts."""
+        if step.ts is None:
+            response = await slack_call("post storm notice", lambda: self._client.chat_postMessage(
+                channel=step.channel, text=step.text, unfurl_links=False, unfurl_media=False))
+            return str(response["ts"])
+        ts = step.ts
+        await slack_call("update storm notice", lambda: self._client.chat_update(
+            channel=step.channel, ts=ts, text=step.text))
+        return ts
 
     @activity.defn(name="slack_tell_user")
     async def tell_user(self, request: TellUser) -> None:

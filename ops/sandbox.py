@@ -78,7 +78,7 @@ class Sandbox:
 
     async def start_worker(self) -> None:
         assert self.client is not None
-        fns = await self._stack.enter_async_context(activities(self.settings, self.config))
+        fns = await self._stack.enter_async_context(activities(self.settings, self.config, self.client))
         self.worker = build_worker(self.client, self.settings.temporal_task_queue, fns)
         self._worker_task = asyncio.create_task(self.worker.run())
 

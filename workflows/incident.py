@@ -41,18 +41,12 @@ with workflow.unsafe.imports_passed_through():
         WriteOutcome,
         WriteToPagerDuty,
     )
-    from workflows.rendering import SlackSync, failure_text, failure_type
+    from workflows.rendering import SlackSync, failure_text, failure_type, retry_delay
     from workflows.state import next_deadline, reduce
 
 
 # A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
 RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
-
-
-def retry_delay(exc: BaseException) -> timedelta | None:
-    """The wait the failure asked for (PagerDuty's ratelimit-reset, Slack's Retry-After), if any."""
-    cause = exc.cause if isinstance(exc, ActivityError) else exc
-    return cause.next_retry_delay if isinstance(cause, ApplicationError) else None
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -76,6 +70,12 @@ class IncidentWorkflow:
     @workflow.signal(name="slack_action")
     def slack_action(self, action: SlackAction) -> None:
         self._inbox.append(action)
+
+    @workflow.signal(name="slack_grant")
+    def slack_grant(self, kind: int) -> None:
+        """The shared Slack budget's turn for one call (workflows/pacing.py)."""
+        self._slack_sync.granted(kind)
+        self._poked = True
 
     @workflow.query(name="state")
     def state(self) -> IncidentState:
@@ -104,7 +104,7 @@ class IncidentWorkflow:
 
     async def _wait(self) -> None:
         deadline = None if self._state.finished else next_deadline(self._state)
-        retry = self._slack_sync.retry_at
+        retry = self._slack_sync.wake_at()
         if retry is not None and (deadline is None or retry < deadline):
             deadline = retry
         self._poked = False

@@ -19,6 +19,14 @@ SLACK_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=60),
 )
+# Slack calls made on the shared budget's turn: a 429 comes back to the workflow at once, so the budget
+# can make the whole channel wait instead of this one call.
+SLACK_PACED_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    non_retryable_error_types=["SlackRateLimited"],
+)
 # The first try of a user's action is alone, so the message can say "retrying, and why" before the
 # durable retries (with PAGERDUTY_RETRY, up to the action deadline) take over.
 SINGLE_TRY = RetryPolicy(maximum_attempts=1)

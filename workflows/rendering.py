@@ -1,8 +1,11 @@
 """The incident workflow's Slack side: keep the message equal to the desired view, post replies in order.
 
-Rendering is state-based: only the latest view is ever sent. A render that fails is tried again with
-backoff until Slack shows the current view (a token fixed, a channel restored, an outage over); success and
-failure both go through the reducer (`RenderDone`, `RenderFailed`), so the stuck flag clears by itself.
+Rendering is state-based: only the latest view is ever sent, and replies that waited together go out as
+one. Every call waits for its turn from the shared Slack budget (workflows/pacing.py), so no incident
+calls Slack on its own pace; should the budget be unreachable, calls go out unpaced rather than never.
+A render that fails is tried again with backoff until Slack shows the current view; success and failure
+both go through the reducer (`RenderDone`, `RenderFailed`), so the stuck flag clears by itself. A 429 that
+still comes is the whole channel's (or all updates') to wait out: the budget is told, the call asks again.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
     from workflows import options
+    from workflows.budget import Kind, SlackAsk, SlackThrottled
     from workflows.models import Event, IncidentState, MessagePosted, RenderDone, RenderFailed, RepliesPosted
+    from workflows.pacing import budget_workflow_id
     from workflows.view import MessageView, message_view
 
 RENDER_BACKOFF_FIRST = timedelta(seconds=5)
 RENDER_BACKOFF_MAX = timedelta(minutes=10)
+ASK_AGAIN_AFTER = timedelta(minutes=10)  # a turn that never comes is asked for again
+UNPACED_FOR = timedelta(minutes=1)  # after the budget could not be reached
+MAX_REPLIES_AT_ONCE = 20
 
 
 def failure_text(exc: BaseException) -> str:
@@ -34,6 +42,16 @@ def failure_type(exc: BaseException) -> str | None:
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
+def retry_delay(exc: BaseException) -> timedelta | None:
+    """The wait the failure asked for (PagerDuty's ratelimit-reset, Slack's Retry-After), if any."""
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause.next_retry_delay if isinstance(cause, ApplicationError) else None
+
+
+def _slot(kind: Kind) -> Kind:
+    return Kind.UPDATE if kind is Kind.STATUS else kind
+
+
 class SlackSync:
     """Bookkeeping of what Slack shows; `apply` feeds results to the reducer, `spawn` runs a task."""
 
@@ -44,11 +62,26 @@ class SlackSync:
         self._rendering = self._replying = self._posting = False
         self._failures = 0
         self.retry_at: datetime | None = None
+        self._granted: set[Kind] = set()
+        self._asked: dict[Kind, datetime] = {}
+        self._route: str | None = None
+        self._routing = False
+        self._unpaced_until: datetime | None = None
 
     @property
     def posting(self) -> bool:
         """A root post is in flight: abandoning it could leave a message whose ts the bridge never learns."""
         return self._posting
+
+    def granted(self, kind: int) -> None:
+        """The budget's turn for a call of `kind` (kept until used)."""
+        slot = _slot(Kind(kind))
+        self._granted.add(slot)
+        self._asked.pop(slot, None)
+
+    def wake_at(self) -> datetime | None:
+        times = [t for t in (self.retry_at, *(at + ASK_AGAIN_AFTER for at in self._asked.values())) if t]
+        return min(times) if times else None
 
     def sync(self) -> None:
         state = self._state()
@@ -56,14 +89,85 @@ class SlackSync:
         waiting = self.retry_at is not None and workflow.now() < self.retry_at
         if view is not None and not self._rendering and not waiting:
             if state.ts is None:
-                self._rendering = self._posting = True
-                self._spawn(self._post(view))
+                if self._turn(Kind.POST, view, self._route):
+                    self._rendering = self._posting = True
+                    self._spawn(self._post(view))
             elif view != self._rendered:
-                self._rendering = True
-                self._spawn(self._update(view, state.channel or "", state.ts))
-        if state.ts is not None and state.replies and not self._replying:
-            self._replying = True
-            self._spawn(self._post_replies())
+                status = self._rendered is None or self._rendered.status is not view.status
+                if self._turn(Kind.STATUS if status else Kind.UPDATE, view, state.channel):
+                    self._rendering = True
+                    self._spawn(self._update(view, state.channel or "", state.ts))
+        if state.ts is not None and state.replies and not self._replying and view is not None:
+            if self._turn(Kind.REPLY, view, state.channel):
+                self._replying = True
+                self._spawn(self._post_replies())
+
+    # ---- turns from the budget ------------------------------------------------------------------------------
+
+    def _unpaced(self) -> bool:
+        return self._unpaced_until is not None and workflow.now() < self._unpaced_until
+
+    def _turn(self, kind: Kind, view: MessageView, channel: str | None) -> bool:
+        """Whether a call of `kind` may go now; asks the budget for a turn when it may not yet."""
+        slot = _slot(kind)
+        if self._unpaced():
+            return True
+        if slot in self._granted:
+            self._granted.discard(slot)
+            return True
+        asked = self._asked.get(slot)
+        if asked is not None and workflow.now() - asked < ASK_AGAIN_AFTER:
+            return False
+        if kind is Kind.POST and channel is None:
+            if not self._routing:
+                self._routing = True
+                self._spawn(self._find_route(view))
+            return False
+        self._asked[slot] = workflow.now()
+        request = SlackAsk(workflow_id=workflow.info().workflow_id, incident_id=view.incident_id, kind=kind,
+                           channel=channel or "", urgency=view.urgency, priority=view.priority,
+                           service=view.service, html_url=view.html_url)
+        self._spawn(self._ask(request))
+        return False
+
+    async def _find_route(self, view: MessageView) -> None:
+        try:
+            self._route = await workflow.execute_local_activity_method(
+                SlackActivities.route, view.service_id, start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=options.SINGLE_TRY)
+        except Exception as exc:
+            self._go_unpaced(f"no channel route: {failure_text(exc)}")
+        finally:
+            self._routing = False
+
+    async def _ask(self, request: SlackAsk) -> None:
+        budget_id = budget_workflow_id(workflow.info().task_queue)
+        try:
+            await workflow.get_external_workflow_handle(budget_id).signal("ask", request)
+            return
+        except Exception as exc:
+            workflow.logger.info("budget %s not reached by signal (%s); starting it", budget_id, exc)
+        try:
+            await workflow.execute_activity("slack_budget_ask", request, start_to_close_timeout=timedelta(seconds=10),
+                                            retry_policy=options.SINGLE_TRY)
+        except Exception as exc:
+            self._go_unpaced(failure_text(exc))
+
+    def _go_unpaced(self, why: str) -> None:
+        workflow.logger.warning("Slack budget unreachable (%s): calling Slack unpaced for a while", why)
+        self._unpaced_until = workflow.now() + UNPACED_FOR
+        self._asked.clear()
+
+    async def _throttled(self, kind: Kind, channel: str, exc: ActivityError) -> None:
+        delay = retry_delay(exc) or timedelta(seconds=1)
+        note = SlackThrottled(kind=kind, channel=channel, retry_after=delay.total_seconds())
+        try:
+            await workflow.get_external_workflow_handle(budget_workflow_id(workflow.info().task_queue)).signal(
+                "throttled", note)
+        except Exception:
+            self.retry_at = workflow.now() + delay
+
+    # ---- the calls -------------------------------------------------------------------------------------------
 
     def _failed(self, exc: ActivityError, what: str) -> None:
         gone = failure_type(exc) == "SlackMessageGone"
@@ -79,9 +183,17 @@ class SlackSync:
         self._rendered, self._failures, self.retry_at = view, 0, None
 
     async def _slack(self, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+        # Under the budget a 429 is not retried here: the budget makes the whole channel wait instead.
+        policy = options.SLACK_RETRY if self._unpaced() else options.SLACK_PACED_RETRY
         return await workflow.execute_activity_method(
             method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
-            schedule_to_close_timeout=options.SLACK_DEADLINE, retry_policy=options.SLACK_RETRY)
+            schedule_to_close_timeout=options.SLACK_DEADLINE, retry_policy=policy)
+
+    def _rate_limited(self, exc: ActivityError, kind: Kind, channel: str) -> bool:
+        if failure_type(exc) != "SlackRateLimited":
+            return False
+        self._spawn(self._throttled(kind, channel, exc))
+        return True
 
     async def _post(self, view: MessageView) -> None:
         try:
@@ -89,7 +201,8 @@ class SlackSync:
             self._succeeded(view)
             self._apply(posted)
         except ActivityError as exc:
-            self._failed(exc, "posted")
+            if not self._rate_limited(exc, Kind.POST, self._route or ""):
+                self._failed(exc, "posted")
         finally:
             self._rendering = self._posting = False
 
@@ -100,22 +213,24 @@ class SlackSync:
             if self._state().render_error is not None:
                 self._apply(RenderDone())
         except ActivityError as exc:
-            self._failed(exc, "updated")
+            if not self._rate_limited(exc, Kind.UPDATE, channel):
+                self._failed(exc, "updated")
         finally:
             self._rendering = False
 
     async def _post_replies(self) -> None:
         try:
-            while True:
-                state = self._state()
-                if not state.replies or state.ts is None or state.channel is None:
+            state = self._state()
+            if not state.replies or state.ts is None or state.channel is None:
+                return
+            batch = state.replies[:MAX_REPLIES_AT_ONCE]
+            try:
+                await self._slack(SlackActivities.post_reply,
+                                  ReplyRequest(channel=state.channel, ts=state.ts, replies=batch))
+            except ActivityError as exc:
+                if self._rate_limited(exc, Kind.REPLY, state.channel):
                     return
-                reply = state.replies[0]
-                try:
-                    await self._slack(SlackActivities.post_reply,
-                                      ReplyRequest(channel=state.channel, ts=state.ts, reply=reply))
-                except ActivityError as exc:
-                    workflow.logger.error("thread reply %d not posted: %s", reply.seq, failure_text(exc))
-                self._apply(RepliesPosted(upto_seq=reply.seq))
+                workflow.logger.error("thread replies up to %d not posted: %s", batch[-1].seq, failure_text(exc))
+            self._apply(RepliesPosted(upto_seq=batch[-1].seq))
         finally:
             self._replying = False

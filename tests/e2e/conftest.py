@@ -61,7 +61,8 @@ def first_root(sb: Sandbox, channel: str) -> Message | None:
 
 
 def reply_texts(message: Message) -> list[str]:
-    return [r.text for r in message.replies]
+    """The timeline entries of the thread: replies that waited together arrive as one, one line each."""
+    return [line for r in message.replies for line in r.text.split("\n")]
 
 
 def status_of(message: Message) -> str:

@@ -112,7 +112,7 @@ async def test_worker_killed_mid_incident_converges_after_restart(sandbox: Sandb
     assert all(d.result == 202 for d in sandbox.pd.deliveries)  # accepted although no worker runs
     assert status_of(message) == "triggered" and message.replies == []
     await sandbox.start_worker()
-    await until(lambda: status_of(message) == "resolved" and len(message.replies) >= 3, timeout=30,
+    await until(lambda: status_of(message) == "resolved" and len(reply_texts(message)) >= 3, timeout=30,
                 what="converged timeline")
     assert reply_texts(message) == [
         ":eyes: Acknowledged by <@U0BOB> in PagerDuty",

@@ -46,7 +46,7 @@ async def test_resolved_delivered_before_acknowledged_ends_resolved(sandbox: San
     assert sandbox.pd.flush() == 2  # newest first: resolved, then the older acknowledged
     await sandbox.pd.wait_idle(10)
     await until(lambda: status_of(message) == "resolved", what="resolved message")
-    await until(lambda: len(message.replies) >= 1, what="resolve reply")
+    await until(lambda: len(reply_texts(message)) >= 1, what="resolve reply")
     assert status_of(message) == "resolved"
     assert not any(b["type"] == "actions" for b in message.blocks)
     assert reply_texts(message) == [":white_check_mark: Resolved by <@U0ALICE> in PagerDuty"]
@@ -60,7 +60,8 @@ async def test_external_changes_become_a_concise_attributed_timeline(sandbox: Sa
     sandbox.pd.escalate(incident, "PUALICE", 2)
     sandbox.pd.add_responder(incident, "PUALICE", "PUCAROL", "Need a DB hand")
     sandbox.pd.resolve(incident, "PUBOB01")
-    await until(lambda: len(message.replies) >= 5, what="five timeline replies")
+    await until(lambda: len(reply_texts(message)) >= 5 and status_of(message) == "resolved",
+                what="five timeline replies and the message resolved")
     assert reply_texts(message) == [
         ":eyes: Acknowledged by <@U0ALICE> in PagerDuty",
         ":memo: Note by <@U0ALICE> in PagerDuty: Rolling back deploy 142",

@@ -84,12 +84,12 @@ async def test_resolve_finalises_the_message(sandbox: Sandbox) -> None:
 async def test_escalate_goes_to_the_next_level_and_says_so_at_the_last(sandbox: Sandbox) -> None:
     incident, message = await _incident(sandbox)
     await _click(sandbox, message, "pd_escalate", "U0ALICE")
-    await until(lambda: len(message.replies) >= 1, what="escalation reply")
+    await until(lambda: len(reply_texts(message)) >= 1, what="escalation reply")
     assert [a for a, _ in sandbox.pd.incidents[incident].assignments] == ["PUBOB01"]
     assert reply_texts(message) == [
         ":arrow_double_up: Escalated by <@U0ALICE> from Slack, now assigned to <@U0BOB>"]
     await _click(sandbox, message, "pd_escalate", "U0BOB")
-    await until(lambda: len(message.replies) >= 2, what="last-level reply")
+    await until(lambda: len(reply_texts(message)) >= 2, what="last-level reply")
     assert "already at the last level (2 of 2)" in reply_texts(message)[-1]
     assert len(_writes_from(sandbox)) == 1
 

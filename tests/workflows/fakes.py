@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.errors import PagerDutyUnavailable, SlackAuthError
@@ -16,6 +17,7 @@ from activities.identity import ResolveActorRequest
 from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
 from tests.factories import ALICE, snapshot
+from workflows.budget import SlackAsk
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     ActorResolved,
@@ -92,17 +94,26 @@ class FakeBackend:
 
     @activity.defn(name="slack_post_reply")
     async def reply(self, request: ReplyRequest) -> int:
-        reply = request.reply
-        self.replies.append(fill(reply.text, reply.texts, [p.summary for p in reply.people]))
-        return request.reply.seq
+        for reply in request.replies:
+            self.replies.append(fill(reply.text, reply.texts, [p.summary for p in reply.people]))
+        return request.replies[-1].seq
 
     @activity.defn(name="slack_tell_user")
     async def tell(self, request: TellUser) -> None:
         self.told.append(request)
 
+    @activity.defn(name="slack_route")
+    async def route(self, service_id: str | None) -> str:
+        return "C0PAYMENTS"
+
+    @activity.defn(name="slack_budget_ask")
+    async def budget_ask(self, request: SlackAsk) -> None:
+        # No shared budget runs beside these workflows: the incident calls Slack unpaced.
+        raise ApplicationError("no Slack budget in this test", non_retryable=True)
+
     def activities(self) -> list[Callable[..., Any]]:
         return [self.read, self.write, self.escalation_target, self.resolve, self.post, self.update, self.reply,
-                self.tell]
+                self.tell, self.route, self.budget_ask]
 
     def worker(self, client: Client, task_queue: str) -> Worker:
         return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=self.activities())

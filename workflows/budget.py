@@ -1,0 +1,298 @@
+"""Slack is one shared, rate-limited resource: the pure rules of the budget every incident draws from.
+
+One `SlackBudgetWorkflow` (workflows/pacing.py) keeps a `Budget` and decides, for every incident workflow
+of every worker, which Slack call may go now:
+- root posts and thread replies spend the channel's bucket (about one message a second, a short burst);
+  message updates spend the workspace's bucket (`chat.update` is Tier 3, about 50 a minute);
+- what people must see first goes first: a new incident's message, then status changes of messages, then
+  other updates, then thread replies; within each, high urgency before low, then PagerDuty priority
+  (P1 first), then who asked first;
+- each incident has at most one request per kind waiting, so coalescing stays the incident's business;
+- a 429 that still comes makes the whole bucket (the channel, or all updates) wait `Retry-After`;
+- when more than `storm_threshold` new incidents wait in one channel, the channel gets one storm notice,
+  updated as the queue drains and finished when it is empty.
+
+Nothing here does I/O or reads a clock: time comes in as `now`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+from pydantic import Field
+
+from workflows.models import Model
+from workflows.slack_text import escape
+
+
+class Kind(IntEnum):
+    """What a request is for; the value is its priority class (lower goes first)."""
+
+    POST = 0  # a new incident's message
+    STATUS = 1  # an update that changes the status shown
+    UPDATE = 2  # any other update of an incident message
+    REPLY = 3  # thread replies (all that wait, as one)
+
+
+class Limits(Model):
+    posts_per_second: float = 1.0
+    post_burst: int = 3
+    updates_per_minute: float = 45.0
+    update_burst: int = 3
+    storm_threshold: int = 10
+    notice_every_seconds: int = 15  # the storm notice is updated at most this often
+
+
+class SlackAsk(Model):
+    """An incident workflow asks for one Slack call of `kind` (posts and replies name their channel)."""
+
+    workflow_id: str
+    incident_id: str
+    kind: Kind
+    channel: str = ""
+    urgency: str = ""
+    priority: str | None = None
+    service: str = ""
+    html_url: str = ""
+
+
+class SlackThrottled(Model):
+    """Slack answered 429 anyway: the bucket the call drew from waits `retry_after` seconds."""
+
+    kind: Kind
+    channel: str = ""
+    retry_after: float = 1.0
+
+
+class Bucket(Model):
+    tokens: float
+    at: datetime
+    paused_until: datetime | None = None
+
+
+class Waiting(Model):
+    ask: SlackAsk
+    seq: int
+    since: datetime
+
+
+class Storm(Model):
+    channel: str
+    started: datetime
+    total: int = 0  # new incidents that waited to be posted during the storm
+    posted: int = 0
+    services: list[str] = Field(default_factory=list)
+    link: str = ""
+    ts: str | None = None  # the notice message, once posted
+    shown: str = ""  # the notice text Slack shows
+    shown_at: datetime | None = None
+    over: bool = False
+
+
+class Budget(Model):
+    limits: Limits = Field(default_factory=Limits)
+    buckets: dict[str, Bucket] = Field(default_factory=dict)
+    waiting: list[Waiting] = Field(default_factory=list)
+    next_seq: int = 1
+    storms: dict[str, Storm] = Field(default_factory=dict)
+    granted: int = 0
+    throttled: int = 0
+
+
+class Grant(Model):
+    workflow_id: str
+    kind: Kind
+
+
+UPDATES = "updates"
+
+
+def bucket_key(kind: Kind, channel: str) -> str:
+    return UPDATES if kind in {Kind.STATUS, Kind.UPDATE} else f"channel:{channel}"
+
+
+def _rate(budget: Budget, key: str) -> tuple[float, float]:
+    limits = budget.limits
+    if key == UPDATES:
+        return limits.updates_per_minute / 60.0, float(limits.update_burst)
+    return limits.posts_per_second, float(limits.post_burst)
+
+
+def _bucket(budget: Budget, key: str, now: datetime) -> Bucket:
+    rate, burst = _rate(budget, key)
+    bucket = budget.buckets.get(key)
+    if bucket is None:
+        bucket = budget.buckets[key] = Bucket(tokens=burst, at=now)
+    elif now > bucket.at:
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.at).total_seconds() * rate)
+        bucket.at = now
+    return bucket
+
+
+def _ready(bucket: Bucket, now: datetime) -> bool:
+    return bucket.tokens >= 1.0 and (bucket.paused_until is None or bucket.paused_until <= now)
+
+
+def ask(budget: Budget, request: SlackAsk, now: datetime) -> None:
+    """Queue a request; one per incident and kind (a repeat only refreshes what it says)."""
+    for waiting in budget.waiting:
+        if waiting.ask.workflow_id == request.workflow_id and waiting.ask.kind is request.kind:
+            waiting.ask = request
+            return
+    budget.waiting.append(Waiting(ask=request, seq=budget.next_seq, since=now))
+    budget.next_seq += 1
+    if request.kind is Kind.POST:
+        _storm_joined(budget, request, now)
+
+
+def throttled(budget: Budget, note: SlackThrottled, now: datetime) -> None:
+    bucket = _bucket(budget, bucket_key(note.kind, note.channel), now)
+    until = now + timedelta(seconds=max(note.retry_after, 1.0))
+    bucket.paused_until = max(until, bucket.paused_until) if bucket.paused_until else until
+    bucket.tokens = 0.0
+    budget.throttled += 1
+
+
+def _rank(waiting: Waiting) -> tuple[int, int, int, int]:
+    ask = waiting.ask
+    urgency = 0 if ask.urgency == "high" else 1
+    priority = 99
+    if ask.priority and ask.priority[:1] in {"P", "p"} and ask.priority[1:].isdigit():
+        priority = int(ask.priority[1:])
+    return ask.kind.value, urgency, priority, waiting.seq
+
+
+def take(budget: Budget, key: str, now: datetime) -> bool:
+    """Spend one token of `key` if there is one (the storm notice uses this too)."""
+    bucket = _bucket(budget, key, now)
+    if not _ready(bucket, now):
+        return False
+    bucket.tokens -= 1.0
+    return True
+
+
+def grant(budget: Budget, now: datetime) -> list[Grant]:
+    """Everything that may go now, most important first, as far as the buckets allow."""
+    grants: list[Grant] = []
+    kept: list[Waiting] = []
+    for waiting in sorted(budget.waiting, key=_rank):
+        ask = waiting.ask
+        if take(budget, bucket_key(ask.kind, ask.channel), now):
+            grants.append(Grant(workflow_id=ask.workflow_id, kind=ask.kind))
+            if ask.kind is Kind.POST:
+                _storm_posted(budget, ask.channel)
+        else:
+            kept.append(waiting)
+    budget.waiting = sorted(kept, key=lambda w: w.seq)
+    budget.granted += len(grants)
+    return grants
+
+
+def next_wake(budget: Budget, now: datetime) -> datetime | None:
+    """When a waiting request could next be granted (a token refills or a pause ends)."""
+    times: list[datetime] = []
+    for key in {bucket_key(w.ask.kind, w.ask.channel) for w in budget.waiting}:
+        times.append(_refilled(budget, key, now))
+    every = timedelta(seconds=budget.limits.notice_every_seconds)
+    for storm in budget.storms.values():
+        if storm.ts is not None and storm.shown_at is not None:
+            times.append(max(_refilled(budget, UPDATES, now), storm.shown_at + every))
+    return min(times) if times else None
+
+
+def _refilled(budget: Budget, key: str, now: datetime) -> datetime:
+    bucket = _bucket(budget, key, now)
+    rate, _ = _rate(budget, key)
+    refill = now + timedelta(seconds=max(0.0, 1.0 - bucket.tokens) / rate) if rate > 0 else now
+    return max(refill, bucket.paused_until or refill)
+
+
+def waiting_posts(budget: Budget, channel: str) -> int:
+    return sum(1 for w in budget.waiting if w.ask.kind is Kind.POST and w.ask.channel == channel)
+
+
+# ---- storm notices -----------------------------------------------------------------------------------------
+
+
+def _storm_joined(budget: Budget, request: SlackAsk, now: datetime) -> None:
+    storm = budget.storms.get(request.channel)
+    if storm is None or storm.over:
+        storm = budget.storms[request.channel] = Storm(channel=request.channel, started=now)
+    storm.total += 1
+    if request.service and request.service not in storm.services:
+        storm.services.append(request.service)
+    if request.html_url and not storm.link:
+        storm.link = request.html_url.rsplit("/incidents/", 1)[0] + "/incidents" if "/incidents/" in \
+            request.html_url else ""
+
+
+def _storm_posted(budget: Budget, channel: str) -> None:
+    storm = budget.storms.get(channel)
+    if storm is not None and not storm.over:
+        storm.posted += 1
+
+
+def notice_text(storm: Storm, now: datetime) -> str:
+    """The storm notice as Slack text (service names are typed text: escaped)."""
+    services = ", ".join(escape(s) for s in storm.services[:3]) or "several services"
+    if len(storm.services) > 3:
+        services += f" and {len(storm.services) - 3} more"
+    minutes = max(1, round((now - storm.started).total_seconds() / 60))
+    link = f"<{storm.link}|open incidents in PagerDuty>" if storm.link else "PagerDuty"
+    if storm.over:
+        return (f":white_check_mark: Alert storm over: all {storm.total} new incidents on {services} are posted "
+                "below, each with its controls.")
+    return (f":rotating_light: *Alert storm:* {storm.total} new incidents on {services} in the last "
+            f"{minutes} minute{'s' if minutes != 1 else ''}; {storm.posted} posted, the rest follow "
+            f"(most urgent first) — newest state in {link}")
+
+
+class NoticeStep(Model):
+    channel: str
+    text: str
+    ts: str | None = None  # None: post a new notice; else update this one
+
+
+def notices(budget: Budget, now: datetime) -> list[NoticeStep]:
+    """Storm notices to post or refresh now. A new notice goes ahead of everything in its channel."""
+    steps: list[NoticeStep] = []
+    for channel, storm in list(budget.storms.items()):
+        queued = waiting_posts(budget, channel)
+        if storm.ts is None:
+            if storm.shown or queued <= budget.limits.storm_threshold:
+                if queued == 0 and not storm.shown:
+                    del budget.storms[channel]  # a burst the budget absorbed: no storm
+                continue
+            text = notice_text(storm, now)
+            if take(budget, bucket_key(Kind.POST, channel), now) or _force(budget, channel, now):
+                storm.shown, storm.shown_at = text, now
+                steps.append(NoticeStep(channel=channel, text=text))
+            continue
+        storm.over = queued == 0
+        text = notice_text(storm, now)
+        due = storm.shown_at is None or now - storm.shown_at >= timedelta(seconds=budget.limits.notice_every_seconds)
+        if text != storm.shown and (due or storm.over) and take(budget, UPDATES, now):
+            storm.shown, storm.shown_at = text, now
+            steps.append(NoticeStep(channel=channel, text=text, ts=storm.ts))
+        if storm.over and storm.shown == text:
+            del budget.storms[channel]
+    return steps
+
+
+def _force(budget: Budget, channel: str, now: datetime) -> bool:
+    """The first notice must not wait behind the queue it announces: it borrows the next token."""
+    bucket = _bucket(budget, bucket_key(Kind.POST, channel), now)
+    if bucket.paused_until is not None and bucket.paused_until > now:
+        return False
+    bucket.tokens -= 1.0
+    return True
+
+
+def notice_posted(budget: Budget, channel: str, ts: str | None) -> None:
+    """The notice's post went out (`ts`) or failed (None: it is tried again)."""
+    storm = budget.storms.get(channel)
+    if storm is not None:
+        storm.ts = ts
+        if ts is None:
+            storm.shown = ""

@@ -1,0 +1,117 @@
+"""SlackBudgetWorkflow: one per task queue, the single place that decides when Slack is told what.
+
+Incident workflows (in any worker process) signal `ask` for a Slack call; this workflow grants calls by
+signalling `slack_grant` back, at the pace of the budget in workflows/budget.py, most important first. A
+Temporal workflow id is unique in a namespace, so every worker shares this one budget: no extra store, it
+survives worker restarts, and an operator sees its queue in the Web UI (query `state`).
+It also posts and updates the storm notice of a channel. It continues as new with its budget and inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import Field
+
+    from activities.slack import SlackActivities
+    from workflows import budget, options
+    from workflows.budget import Budget, Grant, Limits, NoticeStep, SlackAsk, SlackThrottled
+    from workflows.models import Model
+
+GRANT_SIGNAL = "slack_grant"
+
+
+def budget_workflow_id(task_queue: str) -> str:
+    return f"slack-budget-{task_queue}"
+
+
+class BudgetInput(Model):
+    limits: Limits = Field(default_factory=Limits)
+    budget: Budget | None = None
+    inbox: list[SlackAsk | SlackThrottled] = Field(default_factory=list)
+
+
+@workflow.defn(name="SlackBudgetWorkflow")
+class SlackBudgetWorkflow:
+    @workflow.init
+    def __init__(self, inp: BudgetInput) -> None:
+        self._budget = inp.budget or Budget(limits=inp.limits)
+        self._budget.limits = inp.limits
+        self._inbox: list[SlackAsk | SlackThrottled] = list(inp.inbox)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poked = False
+
+    @workflow.signal(name="ask")
+    def ask(self, request: SlackAsk) -> None:
+        self._inbox.append(request)
+
+    @workflow.signal(name="throttled")
+    def throttled(self, note: SlackThrottled) -> None:
+        self._inbox.append(note)
+
+    @workflow.query(name="state")
+    def state(self) -> Budget:
+        return self._budget
+
+    @workflow.run
+    async def run(self, inp: BudgetInput) -> None:
+        while True:
+            now = workflow.now()
+            while self._inbox:
+                item = self._inbox.pop(0)
+                if isinstance(item, SlackAsk):
+                    budget.ask(self._budget, item, now)
+                else:
+                    budget.throttled(self._budget, item, now)
+            for step in budget.notices(self._budget, now):
+                self._spawn(self._notice(step))
+            for grant in budget.grant(self._budget, now):
+                self._spawn(self._grant(grant))
+            if workflow.info().is_continue_as_new_suggested() and not self._tasks:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(BudgetInput(limits=self._budget.limits, budget=self._budget,
+                                                     inbox=self._inbox))
+            wake = budget.next_wake(self._budget, now)
+            timeout = max(wake - now, timedelta(milliseconds=50)) if wake else None
+            self._poked = False
+            try:
+                await workflow.wait_condition(lambda: bool(self._inbox) or self._poked, timeout=timeout)
+            except TimeoutError:
+                pass
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def runner() -> None:
+            try:
+                await work
+            finally:
+                self._tasks.discard(task)
+                self._poked = True
+
+        task = asyncio.create_task(runner())
+        self._tasks.add(task)
+
+    async def _grant(self, grant: Grant) -> None:
+        try:
+            await workflow.get_external_workflow_handle(grant.workflow_id).signal(GRANT_SIGNAL, grant.kind.value)
+        except ApplicationError as exc:
+            # The incident's workflow is gone (finished, or never existed): its turn is simply over.
+            workflow.logger.info("grant for %s not delivered: %s", grant.workflow_id, exc)
+
+    async def _notice(self, step: NoticeStep) -> None:
+        try:
+            ts: str = await workflow.execute_activity_method(
+                SlackActivities.post_notice, step, start_to_close_timeout=options.CALL_TIMEOUT,
+                schedule_to_close_timeout=timedelta(minutes=2), retry_policy=options.SLACK_RETRY)
+        except ActivityError as exc:
+            workflow.logger.error("storm notice in %s not sent: %s", step.channel, exc)
+            if step.ts is None:
+                budget.notice_posted(self._budget, step.channel, None)
+            return
+        if step.ts is None:
+            budget.notice_posted(self._budget, step.channel, ts)
