@@ -16,19 +16,15 @@ from fastapi import FastAPI
 
 from simulators._http import FaultInjector, RecordedRequest
 from simulators._pd_api import build_app
-from simulators._pd_log import IncidentLog
 from simulators._pd_model import (
-    EscalationPolicy,
     Incident,
     Note,
     PDError,
     Priority,
-    Service,
-    Team,
-    User,
     not_found,
     now_iso,
 )
+from simulators._pd_seed import Seeding
 from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, ulid_like
 
 __all__ = ["Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
@@ -36,7 +32,7 @@ __all__ = ["Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedReq
 CONSTRUCTOR_SUBSCRIPTION_ID = "PSIMSUB"
 
 
-class PagerDutySimulator(IncidentLog, WebhookEmitter):
+class PagerDutySimulator(Seeding, WebhookEmitter):
     """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
 
     def __init__(
@@ -47,7 +43,7 @@ class PagerDutySimulator(IncidentLog, WebhookEmitter):
         *,
         api_base: str = "https://api.sim.pagerduty.local",
     ) -> None:
-        IncidentLog.__init__(self, api_base)
+        Seeding.__init__(self, api_base)
         WebhookEmitter.__init__(self)
         self.token = token
         self.webhook_url = webhook_url
@@ -104,46 +100,6 @@ class PagerDutySimulator(IncidentLog, WebhookEmitter):
 
     def clear_faults(self) -> None:
         self.faults.clear()
-
-    # -- seed data ---------------------------------------------------------------------------------
-
-    def add_team(self, id: str, name: str) -> Team:
-        with self.lock:
-            team = self.teams[id] = Team(id, name)
-            return team
-
-    def add_user(self, id: str, name: str, email: str, team_ids: list[str] | None = None) -> User:
-        with self.lock:
-            user = self.users[id] = User(id, name, email, list(team_ids or []))
-            return user
-
-    def add_escalation_policy(
-        self, id: str, name: str, levels: list[list[str]], team_ids: list[str] | None = None
-    ) -> EscalationPolicy:
-        """`levels[N-1]` are the users on call at escalation level N."""
-        with self.lock:
-            rule_ids = [self.new_id() for _ in levels]
-            ep = EscalationPolicy(id, name, [list(level) for level in levels], list(team_ids or []), rule_ids)
-            self.escalation_policies[id] = ep
-            return ep
-
-    def add_service(self, id: str, name: str, escalation_policy_id: str, team_ids: list[str] | None = None) -> Service:
-        with self.lock:
-            service = self.services[id] = Service(id, name, escalation_policy_id, list(team_ids or []))
-            return service
-
-    def seed_demo(self) -> None:
-        """A small org: two teams, four users, payments-api (2-level EP) and platform-db."""
-        self.add_team("PTPAY01", "Payments")
-        self.add_team("PTPLAT1", "Platform")
-        self.add_user("PUALICE", "Alice Adams", "alice@example.com", ["PTPAY01"])
-        self.add_user("PUBOB01", "Bob Brown", "bob@example.com", ["PTPAY01"])
-        self.add_user("PUCAROL", "Carol Chen", "carol@example.com", ["PTPLAT1"])
-        self.add_user("PUDAVE1", "Dave Diaz", "dave@example.com")
-        self.add_escalation_policy("PEPPAY1", "Payments Escalation", [["PUALICE"], ["PUBOB01"]], ["PTPAY01"])
-        self.add_escalation_policy("PEPPLT1", "Platform Escalation", [["PUCAROL"], ["PUDAVE1"]], ["PTPLAT1"])
-        self.add_service("PSVC001", "payments-api", "PEPPAY1", ["PTPAY01"])
-        self.add_service("PSVC002", "platform-db", "PEPPLT1", ["PTPLAT1"])
 
     # -- incident lifecycle (the "web UI"; REST calls land here too) --------------------------------
 
