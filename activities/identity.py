@@ -6,18 +6,23 @@ an `IdentityMiss` whose message tells the person what failed and where to add a 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
-from activities.errors import PagerDutyNotFound, slack_error
+from activities.errors import BridgeError, PagerDutyNotFound, slack_error
+from activities.metrics import MENTION_LOOKUP_FAILURES
 from activities.pagerduty_api import PagerDutyApi
 from settings import BridgeConfig
 from workflows.models import ActorResolved, Model, Person
+
+log = logging.getLogger(__name__)
 
 
 class IdentityMiss(Exception):
@@ -46,14 +51,16 @@ class TtlCache:
             return False, None
         return True, hit[1]
 
-    def put(self, key: str, value: Any) -> None:
-        self._items[key] = (self._clock() + self._ttl, value)
+    def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self._items[key] = (self._clock() + (self._ttl if ttl is None else ttl), value)
 
 
 class Directory:
     def __init__(self, pd: PagerDutyApi, slack: AsyncWebClient, config: BridgeConfig, ttl: float = 300.0,
-                 on_miss: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 on_miss: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic,
+                 failure_ttl: float = 30.0) -> None:
         self._pd, self._slack, self._config = pd, slack, config
+        self._failure_ttl = min(failure_ttl, ttl)  # a failed lookup is retried soon, not after the full ttl
         self._people, self._slack_ids, self._teams = (TtlCache(ttl, clock) for _ in range(3))
         self._on_miss = on_miss or (lambda _direction: None)
 
@@ -120,10 +127,28 @@ class Directory:
             if email:
                 found = await self._slack.users_lookupByEmail(email=str(email))
                 slack_id = str((found.get("user") or {}).get("id") or "") or None
-        except (PagerDutyNotFound, SlackApiError):
+        except PagerDutyNotFound:
             self._on_miss("pagerduty_to_slack")
+        except SlackApiError as exc:
+            if exc.response.get("error") != "users_not_found":
+                self._mention_lookup_failed(pd_user_id, "slack", str(exc.response.get("error") or exc))
+                return None
+            self._on_miss("pagerduty_to_slack")
+        except BridgeError as exc:
+            # A mention is worth a lookup, never the message: show the name and try again a little later.
+            self._mention_lookup_failed(pd_user_id, "pagerduty", str(exc))
+            return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._mention_lookup_failed(pd_user_id, "slack", f"Slack unreachable ({type(exc).__name__})")
+            return None
         self._slack_ids.put(pd_user_id, slack_id)
         return slack_id
+
+    def _mention_lookup_failed(self, pd_user_id: str, source: str, reason: str) -> None:
+        log.warning("cannot look up PagerDuty user %s for a Slack mention (%s); showing the name: %s",
+                    pd_user_id, source, reason)
+        MENTION_LOOKUP_FAILURES.labels(source).inc()
+        self._slack_ids.put(pd_user_id, None, ttl=self._failure_ttl)
 
     async def incident_teams(self, incident_id: str) -> list[str]:
         """The incident's own teams plus those of its service and escalation policy (DESIGN §3)."""

@@ -16,5 +16,8 @@ SLACK_ERRORS = Counter("bridge_slack_errors_total", "Slack errors an operator mu
                        ["method", "error"])
 IDENTITY_MISSES = Counter("bridge_identity_misses_total", "Slack/PagerDuty users that could not be mapped",
                           ["direction"])
+MENTION_LOOKUP_FAILURES = Counter("bridge_mention_lookup_failures_total",
+                                  "Mentions shown as a plain name because looking the person up failed",
+                                  ["source"])
 OLDEST_PENDING = Gauge("bridge_oldest_pending_command_seconds",
                        "Age of the oldest unsettled Slack action, from the last scan of open incidents")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from temporalio import activity
@@ -14,8 +14,9 @@ from activities.errors import (
     PagerDutyNotFound,
     PagerDutyRefused,
 )
+from activities.escalation import current_level, oncall_levels
 from activities.metrics import ACTIONS
-from activities.pagerduty_api import PagerDutyApi, parse_time, snapshot, status_changed_at
+from activities.pagerduty_api import PagerDutyApi, parse_time, ref, snapshot, status_changed_at
 from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
 from workflows.policy import ECHO_CLOCK_SKEW
 
@@ -66,7 +67,7 @@ class PagerDutyActivities:
         w, incident_id = request.write, request.incident_id
         activity.logger.info("%s on incident %s as %s", w.action, incident_id, w.actor_email)
         if w.action is ActionKind.NOTE:
-            return await self._note(incident_id, w)
+            return await self._note(incident_id, w, retry=request.is_retry or _attempt() > 1)
         if w.action is ActionKind.ACKNOWLEDGE:
             fields: dict[str, Any] = {"status": "acknowledged"}
         elif w.action is ActionKind.RESOLVE:
@@ -79,26 +80,41 @@ class PagerDutyActivities:
             data = await self._api.update_incident(incident_id, fields, w.actor_email)
         except PagerDutyRefused as exc:
             if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
-                return WriteOutcome(command_id=w.command_id, result="already", detail=PD_ALREADY_CODES[exc.code])
+                return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code])
             raise
         if not data:
             return WriteOutcome(command_id=w.command_id, result="applied")
         return WriteOutcome(command_id=w.command_id, result="applied", snapshot=snapshot(data),
                             status_changed_at=status_changed_at(data))
 
-    async def _note(self, incident_id: str, w: WriteToPagerDuty) -> WriteOutcome:
+    async def _already(self, incident_id: str, w: WriteToPagerDuty, detail: str) -> WriteOutcome:
+        """PagerDuty says it is already so: whose change that was, as PagerDuty recorded it.
+
+        When the acting person made it themself (an earlier attempt of this click landed and its answer
+        was lost), the change is theirs: applied.
+        """
+        data = await self._api.get_incident(incident_id)
+        by = ref(data.get("last_status_change_by"))
+        result: Literal["applied", "already"] = "applied" if by is not None and by.id == w.actor_pd_id else "already"
+        return WriteOutcome(command_id=w.command_id, result=result, detail=detail, already_by=by,
+                            snapshot=snapshot(data), status_changed_at=status_changed_at(data))
+
+    async def _note(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:
         content = (w.note or "").strip()
-        # An activity retried after a lost response must not post the same note twice; an identical note
-        # written before this click (a deliberate repeat) is not this one.
-        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        for note in await self._api.list_notes(incident_id):
-            author = (note.get("user") or {}).get("id")
-            written = parse_time(note.get("created_at"))
-            if since is not None and written is not None and written < since:
-                continue
-            if author == w.actor_pd_id and str(note.get("content", "")).strip() == content:
-                return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(note.get("id")),
-                                    detail="note was already there")
+        if retry:
+            # An earlier attempt of this click may have landed with its answer lost: take that note, never
+            # one the bridge knows belongs to another click. A first attempt always writes (a deliberate
+            # repeat of the same text is a new note).
+            known = set(w.known_note_ids)
+            since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+            for note in await self._api.list_notes(incident_id):
+                author = (note.get("user") or {}).get("id")
+                written = parse_time(note.get("created_at"))
+                if str(note.get("id")) in known or (since and written and written < since):
+                    continue
+                if author == w.actor_pd_id and str(note.get("content", "")).strip() == content:
+                    return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(note.get("id")),
+                                        detail="note was already there")
         created = await self._api.create_note(incident_id, content, w.actor_email)
         return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(created.get("id") or ""))
 
@@ -106,7 +122,8 @@ class PagerDutyActivities:
     async def escalation_target(self, request: ReadRequest) -> EscalationTarget:
         """The level to escalate to, decided once per click so that a retried write cannot climb twice.
 
-        PagerDuty does not return the current level: it is derived from who is assigned now.
+        PagerDuty does not return the current level: it is derived from the incident's log entries
+        (see `activities.escalation`), and the new level is exactly one above it.
         """
         incident = await self._api.get_incident(request.incident_id)
         policy_id = (incident.get("escalation_policy") or {}).get("id")
@@ -114,11 +131,8 @@ class PagerDutyActivities:
             raise PagerDutyRefused("the incident has no escalation policy to escalate along")
         policy = await self._api.get_escalation_policy(policy_id)
         rules = policy.get("escalation_rules") or []
-        assignees = {(a.get("assignee") or {}).get("id") for a in incident.get("assignments") or []}
-        oncalls = [(int(o.get("escalation_level") or 0), str((o.get("user") or {}).get("id") or ""))
-                   for o in await self._api.list_oncalls(policy_id)]
-        levels = [level for level, user in oncalls if user in assignees]
-        current = max(levels) if levels else 1
+        oncall = oncall_levels(await self._api.list_oncalls(policy_id))
+        current = current_level(await self._api.list_log_entries(request.incident_id), oncall, len(rules))
         name = policy.get("name") or policy.get("summary") or policy_id
         if current >= len(rules):
             raise EscalationExhausted(
@@ -126,7 +140,11 @@ class PagerDutyActivities:
                 "nobody further to escalate to"
             )
         return EscalationTarget(level=current + 1, detail=f"level {current + 1} of {len(rules)} of {name}",
-                                user_ids=sorted({user for level, user in oncalls if level == current + 1 and user}))
+                                user_ids=sorted(oncall.get(current + 1, set())))
+
+
+def _attempt() -> int:
+    return activity.info().attempt if activity.in_activity() else 1
 
 
 def _already_matches(action: ActionKind, code: int) -> bool:

@@ -25,14 +25,14 @@ INCIDENT_EVENTS = [
 ]
 
 
-def _ref(data: Any) -> Ref | None:
+def ref(data: Any) -> Ref | None:
     if not isinstance(data, dict) or not data.get("id"):
         return None
     return Ref(id=str(data["id"]), summary=str(data.get("summary") or data.get("name") or ""))
 
 
 def _refs(items: Any) -> list[Ref]:
-    refs = (_ref(item) for item in items) if isinstance(items, list) else iter(())
+    refs = (ref(item) for item in items) if isinstance(items, list) else iter(())
     return [r for r in refs if r is not None]
 
 
@@ -51,8 +51,8 @@ def snapshot(data: dict[str, Any]) -> Snapshot:
         status=Status(status) if status in Status.__members__.values() else Status.TRIGGERED,
         urgency=str(data.get("urgency") or ""),
         priority=str(priority.get("summary") or priority.get("name")) if isinstance(priority, dict) else None,
-        service=_ref(data.get("service")),
-        escalation_policy=_ref(data.get("escalation_policy")),
+        service=ref(data.get("service")),
+        escalation_policy=ref(data.get("escalation_policy")),
         teams=_refs(data.get("teams")),
         assignees=assignees,
     )
@@ -110,6 +110,17 @@ class PagerDutyApi:
     async def list_notes(self, incident_id: str) -> list[dict[str, Any]]:
         data = await self._call("GET", f"/incidents/{incident_id}/notes", "list notes")
         return list(data.get("notes") or [])
+
+    async def list_log_entries(self, incident_id: str, max_pages: int = 20) -> list[dict[str, Any]]:
+        """The incident's log entries in the order PagerDuty lists them, every page (up to `max_pages`)."""
+        entries: list[dict[str, Any]] = []
+        for page in range(max_pages):
+            data = await self._call("GET", f"/incidents/{incident_id}/log_entries", "list log entries",
+                                    params={"limit": 100, "offset": page * 100})
+            entries += list(data.get("log_entries") or [])
+            if not data.get("more"):
+                break
+        return entries
 
     async def create_note(self, incident_id: str, content: str, actor_email: str) -> dict[str, Any]:
         data = await self._call("POST", f"/incidents/{incident_id}/notes", "add note", actor_email=actor_email,

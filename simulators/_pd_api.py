@@ -59,10 +59,21 @@ def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callabl
         with sim.lock:
             return {"incident": sim.incident_resource(sim.update_incident(incident_id, user_id, changes))}
 
+
+def _incident_record_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
+    """Notes, log entries and responder requests: what was added to an incident and what happened to it."""
+
     @api.get("/incidents/{incident_id}/notes")
     async def list_notes(incident_id: str) -> dict[str, Any]:
         with sim.lock:
             return {"notes": [sim.note_resource(n) for n in sim.incident(incident_id).notes]}
+
+    @api.get("/incidents/{incident_id}/log_entries")
+    async def log_entries(incident_id: str, request: Request) -> dict[str, Any]:
+        overview = request.query_params.get("is_overview", "false").lower() == "true"
+        with sim.lock:
+            items = sim.log_entries(sim.incident(incident_id), overview=overview)
+        return _page(request, "log_entries", items)
 
     @api.post("/incidents/{incident_id}/notes", status_code=201)
     async def post_note(incident_id: str, request: Request) -> dict[str, Any]:
@@ -270,6 +281,7 @@ def build_app(sim: PagerDutySimulator) -> FastAPI:
 
     api = APIRouter(dependencies=[Depends(authenticate)])
     _incident_routes(sim, api, requester)
+    _incident_record_routes(sim, api, requester)
     _directory_routes(sim, api)
     _org_routes(sim, api)
     _oncall_routes(sim, api)

@@ -7,7 +7,10 @@ import string
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulators._pd_log import LogEntry
 
 HTML_BASE = "https://sim.pagerduty.local"
 _PLURAL = {
@@ -116,6 +119,7 @@ class Incident:
     resolved_at: str | None = None
     resolution: str | None = None
     assigned_via: str = "escalation_policy"
+    log_entries: list[LogEntry] = field(default_factory=list)  # oldest first
 
     @property
     def assignee_ids(self) -> list[str]:

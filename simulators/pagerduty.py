@@ -17,18 +17,14 @@ from fastapi import FastAPI
 from simulators._http import FaultInjector, RecordedRequest
 from simulators._pd_api import build_app
 from simulators._pd_model import (
-    EscalationPolicy,
     Incident,
     Note,
     PDError,
-    PDState,
     Priority,
-    Service,
-    Team,
-    User,
     not_found,
     now_iso,
 )
+from simulators._pd_seed import Seeding
 from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, ulid_like
 
 __all__ = ["Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
@@ -36,7 +32,7 @@ __all__ = ["Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedReq
 CONSTRUCTOR_SUBSCRIPTION_ID = "PSIMSUB"
 
 
-class PagerDutySimulator(PDState, WebhookEmitter):
+class PagerDutySimulator(Seeding, WebhookEmitter):
     """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
 
     def __init__(
@@ -47,7 +43,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
         *,
         api_base: str = "https://api.sim.pagerduty.local",
     ) -> None:
-        PDState.__init__(self, api_base)
+        Seeding.__init__(self, api_base)
         WebhookEmitter.__init__(self)
         self.token = token
         self.webhook_url = webhook_url
@@ -105,46 +101,6 @@ class PagerDutySimulator(PDState, WebhookEmitter):
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    # -- seed data ---------------------------------------------------------------------------------
-
-    def add_team(self, id: str, name: str) -> Team:
-        with self.lock:
-            team = self.teams[id] = Team(id, name)
-            return team
-
-    def add_user(self, id: str, name: str, email: str, team_ids: list[str] | None = None) -> User:
-        with self.lock:
-            user = self.users[id] = User(id, name, email, list(team_ids or []))
-            return user
-
-    def add_escalation_policy(
-        self, id: str, name: str, levels: list[list[str]], team_ids: list[str] | None = None
-    ) -> EscalationPolicy:
-        """`levels[N-1]` are the users on call at escalation level N."""
-        with self.lock:
-            rule_ids = [self.new_id() for _ in levels]
-            ep = EscalationPolicy(id, name, [list(level) for level in levels], list(team_ids or []), rule_ids)
-            self.escalation_policies[id] = ep
-            return ep
-
-    def add_service(self, id: str, name: str, escalation_policy_id: str, team_ids: list[str] | None = None) -> Service:
-        with self.lock:
-            service = self.services[id] = Service(id, name, escalation_policy_id, list(team_ids or []))
-            return service
-
-    def seed_demo(self) -> None:
-        """A small org: two teams, four users, payments-api (2-level EP) and platform-db."""
-        self.add_team("PTPAY01", "Payments")
-        self.add_team("PTPLAT1", "Platform")
-        self.add_user("PUALICE", "Alice Adams", "alice@example.com", ["PTPAY01"])
-        self.add_user("PUBOB01", "Bob Brown", "bob@example.com", ["PTPAY01"])
-        self.add_user("PUCAROL", "Carol Chen", "carol@example.com", ["PTPLAT1"])
-        self.add_user("PUDAVE1", "Dave Diaz", "dave@example.com")
-        self.add_escalation_policy("PEPPAY1", "Payments Escalation", [["PUALICE"], ["PUBOB01"]], ["PTPAY01"])
-        self.add_escalation_policy("PEPPLT1", "Platform Escalation", [["PUCAROL"], ["PUDAVE1"]], ["PTPLAT1"])
-        self.add_service("PSVC001", "payments-api", "PEPPAY1", ["PTPAY01"])
-        self.add_service("PSVC002", "platform-db", "PEPPLT1", ["PTPLAT1"])
-
     # -- incident lifecycle (the "web UI"; REST calls land here too) --------------------------------
 
     def trigger(
@@ -174,6 +130,9 @@ class PagerDutySimulator(PDState, WebhookEmitter):
             self._next_number += 1
             inc.assignments = self._level_assignments(inc, 1)
             self.incidents[inc.id] = inc
+            self.log(inc, "trigger_log_entry", "Triggered through the API", agent_user_id,
+                     channel="website" if agent_user_id else "api")
+            self.log_assignment(inc, "assign_log_entry", None, channel="auto")
             agent = self.user_ref(agent_user_id) if agent_user_id else self.service_ref(service_id)
             self._emit("incident.triggered", inc, agent)
             return inc.id
@@ -187,6 +146,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
                 return False
             self._set_status(inc, "acknowledged", user.id)
             inc.acknowledgements.append((user.id, inc.last_status_change_at))
+            self.log(inc, "acknowledge_log_entry", f"Acknowledged by {user.name}", user.id)
             self._emit("incident.acknowledged", inc, self.user_ref(user.id))
             return True
 
@@ -198,6 +158,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
                 raise PDError(400, 1012, "Incident is not Acknowledged")
             self._set_status(inc, "triggered", None)
             inc.acknowledgements.clear()
+            self.log(inc, "unacknowledge_log_entry", "Unacknowledged due to timeout", None, channel="timeout")
             self._emit("incident.unacknowledged", inc, None)
 
     def resolve(self, incident_id: str, user_id: str, resolution: str | None = None) -> None:
@@ -207,6 +168,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
             self._set_status(inc, "resolved", user.id)
             inc.resolved_at, inc.resolution = inc.last_status_change_at, resolution
             inc.assignments.clear()  # resolved incidents have no assignees, in REST and in webhooks
+            self.log(inc, "resolve_log_entry", f"Resolved by {user.name}", user.id, note=resolution)
             self._emit("incident.resolved", inc, self.user_ref(user.id))
 
     def reopen(self, incident_id: str, user_id: str) -> None:
@@ -219,6 +181,10 @@ class PagerDutySimulator(PDState, WebhookEmitter):
             inc.acknowledgements.clear()
             inc.escalation_level = 1
             inc.assignments = self._level_assignments(inc, 1)
+            inc.assigned_via = "escalation_policy"
+            # Re-opened: triggered again at the first level of the escalation policy.
+            self.log(inc, "trigger_log_entry", f"Reopened by {user.name}", user.id)
+            self.log_assignment(inc, "assign_log_entry", None, channel="auto")
             self._emit("incident.reopened", inc, self.user_ref(user.id))
 
     def reassign(self, incident_id: str, user_id: str, to_user_ids: list[str]) -> None:
@@ -230,8 +196,9 @@ class PagerDutySimulator(PDState, WebhookEmitter):
                 raise PDError(400, 1007, "Assigned To User Not Found")
             at = now_iso()
             inc.assignments = [(uid, at) for uid in dict.fromkeys(to_user_ids)]
-            inc.assigned_via = "direct_assignment"
+            inc.assigned_via = "direct_assignment"  # the escalation level stays where it was
             self._retrigger(inc, user.id)
+            self.log_assignment(inc, "assign_log_entry", user.id)
             self._emit("incident.reassigned", inc, self.user_ref(user.id))
 
     def escalate(self, incident_id: str, user_id: str, level: int) -> None:
@@ -246,6 +213,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
             inc.assignments = self._level_assignments(inc, level)
             inc.assigned_via = "escalation_policy"
             self._retrigger(inc, user.id)
+            self.log_assignment(inc, "escalate_log_entry", user.id)
             self._emit("incident.escalated", inc, self.user_ref(user.id))
 
     def add_note(self, incident_id: str, user_id: str, content: str) -> Note:
@@ -253,6 +221,7 @@ class PagerDutySimulator(PDState, WebhookEmitter):
             inc, user = self.incident(incident_id), self.user(user_id)
             note = Note(self.new_id(), user.id, content, now_iso())
             inc.notes.append(note)
+            self.log(inc, "annotate_log_entry", f"Note added by {user.name}", user.id, channel="note", note=content)
             data = {
                 "incident": self.incident_ref(inc),
                 "id": note.id,

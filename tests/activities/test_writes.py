@@ -1,0 +1,91 @@
+"""PagerDuty writes against the simulator: "already so" names who did it; notes and their retries."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.errors import PagerDutyUnavailable
+from activities.pagerduty import WriteRequest
+from tests.activities.conftest import Live
+from workflows.models import ActionKind, Ref, Status, WriteOutcome, WriteToPagerDuty
+
+ALICE = {"actor_email": "alice@example.com", "actor_pd_id": "PUALICE"}
+
+
+def write(kind: ActionKind, command_id: str = "c1", **fields: object) -> WriteToPagerDuty:
+    return WriteToPagerDuty(command_id=command_id, action=kind, issued_at=datetime.now(UTC),
+                            **{**ALICE, **fields})
+
+
+async def send(live: Live, incident: str, w: WriteToPagerDuty, *, is_retry: bool = False,
+               attempt: int = 1) -> WriteOutcome:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=attempt)
+    request = WriteRequest(incident_id=incident, write=w, is_retry=is_retry)
+    return await env.run(live.activities.write, request)
+
+
+# ---- "already": whose change it was --------------------------------------------------------------------
+
+
+async def test_resolved_by_someone_else_first_is_already_and_names_them(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.resolve(incident, "PUBOB01")  # Bob, in PagerDuty, while Alice's click is on its way
+    outcome = await send(live, incident, write(ActionKind.RESOLVE))
+    assert outcome.result == "already"
+    assert outcome.already_by == Ref(id="PUBOB01", summary="Bob Brown")
+    assert outcome.snapshot is not None and outcome.snapshot.status is Status.RESOLVED
+    assert outcome.status_changed_at is not None
+
+
+async def test_already_resolved_by_the_clicker_themself_is_applied(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.respond_late(f"/incidents/{incident}", 2.0)  # the first attempt lands, its answer is lost
+    with pytest.raises(PagerDutyUnavailable):
+        await send(live, incident, write(ActionKind.RESOLVE))
+    live.pd.clear_faults()
+    assert live.pd.incidents[incident].status == "resolved"
+    outcome = await send(live, incident, write(ActionKind.RESOLVE), is_retry=True, attempt=2)
+    assert outcome.result == "applied"
+    assert outcome.already_by == Ref(id="PUALICE", summary="Alice Adams")
+
+
+# ---- notes: a deliberate repeat is a new note; a retry finds its own ---------------------------------------
+
+
+async def test_the_same_note_twice_on_purpose_is_two_notes(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    first = await send(live, incident, write(ActionKind.NOTE, "c1", note="still investigating"))
+    second = await send(live, incident, write(ActionKind.NOTE, "c2", note="still investigating"))
+    notes = live.pd.incidents[incident].notes
+    assert [(n.content, n.user_id) for n in notes] == [("still investigating", "PUALICE")] * 2
+    assert (first.note_id, second.note_id) == (notes[0].id, notes[1].id)
+
+
+@pytest.mark.parametrize("is_retry,attempt", [(True, 1), (False, 2)], ids=["workflow-retry", "activity-retry"])
+async def test_a_landed_note_whose_answer_was_lost_is_not_written_again(live: Live, is_retry: bool,
+                                                                        attempt: int) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    w = write(ActionKind.NOTE, note="rolled back deploy 142")
+    live.pd.respond_late(f"/incidents/{incident}/notes", 2.0)
+    with pytest.raises(PagerDutyUnavailable):
+        await send(live, incident, w)
+    live.pd.clear_faults()
+    outcome = await send(live, incident, w, is_retry=is_retry, attempt=attempt)
+    notes = live.pd.incidents[incident].notes
+    assert [n.content for n in notes] == ["rolled back deploy 142"]
+    assert (outcome.result, outcome.note_id) == ("applied", notes[0].id)
+
+
+async def test_a_retry_never_takes_a_note_the_bridge_knows_is_another_clicks(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    other = await send(live, incident, write(ActionKind.NOTE, "c1", note="still investigating"))
+    assert other.note_id
+    retried = write(ActionKind.NOTE, "c2", note="still investigating", known_note_ids=[other.note_id])
+    outcome = await send(live, incident, retried, is_retry=True, attempt=2)
+    notes = live.pd.incidents[incident].notes
+    assert len(notes) == 2 and outcome.note_id == notes[1].id != other.note_id
