@@ -450,12 +450,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--webhooks", type=int, default=None, help="webhooks to post (default 200, --quick 100)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds allowed for sending, then again for converging (default 120, --quick 45)")
+    parser.add_argument("--storm", type=int, metavar="N", default=None,
+                        help="only the alert-storm bench (ops/bench_storm.py): N incidents, Slack limits on")
+    parser.add_argument("--storm-shuffled", action="store_true",
+                        help="storm: play every incident to the end, then deliver all webhooks in random order")
     parser.add_argument("--no-ingest", action="store_true", help="skip (b), which starts a Temporal dev server")
     return parser
 
 
 async def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.storm is not None:
+        from ops import bench_storm  # imports this module's Temporal helpers
+
+        return await bench_storm.main(args.storm, args.timeout or 600.0, args.storm_shuffled)
     webhooks = max(10, min(args.webhooks or (100 if args.quick else 200), 5_000))
     events = max(100, min(args.events, 200_000))
     timeout = args.timeout or (45.0 if args.quick else 120.0)

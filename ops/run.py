@@ -44,6 +44,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pagerduty-port", type=int, default=8091, help="sandbox: simulated PagerDuty")
     parser.add_argument("--temporal-port", type=int, default=7233, help="embedded Temporal (0: any free port)")
     parser.add_argument("--ui-port", type=int, default=8233, help="embedded Temporal Web UI")
+    parser.add_argument("--slack-limits", action="store_true",
+                        help="sandbox: the simulated Slack enforces Slack's rate limits (HTTP 429 + Retry-After)")
     parser.add_argument("--ephemeral", action="store_true", help="embedded Temporal keeps no data on disk")
     return parser.parse_args(argv)
 
@@ -119,10 +121,11 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
     config = sandbox_config(Timing(linger_after_resolve_seconds=3600))
     async with Sandbox(address, namespace=settings.temporal_namespace, task_queue=settings.temporal_task_queue,
                        config=config, api_port=args.api_port, pd_port=args.pagerduty_port,
-                       slack_port=args.slack_port) as sb:
+                       slack_port=args.slack_port, slack_limits=args.slack_limits) as sb:
         slack_url = sb.slack.public_url or ""
         print(f"Sandbox mode: no Slack/PagerDuty credentials, using simulators.\n  API: {sb.api_url}\n"
-              f"  simulated Slack: {slack_url}\n  simulated PagerDuty: {sb.settings.pagerduty_api_url}")
+              f"  simulated Slack: {slack_url}{' (enforcing Slack rate limits)' if args.slack_limits else ''}\n"
+              f"  simulated PagerDuty: {sb.settings.pagerduty_api_url}")
         if not args.no_demo:
             await play_demo(sb, ui)
         if args.exit_after_demo:

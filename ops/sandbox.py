@@ -33,17 +33,21 @@ def sandbox_config(timing: Timing | None = None, **authorization: Any) -> Bridge
 
 
 class Sandbox:
-    """Simulators + API + worker. Use `async with Sandbox(address) as sb:`."""
+    """Simulators + API + worker. Use `async with Sandbox(address) as sb:`.
+
+    `slack_limits=True` makes the simulated Slack enforce Slack's rate limits (429 + Retry-After).
+    """
 
     def __init__(self, temporal_address: str, *, namespace: str = "default", task_queue: str = "pd-slack-bridge",
                  config: BridgeConfig | None = None, api_port: int = 0, pd_port: int = 0, slack_port: int = 0,
-                 run_worker: bool = True) -> None:
+                 run_worker: bool = True, slack_limits: bool = False) -> None:
         self.config = config or sandbox_config()
         self._ports = (api_port, pd_port, slack_port)
         self._run_worker = run_worker
         webhook_secret, signing_secret = secrets.token_hex(16), secrets.token_hex(16)
         self.pd = PagerDutySimulator(token="sandbox-pagerduty-token", webhook_secret=webhook_secret)
-        self.slack = SlackSimulator(signing_secret=signing_secret, bot_token="xoxb-sandbox-token")
+        self.slack = SlackSimulator(signing_secret=signing_secret, bot_token="xoxb-sandbox-token",
+                                    rate_limits=slack_limits)
         self.pd.seed_demo()
         # The on-call lead is an admin in the sandbox config and needs a PagerDuty user to act as.
         self.pd.add_user("PULEAD1", "Lee Lead", "lead@example.com")

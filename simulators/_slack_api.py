@@ -89,6 +89,28 @@ def _control_routes(sim: SlackSimulator, app: FastAPI) -> None:
         status, text = sim.respond(response_id, await _json(request))
         return PlainTextResponse(text, status_code=status)
 
+    _limit_routes(sim, app)
+
+
+def _limit_routes(sim: SlackSimulator, app: FastAPI) -> None:
+    @app.get("/_sim/limits")
+    async def limits() -> JSONResponse:
+        with sim.lock:
+            enabled = sim.limiter.enabled
+        return JSONResponse({"enabled": enabled, "counts": [c.to_api() for c in sim.call_counts()]})
+
+    @app.post("/_sim/limits")
+    async def set_limits(request: Request) -> JSONResponse:
+        """`{"enabled": bool}` switches Slack's limits; `{"reset": true}` refills the buckets and zeroes counts."""
+        body = await _json(request)
+        with sim.lock:
+            if "enabled" in body:
+                sim.limiter.enabled = bool(body["enabled"])
+            if body.get("reset"):
+                sim.limiter.reset()
+            enabled = sim.limiter.enabled
+        return JSONResponse({"enabled": enabled})
+
 
 def build_app(sim: SlackSimulator) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from simulators._slack_api import build_app
 from simulators._slack_interact import InteractionMixin
+from simulators._slack_limits import Clock, MethodCount, RateLimiter
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Ephemeral",
     "Interaction",
     "Message",
+    "MethodCount",
     "SlackError",
     "SlackSimulator",
     "SlackUser",
@@ -47,7 +49,14 @@ class SlackSimulator(InteractionMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
-        self, signing_secret: str, bot_token: str, interactions_url: str | None = None, *, public_url: str | None = None
+        self,
+        signing_secret: str,
+        bot_token: str,
+        interactions_url: str | None = None,
+        *,
+        public_url: str | None = None,
+        rate_limits: bool = False,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -66,6 +75,7 @@ class SlackSimulator(InteractionMixin):
         self._ts = itertools.count(100, 100)
         self._view_ids = itertools.count(1)
         self._faults = _Faults()
+        self.limiter = RateLimiter(enabled=rate_limits, clock=clock)  # Slack's own limits, off unless asked for
         self._app: FastAPI | None = None
         InteractionMixin.__init__(self)
 
@@ -128,6 +138,16 @@ class SlackSimulator(InteractionMixin):
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
+    def call_counts(self) -> list[MethodCount]:
+        """Web API calls and 429s per method and channel (counted whether or not the limits are on)."""
+        with self.lock:
+            return self.limiter.counts()
+
+    def enforce_rate_limits(self, enabled: bool = True) -> None:
+        """Switch Slack's documented limits on or off (see `simulators._slack_limits`)."""
+        with self.lock:
+            self.limiter.enabled = enabled
+
     # -- fault injection -----------------------------------------------------------------------------
 
     def rate_limit(self, method: str, count: int, retry_after: int = 1) -> None:
@@ -162,6 +182,10 @@ class SlackSimulator(InteractionMixin):
     ) -> dict[str, Any]:
         if token != self.bot_token:
             return {"ok": False, "error": "invalid_auth"}
+        retry_after = self.limiter.check(method, self._channel_id(params) if "channel" in params else None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+            return {"ok": False, "error": "ratelimited"}
         limit = self._faults.rate_limited.get(method)
         if limit and limit[0] > 0:
             limit[0] -= 1
@@ -213,6 +237,12 @@ class SlackSimulator(InteractionMixin):
         if found is None:
             raise SlackError("channel_not_found")
         return found
+
+    def _channel_id(self, params: dict[str, Any]) -> str:
+        try:
+            return self.channel(params.get("channel")).id
+        except SlackError:
+            return str(params.get("channel"))
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
