@@ -10,6 +10,7 @@ It also posts and updates the storm notice of a channel. It continues as new wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from datetime import timedelta
 
@@ -80,10 +81,8 @@ class SlackBudgetWorkflow:
             wake = budget.next_wake(self._budget, now)
             timeout = max(wake - now, timedelta(milliseconds=50)) if wake else None
             self._poked = False
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: bool(self._inbox) or self._poked, timeout=timeout)
-            except TimeoutError:
-                pass
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def runner() -> None:

@@ -38,7 +38,7 @@ async def test_updates_and_replies_go_out_with_the_name_too(live: Live) -> None:
     await slack.update_message(UpdateRequest(channel=posted.channel, ts=posted.ts, view=VIEW))
     assert "Alice Adams" in shown(live)
     reply = Reply(seq=1, text="Acknowledged by {p0} in PagerDuty", people=[ALICE])
-    assert await slack.post_reply(ReplyRequest(channel=posted.channel, ts=posted.ts, reply=reply)) == 1
+    assert await slack.post_reply(ReplyRequest(channel=posted.channel, ts=posted.ts, replies=[reply])) == 1
     replies = live.slack.thread(posted.channel, posted.ts)
     assert [m.text for m in replies] == ["Acknowledged by Alice Adams in PagerDuty"]
 
