@@ -11,10 +11,11 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from activities.identity import Directory
 from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
 from settings import BridgeConfig, Routing
-from slack_sdk.web.async_client import AsyncWebClient
 from tests.sim.people import BY_PD_ID, CHANNEL
 from workflows.models import MessagePosted, Reply, TellUser
 from workflows.view import MessageView
@@ -50,7 +51,7 @@ class SlackChannel:
     told: list[Told] = field(default_factory=list)
     latest_ts: str | None = None  # the incident message posted or updated last
 
-    async def chat_postMessage(self, **kw: Any) -> dict[str, Any]:  # noqa: N802 - Slack's method name
+    async def chat_postMessage(self, **kw: Any) -> dict[str, Any]:
         if kw.get("thread_ts"):
             self.replies.append(str(kw["text"]))
             return {"ok": True, "channel": kw["channel"], "ts": f"r{len(self.replies)}"}
@@ -63,7 +64,7 @@ class SlackChannel:
         self.messages[self.latest_ts] = _texts(kw)
         return {"ok": True}
 
-    async def chat_postEphemeral(self, **kw: Any) -> dict[str, Any]:  # noqa: N802
+    async def chat_postEphemeral(self, **kw: Any) -> dict[str, Any]:
         return {"ok": True}
 
 

@@ -1,7 +1,7 @@
 """Deterministic simulation of one incident's life (issue #8): one test per invariant.
 
 Replay a failure from the steps hypothesis prints; `python3 dev.py soak --minutes N` runs many more.
-Profiles: `sim` (the default here, derandomized) and `sim-quick`; choose with HYPOTHESIS_PROFILE.
+Each test has a fixed seed. Profiles: `sim` (the default here) and `sim-quick`; choose with HYPOTHESIS_PROFILE.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from tests.sim.machine import machine_for
 
 settings.register_profile(
-    "sim", max_examples=120, stateful_step_count=30, deadline=None, derandomize=True, database=None,
+    "sim", max_examples=120, stateful_step_count=30, deadline=None, database=None, report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.register_profile("sim-quick", parent=settings.get_profile("sim"), max_examples=20)
