@@ -97,14 +97,21 @@ class IncidentLife(RuleBasedStateMachine):
 
     @precondition(lambda self: self.sim.slack.channel.latest_ts is not None)
     @rule(who=st.sampled_from(CLICKERS), action=st.sampled_from(list(ActionKind)), to=st.sampled_from(CLICKERS),
-          text=st.integers(0, 5))
+          text=st.integers(0, 6))
     def click(self, who: Human, action: ActionKind, to: Human, text: int) -> None:
-        """Someone uses a control on the incident message (mapped, unmapped, other team, admin)."""
+        """Someone uses a control on the incident message (mapped, unmapped, other team, admin).
+
+        A note is typed text; `text=6` is the same note again, on purpose (the person's previous one).
+        """
+        note = None
+        if action is ActionKind.NOTE:
+            again = [c.note for c in self.clicked if c.slack_user == who.slack_id and c.note]
+            note = again[-1] if text == 6 and again else self._type(text)
         click = SlackAction(
             key=f"k{len(self.clicked) + 1}", action=action, incident_id=INCIDENT_ID, slack_user=str(who.slack_id),
             channel=CHANNEL, message_ts=self.sim.slack.channel.latest_ts,
             target_slack_user=to.slack_id if action is ActionKind.REASSIGN else None,
-            note=self._type(text) if action is ActionKind.NOTE else None,
+            note=note,
         )
         self.clicked.append(click)
         self.sim.deliver(click)

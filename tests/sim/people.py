@@ -25,6 +25,10 @@ class Human:
     team: str | None = OWNING_TEAM
     admin: bool = False
 
+    def __repr__(self) -> str:
+        # The constant's name, so that a printed failing example can be pasted back as code.
+        return self.key.upper()
+
     @property
     def ref(self) -> Ref:
         assert self.pd_id is not None
