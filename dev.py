@@ -65,8 +65,9 @@ def cmd_test(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "bench", "doctor", "ctl"}:
-        print("usage: python3 dev.py run | test [pytest args] | bench | doctor | ctl <args>", file=sys.stderr)
+    if not argv or argv[0] not in {"run", "test", "bench", "soak", "doctor", "ctl"}:
+        print("usage: python3 dev.py run | test [pytest args] | bench | soak [--minutes N] | doctor | ctl <args>",
+              file=sys.stderr)
         return 2
     ensure_venv()
     command, rest = argv[0], argv[1:]
@@ -76,6 +77,8 @@ def main(argv: list[str]) -> int:
         return _step("run", [str(PY), "-m", "ops.run", *rest])
     if command == "bench":
         return _step("bench", [str(PY), "-m", "ops.bench", *rest])
+    if command == "soak":
+        return _step("soak", [str(PY), "-m", "ops.soak", *rest])
     if command == "doctor":
         return _step("doctor", [str(PY), "-m", "ops.doctor", *rest])
     return _step("ctl", [str(PY), "-m", "ops.ctl", *rest])

@@ -1,0 +1,156 @@
+"""The simulated workflow loop: the real reducer, the real view and rendering, effects run when told.
+
+Like `workflows/incident.py`: events go through `reduce` one at a time; effects become in-flight jobs
+(TellUser goes straight to Slack); after the inbox is empty the Slack message is made equal to
+`message_view(state)` and waiting replies are posted; a Tick is sent when `next_deadline` has passed.
+Unlike it, nothing runs by itself: the schedule decides when each job answers and how.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tests.sim.effects import Fault, InFlight, execute, start
+from tests.sim.pagerduty import PagerDuty
+from tests.sim.people import INCIDENT_ID
+from tests.sim.slack import SlackShows
+from workflows.models import (
+    Event,
+    IncidentState,
+    PdEvent,
+    RepliesPosted,
+    SlackAction,
+    TellUser,
+    Tick,
+    Timing,
+)
+from workflows.state import next_deadline, reduce
+from workflows.view import MessageView, message_view
+
+
+@dataclass
+class Click:
+    key: str
+    slack_user: str
+    action: str
+    command_id: str | None = None  # the command it became, if any
+    told_at_once: bool = False  # answered right away (not needed / nothing to do)
+
+
+@dataclass
+class SimWorkflow:
+    pd: PagerDuty
+    slack: SlackShows
+    now: datetime
+    timing: Timing = field(default_factory=Timing)
+    state: IncidentState = field(init=False)
+    inbox: list[Event] = field(default_factory=list)
+    inflight: list[InFlight] = field(default_factory=list)
+    run: int = 1
+    rendered: MessageView | None = None
+    clicks: dict[str, Click] = field(default_factory=dict)
+    triggers_delivered: int = 0
+    runs_completed: int = 0
+
+    def __post_init__(self) -> None:
+        self.state = IncidentState(incident_id=INCIDENT_ID, timing=self.timing)
+
+    # ---- the loop ----------------------------------------------------------------------------------
+
+    def deliver(self, event: Event) -> None:
+        """A signal: a webhook or a click (signal-with-start: a completed workflow starts afresh)."""
+        if self.state.finished and not self.inflight:
+            self.runs_completed += 1
+            self.state, self.rendered = IncidentState(incident_id=INCIDENT_ID, timing=self.timing), None
+        if isinstance(event, PdEvent) and event.event_type == "incident.triggered":
+            self.triggers_delivered += 1
+        self.inbox.append(event)
+        self.process()
+
+    def process(self) -> None:
+        while self.inbox:
+            self._apply(self.inbox.pop(0))
+        self._sync_slack()
+
+    def _apply(self, event: Event) -> None:
+        before_no = self.state.next_command_no
+        try:
+            self.state, effects = reduce(self.state, event, self.now)
+        except Exception as exc:  # the `total` invariant: reported, with the event, by the machine
+            raise AssertionError(f"total: reduce raised {exc!r} on {event!r}") from exc
+        if isinstance(event, SlackAction) and event.key not in self.clicks:
+            click = Click(event.key, event.slack_user, event.action.value)
+            if self.state.next_command_no > before_no:
+                click.command_id = f"c{before_no}"
+            click.told_at_once = any(isinstance(e, TellUser) for e in effects)
+            self.clicks[event.key] = click
+        for effect in effects:
+            if isinstance(effect, TellUser):
+                self.slack.tell(effect)
+            else:
+                self.inflight.append(start(effect, self.run, self.pd))
+
+    def _sync_slack(self) -> None:
+        view = message_view(self.state)
+        if view is not None:
+            if self.state.ts is None:
+                self.rendered = view
+                self._apply(self.slack.post(view))
+            elif view != self.rendered and self.state.channel is not None:
+                self.slack.update(self.state.channel, self.state.ts, view)
+                self.rendered = view
+        while self.state.replies and self.state.ts is not None and self.state.channel is not None:
+            reply = self.state.replies[0]
+            self.slack.reply(self.state.channel, self.state.ts, reply)
+            self._apply(RepliesPosted(upto_seq=reply.seq))
+
+    # ---- what the schedule controls ------------------------------------------------------------------
+
+    def complete(self, index: int, fault: Fault) -> None:
+        """The in-flight job `index` answers now, as `fault` says."""
+        job = self.inflight[index]
+        events, finished = execute(job, fault, self.pd, self.now)
+        if finished:
+            self.inflight.remove(job)
+        self.inbox.extend(events)
+        self.process()
+
+    def advance(self, delta: timedelta) -> None:
+        """Time passes; every deadline it crosses sends a Tick at that moment."""
+        end = self.now + delta
+        for _ in range(20):
+            deadline = None if self.state.finished else next_deadline(self.state)
+            if deadline is None or deadline > end:
+                break
+            self.now = max(self.now, deadline)
+            self.inbox.append(Tick())
+            self.process()
+        self.now = end
+
+    def continue_as_new(self, abandon: bool) -> None:
+        """A new run carrying state and inbox; in-memory render knowledge is lost.
+
+        `abandon=False` is what `workflows/incident.py` does today (it waits for every in-flight activity
+        first, so the schedule only allows it when nothing is in flight); `abandon=True` is a new run that
+        starts while jobs of the old one are still out: their answers never come back.
+        """
+        if abandon:
+            self.inflight = []
+        self.run += 1
+        self.rendered = None
+        self.process()
+
+    def resolve_everything(self) -> None:
+        """Deliveries stop and timers run out: every webhook arrives, every job answers, deadlines fire."""
+        limit = timedelta(seconds=self.timing.confirmation_deadline_seconds + 1)
+        for _ in range(60):
+            if self.pd.outbox:
+                self.deliver(self.pd.outbox.pop(0))
+            elif self.inflight:
+                self.complete(0, "ok")
+            else:
+                deadline = None if self.state.finished else next_deadline(self.state)
+                if deadline is None or deadline > self.now + limit:
+                    return
+                self.advance(max(deadline - self.now, timedelta(0)))

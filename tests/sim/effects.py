@@ -1,0 +1,140 @@
+"""Effect execution, in one place: what the activities would answer, computed against the PagerDuty model.
+
+Mirrors `workflows/incident.py` and `activities/pagerduty.py` as they are: one attempt, then "retrying"
+and durable retries until the action deadline; escalation decides its level once per click; "already"
+only for acknowledge and resolve; a note write first looks for the same note by the same author written
+since the click (minus the clock allowance) and takes it for its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from tests.sim.pagerduty import PagerDuty
+from tests.sim.people import BY_PD_ID, BY_SLACK_ID, ON_CALL, OWNING_TEAM
+from workflows.models import (
+    ActionKind,
+    ActorResolved,
+    Effect,
+    EscalationPlanned,
+    Event,
+    IncidentRead,
+    ReadIncident,
+    ResolveActor,
+    Status,
+    WriteOutcome,
+    WriteToPagerDuty,
+)
+from workflows.policy import ECHO_CLOCK_SKEW
+
+Fault = Literal["ok", "stale", "error", "refused", "unavailable", "timeout_applied"]
+FAULTS: tuple[Fault, ...] = ("ok", "stale", "error", "refused", "unavailable", "timeout_applied")
+
+
+@dataclass
+class InFlight:
+    """An effect the workflow started and whose result has not come back."""
+
+    effect: Effect
+    run: int  # which run of the workflow started it (continue-as-new abandons older ones)
+    started_read: IncidentRead | None = None  # what a read would have answered when it started
+    attempts: int = 0
+    retried_after: list[str] = field(default_factory=list)
+
+
+def start(effect: Effect, run: int, pd: PagerDuty) -> InFlight:
+    return InFlight(effect, run, started_read=pd.read() if isinstance(effect, ReadIncident) else None)
+
+
+def execute(job: InFlight, fault: Fault, pd: PagerDuty, now: datetime) -> tuple[list[Event], bool]:
+    """Run one attempt of `job`; the events it feeds back, and whether the job is finished."""
+    effect = job.effect
+    if isinstance(effect, ReadIncident):
+        if fault == "error":
+            return [IncidentRead(error="PagerDuty unavailable (503)")], True
+        return [job.started_read if fault == "stale" and job.started_read else pd.read()], True
+    if isinstance(effect, ResolveActor):
+        return [_resolve(effect, fault)], True
+    if isinstance(effect, WriteToPagerDuty):
+        return _write(job, effect, fault, pd, now)
+    return [], True
+
+
+def _resolve(effect: ResolveActor, fault: Fault) -> ActorResolved:
+    if fault == "error":
+        return ActorResolved(command_id=effect.command_id, error="could not check who you are in PagerDuty: 503")
+    actor = BY_SLACK_ID.get(effect.slack_user)
+    target = BY_SLACK_ID.get(effect.target_slack_user or "")
+    return ActorResolved(
+        command_id=effect.command_id,
+        actor=actor.person if actor and actor.pd_id else None,
+        target=target.person if target and target.pd_id else None,
+        actor_team_ids=[actor.team] if actor and actor.team else [],
+        incident_team_ids=[OWNING_TEAM],
+        is_admin=bool(actor and actor.admin),
+    )
+
+
+def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
+           now: datetime) -> tuple[list[Event], bool]:
+    events: list[Event] = []
+    if w.action is ActionKind.ESCALATE and w.escalation_level is None:
+        if pd.level >= len(ON_CALL):
+            detail = f"already at the last level ({pd.level} of {len(ON_CALL)}) of escalation policy Payments EP"
+            return [WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
+        w = w.model_copy(update={"escalation_level": pd.level + 1})
+        job.effect = w
+        events.append(EscalationPlanned(command_id=w.command_id, level=pd.level + 1,
+                                        user_ids=[str(ON_CALL[pd.level + 1].pd_id)]))
+    retry = job.attempts > 0
+    job.attempts += 1
+    if fault in {"unavailable", "timeout_applied"}:
+        if fault == "timeout_applied":
+            _apply(w, pd, now)
+        if retry:
+            # The durable retries ran out before the action deadline.
+            detail = "PagerDuty unavailable (503); gave up after 3 min of retries"
+            return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
+        return [*events, WriteOutcome(command_id=w.command_id, result="retrying",
+                                      detail="PagerDuty unavailable (503); retrying")], False
+    if fault in {"refused", "error"}:
+        return [*events, WriteOutcome(command_id=w.command_id, result="failed",
+                                      detail="PagerDuty refused: Arguments Caused Error")], True
+    return [*events, _apply(w, pd, now)], True
+
+
+def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime) -> WriteOutcome:
+    """The write as PagerDuty takes it, and the activity's answer."""
+    actor = BY_PD_ID[w.actor_pd_id]
+    done = WriteOutcome(command_id=w.command_id, result="applied")
+    if w.action is ActionKind.NOTE:
+        content = (w.note or "").strip()
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+        for note in pd.notes:
+            if (since is None or note.created_at >= since) and note.author == w.actor_pd_id and note.content == content:
+                return done.model_copy(update={"note_id": note.id, "detail": "note was already there"})
+        _, created = pd.add_note(now, content, actor, w.command_id)
+        return done.model_copy(update={"note_id": created.id})
+    if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE}:
+        return WriteOutcome(command_id=w.command_id, result="failed",
+                            detail="PagerDuty refused: Incident Already Resolved")
+    if w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
+        target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
+        if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
+            return WriteOutcome(command_id=w.command_id, result="failed",
+                                detail="PagerDuty refused: Incident Already Resolved")
+        if pd.status is target:
+            by = BY_PD_ID.get(pd.last_status_change_by or "")
+            detail = "Incident Already Acknowledged" if target is Status.ACKNOWLEDGED else "Incident Already Resolved"
+            return WriteOutcome(command_id=w.command_id, result="already", detail=detail,
+                                already_by=by.ref if by else None)
+        pd.set_status(now, target, actor, w.command_id)
+    elif w.action is ActionKind.REASSIGN:
+        target_human = BY_PD_ID[str(w.target_pd_id)]
+        if pd.assignees != [w.target_pd_id]:
+            pd.reassign(now, target_human, actor, w.command_id)
+    elif w.escalation_level is not None and pd.level != w.escalation_level:
+        pd.escalate_to(now, w.escalation_level, actor, w.command_id)
+    return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})

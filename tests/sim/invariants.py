@@ -1,0 +1,159 @@
+"""The simulation's invariants, checked against the final Slack text and PagerDuty's ledger.
+
+Names are the ones the issue uses: converges, attributed, answered, once, literal, total; plus
+trigger_shown. Each raises AssertionError starting with its name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from tests.sim.driver import SimWorkflow
+from tests.sim.people import BY_PD_ID, BY_SLACK_ID, HTML_URL, SLACK_IDS
+
+# ---- reading the thread ------------------------------------------------------------------------------
+
+FROM_SLACK = [
+    (re.compile(r"^:heavy_check_mark: Acknowledged by <@(\w+)> from Slack"), "incident.acknowledged"),
+    (re.compile(r"^:heavy_check_mark: Resolved by <@(\w+)> from Slack"), "incident.resolved"),
+    (re.compile(r"^:busts_in_silhouette: Reassigned to .*? by <@(\w+)> from Slack"), "incident.reassigned"),
+    (re.compile(r"^:arrow_double_up: Escalated by <@(\w+)> from Slack"), "incident.escalated"),
+    (re.compile(r"^:memo: Note by <@(\w+)> from Slack: "), "incident.annotated"),
+]
+IN_PAGERDUTY = [
+    (re.compile(r"^:eyes: Acknowledged by (.+?) in PagerDuty$"), "incident.acknowledged"),
+    (re.compile(r"^:white_check_mark: Resolved by (.+?) in PagerDuty$"), "incident.resolved"),
+    (re.compile(r"^:rotating_light: Reopened by (.+?) in PagerDuty$"), "incident.reopened"),
+    (re.compile(r"^:arrow_double_up: Escalated by (.+?) in PagerDuty, now"), "incident.escalated"),
+    (re.compile(r"^:arrow_double_up: Escalated (automatically) in PagerDuty"), "incident.escalated"),
+    (re.compile(r"^:busts_in_silhouette: Reassigned by (.+?) in PagerDuty to"), "incident.reassigned"),
+    (re.compile(r"^:label: Priority changed to \S+ by (.+?) in PagerDuty$"), "incident.priority_updated"),
+    (re.compile(r"^:memo: Note by (.+?) in PagerDuty: "), "incident.annotated"),
+    (re.compile(r"^:arrows_counterclockwise: Unacknowledged (in) PagerDuty"), "incident.unacknowledged"),
+]
+ACTION_OF = {"incident.acknowledged": "acknowledge", "incident.resolved": "resolve", "incident.reassigned": "reassign",
+             "incident.escalated": "escalate", "incident.annotated": "note"}
+NAME_TO_PD = {h.name: h.pd_id for h in BY_PD_ID.values()}
+MENTION = re.compile(r"<@([^>|]*)(\|[^>]*)?>")
+LINK = re.compile(r"<(https?://[^>|]*)(\|[^>]*)?>")
+BROADCAST = re.compile(r"<!(channel|here|everyone)\b[^>]*>|<!subteam\^")
+NONCE = re.compile(r"\[t\d+\]")
+
+
+def _who(text: str) -> str | None:
+    """The PagerDuty user a rendered name stands for (None: automation)."""
+    mention = MENTION.fullmatch(text)
+    if mention:
+        human = BY_SLACK_ID.get(mention.group(1))
+        return human.pd_id if human else f"?{text}"
+    return NAME_TO_PD.get(text)
+
+
+def timeline(replies: list[str]) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str | None]]]:
+    """Thread replies read back as (kind, clicker's Slack id) from Slack and (kind, PagerDuty user) outside."""
+    bridge: Counter[tuple[str, str]] = Counter()
+    outside: Counter[tuple[str, str | None]] = Counter()
+    for text in replies:
+        for pattern, kind in FROM_SLACK:
+            if match := pattern.match(text):
+                bridge[kind, match.group(1)] += 1
+                break
+        else:
+            for pattern, kind in IN_PAGERDUTY:
+                if match := pattern.match(text):
+                    outside[kind, _who(match.group(1))] += 1
+                    break
+    return bridge, outside
+
+
+def ledger_counts(wf: SimWorkflow) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str | None]]]:
+    bridge: Counter[tuple[str, str]] = Counter()
+    outside: Counter[tuple[str, str | None]] = Counter()
+    for change in wf.pd.ledger:
+        if change.command_id is not None:
+            human = BY_PD_ID[str(change.agent)]
+            bridge[change.kind, str(human.slack_id)] += 1
+        else:
+            outside[change.kind, change.agent] += 1
+    return bridge, outside
+
+
+# ---- invariants ------------------------------------------------------------------------------------------
+
+
+def attributed(wf: SimWorkflow, final: bool) -> None:
+    shown_bridge, shown_outside = timeline(wf.slack.channel.replies)
+    made_bridge, made_outside = ledger_counts(wf)
+    for key, count in shown_outside.items():
+        assert count <= made_outside[key], (
+            f"attributed: {key} shown {count}x as made in PagerDuty, but made there {made_outside[key]}x "
+            f"(through the bridge {made_bridge[key[0], _slack_of(key[1])]}x)")
+    for key, count in shown_bridge.items():
+        assert count <= made_bridge[key], f"attributed: {key} shown {count}x from Slack, made {made_bridge[key]}x"
+    if final:
+        for key, count in made_bridge.items():
+            assert shown_bridge[key] == count, f"attributed: {key} made {count}x through the bridge, shown " \
+                                               f"{shown_bridge[key]}x from Slack"
+
+
+def _slack_of(pd_id: str | None) -> str:
+    human = BY_PD_ID.get(pd_id or "")
+    return str(human.slack_id) if human else ""
+
+
+def once(wf: SimWorkflow) -> None:
+    per_command = Counter(c.command_id for c in wf.pd.ledger if c.command_id)
+    twice = {k: v for k, v in per_command.items() if v > 1}
+    assert not twice, f"once: commands changed PagerDuty more than once: {twice}"
+
+
+def literal(wf: SimWorkflow, typed: dict[str, str]) -> None:
+    for text in wf.slack.all_text():
+        assert not BROADCAST.search(text), f"literal: a broadcast mention reached Slack: {text!r}"
+        for mention in MENTION.finditer(text):
+            assert mention.group(1) in SLACK_IDS and not mention.group(2), f"literal: odd mention in {text!r}"
+        for link in LINK.finditer(text):
+            assert link.group(0) == f"<{HTML_URL}|Open in PagerDuty>", f"literal: a typed link in {text!r}"
+        for nonce in NONCE.findall(text):
+            raw = typed.get(nonce)
+            assert raw is None or _escaped(raw) in text, f"literal: typed {raw!r} not shown literally: {text!r}"
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def total(wf: SimWorkflow) -> None:
+    state = wf.state
+    sizes = {"seen_event_ids": len(state.seen_event_ids), "seen_action_keys": len(state.seen_action_keys),
+             "commands": len(state.commands), "replies": len(state.replies), "audit": len(state.audit)}
+    assert max(sizes.values()) <= 600, f"total: state grows without bound: {sizes}"
+
+
+def answered(wf: SimWorkflow) -> None:
+    """Every click: exactly one visible outcome (done in the thread, or told why not / why it failed)."""
+    expected: Counter[tuple[str, str]] = Counter((c.slack_user, c.action) for c in wf.clicks.values())
+    shown: Counter[tuple[str, str]] = Counter((t.slack_user, str(t.action)) for t in wf.slack.channel.told)
+    done, _ = timeline(wf.slack.channel.replies)
+    for (kind, slack_user), count in done.items():
+        shown[slack_user, ACTION_OF[kind]] += count
+    for key in expected.keys() | shown.keys():
+        assert shown[key] == expected[key], (
+            f"answered: {key} clicked {expected[key]}x, visible outcomes {shown[key]}x "
+            f"(commands: {[(c.id, c.phase.value) for c in wf.state.commands if c.slack_user == key[0]]})")
+
+
+def converges(wf: SimWorkflow) -> None:
+    ts = wf.slack.channel.latest_ts
+    if ts is None:
+        return
+    view, pd = wf.slack.channel.views[ts], wf.pd
+    shown = (view.status.value, sorted(a.id for a in view.assignees), view.priority)
+    truth = (pd.status.value, sorted(pd.assignees), pd.priority)
+    assert shown == truth, f"converges: message shows {shown}, PagerDuty has {truth}"
+
+
+def trigger_shown(wf: SimWorkflow) -> None:
+    if wf.triggers_delivered:
+        assert wf.slack.channel.latest_ts is not None, "trigger_shown: a trigger was delivered, no message posted"

@@ -1,0 +1,114 @@
+"""What Slack would show: the ONE place that turns the workflow's view, replies and tells into final text.
+
+It runs the real `activities/slack.py` methods (rendering, mention lookup, placeholder filling) against a
+recording Slack client and a directory of the cast, driving their coroutines to the end synchronously
+(nothing here ever waits). When the reply API changes, this is the module to adapt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from activities.identity import Directory
+from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
+from settings import BridgeConfig, Routing
+from tests.sim.people import BY_PD_ID, CHANNEL
+from workflows.models import MessagePosted, Reply, TellUser
+from workflows.view import MessageView
+
+T = TypeVar("T")
+
+
+def finish(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends, to its result."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coro.close()
+    raise RuntimeError("a simulated Slack call tried to wait")
+
+
+@dataclass
+class Told:
+    slack_user: str
+    action: str | None
+    outcome: str
+    text: str
+
+
+@dataclass
+class SlackChannel:
+    """The channel as people see it: the incident message(s), the thread, and ephemeral answers."""
+
+    messages: dict[str, list[str]] = field(default_factory=dict)  # ts -> mrkdwn texts (fallback first)
+    views: dict[str, MessageView] = field(default_factory=dict)
+    replies: list[str] = field(default_factory=list)
+    told: list[Told] = field(default_factory=list)
+    latest_ts: str | None = None  # the incident message posted or updated last
+
+    async def chat_postMessage(self, **kw: Any) -> dict[str, Any]:
+        if kw.get("thread_ts"):
+            self.replies.append(str(kw["text"]))
+            return {"ok": True, "channel": kw["channel"], "ts": f"r{len(self.replies)}"}
+        ts = f"1700000000.{len(self.messages) + 1:06d}"
+        self.messages[ts], self.latest_ts = _texts(kw), ts
+        return {"ok": True, "channel": kw["channel"], "ts": ts}
+
+    async def chat_update(self, **kw: Any) -> dict[str, Any]:
+        self.latest_ts = str(kw["ts"])
+        self.messages[self.latest_ts] = _texts(kw)
+        return {"ok": True}
+
+    async def chat_postEphemeral(self, **kw: Any) -> dict[str, Any]:
+        return {"ok": True}
+
+
+def _texts(kw: dict[str, Any]) -> list[str]:
+    """Everything in a message Slack parses as mrkdwn: the fallback text and mrkdwn blocks and fields."""
+    texts = [str(kw["text"])]
+    for block in kw.get("blocks") or []:
+        parts = [block.get("text"), *(block.get("fields") or []), *(block.get("elements") or [])]
+        texts += [str(p["text"]) for p in parts if isinstance(p, dict) and p.get("type") == "mrkdwn"]
+    return texts
+
+
+class _Directory:
+    async def slack_user_for(self, pd_user_id: str) -> str | None:
+        human = BY_PD_ID.get(pd_user_id)
+        return human.slack_id if human else None
+
+
+class SlackShows:
+    """Posts, updates, replies and tells through the real Slack activities into a `SlackChannel`."""
+
+    def __init__(self) -> None:
+        self.channel = SlackChannel()
+        config = BridgeConfig(routing=Routing(default_channel=CHANNEL))
+        self._acts = SlackActivities(cast(AsyncWebClient, self.channel), cast(Directory, _Directory()), config)
+
+    def post(self, view: MessageView) -> MessagePosted:
+        posted = finish(self._acts.post_message(PostRequest(view=view)))
+        self.channel.views[posted.ts] = view
+        return posted
+
+    def update(self, channel: str, ts: str, view: MessageView) -> None:
+        finish(self._acts.update_message(UpdateRequest(channel=channel, ts=ts, view=view)))
+        self.channel.views[ts] = view
+
+    def reply(self, channel: str, ts: str, reply: Reply) -> None:
+        finish(self._acts.post_reply(ReplyRequest(channel=channel, ts=ts, reply=reply)))
+
+    def tell(self, effect: TellUser) -> None:
+        finish(self._acts.tell_user(effect))
+        self.channel.told.append(Told(effect.slack_user, effect.action.value if effect.action else None,
+                                      effect.outcome, effect.text))
+
+    def all_text(self) -> list[str]:
+        """Every mrkdwn text in the channel now: messages, thread replies, ephemeral answers."""
+        return [*(t for texts in self.channel.messages.values() for t in texts), *self.channel.replies,
+                *(t.text for t in self.channel.told)]

@@ -1,0 +1,154 @@
+"""Behaviours of issue #8 the simulation finds, each as its shrunk story replayed step by step.
+
+These are the machine's own rules called in order (what hypothesis prints for a failure), ending with the
+final checks. They fail on code that has the behaviour; they are kept as normal tests on purpose.
+"""
+
+from __future__ import annotations
+
+from tests.sim.machine import IncidentLife, machine_for
+from tests.sim.people import ALICE, BOB, PAT
+from workflows.models import ActionKind
+
+
+def life(*checks: str, title: int = 5) -> IncidentLife:
+    machine = machine_for(*checks)()
+    machine.begin(title=title, skew_ms=0)
+    return machine
+
+
+def ack_clicked_and_applied(m: IncidentLife) -> None:
+    m.deliver_webhook(pick=0)  # the trigger
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the write: applied; its echo waits in the outbox
+
+
+def test_b01_typed_title_is_not_literal() -> None:
+    m = life("literal", title=0)  # "<!channel> db down"
+    m.deliver_webhook(pick=0)
+    m.teardown()
+
+
+def test_b01_typed_note_placeholder_is_filled() -> None:
+    m = life("literal")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=BOB, move="note", other=BOB, text=3)  # "{p0} is to blame"
+    m.deliver_webhook(pick=0)
+    m.teardown()
+
+
+def test_b02_echo_after_the_confirmation_deadline_is_shown_as_outside() -> None:
+    m = life("attributed")
+    ack_clicked_and_applied(m)
+    m.time_passes(ms=121_000)  # the deadline passes; the read it asks for answers
+    m.job_answers(pick=0, fault="ok")
+    m.deliver_webhook(pick=0)  # the echo, late
+    m.teardown()
+
+
+def test_b02_note_echo_after_a_read_is_shown_as_outside() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.NOTE, to=ALICE, text=5)
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="ok")  # the note is written; its echo waits in the outbox
+    m.click(who=BOB, action=ActionKind.ACKNOWLEDGE, to=BOB, text=0)
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="refused")  # Bob's click fails, so the bridge re-reads
+    m.job_answers(pick=0, fault="ok")  # the read
+    m.deliver_webhook(pick=0)  # the note's echo
+    m.teardown()
+
+
+def test_b02_echo_after_an_already_answer_is_shown_as_outside() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="timeout_applied")  # applied, but the answer was lost: retrying
+    m.job_answers(pick=0, fault="ok")  # the retry: "already acknowledged"
+    m.deliver_webhook(pick=0)  # the echo of the first attempt
+    m.teardown()
+
+
+def test_b03_resolve_delivered_before_trigger_posts_no_message() -> None:
+    m = life("trigger_shown")
+    m.change_in_pagerduty(who=BOB, move="resolve", other=BOB, text=0)
+    m.deliver_webhook(pick=1)  # resolved first
+    m.job_answers(pick=0, fault="ok")  # the read it asks for
+    m.deliver_webhook(pick=0)  # the trigger, late
+    m.teardown()
+
+
+def test_b04_older_priority_snapshot_overwrites_newer() -> None:
+    m = life("converges")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=BOB, move="priority", other=BOB, text=0)  # P1
+    m.time_passes(ms=1000)
+    m.change_in_pagerduty(who=BOB, move="priority", other=BOB, text=0)  # P2
+    m.deliver_webhook(pick=1)  # newer first
+    m.deliver_webhook(pick=0)  # then the older one
+    m.teardown()
+
+
+def test_b04_older_reassign_snapshot_overwrites_newer() -> None:
+    m = life("converges")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=BOB, move="reassign", other=PAT, text=0)  # to Pat
+    m.time_passes(ms=1000)
+    m.change_in_pagerduty(who=BOB, move="escalate", other=BOB, text=0)  # level 2: Bob
+    m.deliver_webhook(pick=1)
+    m.deliver_webhook(pick=0)
+    m.teardown()
+
+
+def test_b11_already_credits_the_clicker() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=BOB, move="acknowledge", other=BOB, text=0)  # webhook not delivered yet
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="ok")  # "already acknowledged" (by Bob)
+    m.teardown()
+
+
+def test_b13_duplicate_forgotten_after_500_event_ids() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=BOB, move="acknowledge", other=BOB, text=0)
+    m.deliver_webhook(pick=0)
+    m.webhook_storm(roll=0)
+    m.redeliver_webhook(pick=1)  # the acknowledgement again, after 520 other events
+    m.teardown()
+
+
+def test_b14_deliberate_repeat_note_within_30_s_vanishes() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    for _ in range(2):
+        m.click(who=ALICE, action=ActionKind.NOTE, to=ALICE, text=6 if m.clicked else 5)
+        m.job_answers(pick=0, fault="ok")
+        m.job_answers(pick=0, fault="ok")
+    m.teardown()
+
+
+def test_b15_failed_read_is_never_retried() -> None:
+    # Shrunk by TestConverges: two status changes in the same millisecond ask for a read; it fails, and
+    # nothing asks again before the periodic re-read 15 minutes later.
+    m = life("converges")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="unacknowledge", other=ALICE, text=0)  # same millisecond
+    m.deliver_webhook(pick=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="error")
+    m.teardown()
+
+
+def test_b16_continue_as_new_abandons_a_click() -> None:
+    m = life("answered")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.continue_as_new(abandon=True)
+    m.teardown()
