@@ -74,14 +74,6 @@ EVENT_STATUS: dict[str, Status] = {
 }
 
 Result = tuple[IncidentState, list[Effect]]
-LIFECYCLE_RANK = {Status.TRIGGERED: 0, Status.ACKNOWLEDGED: 1, Status.RESOLVED: 2}
-
-
-def _forward(state: IncidentState, status: Status) -> bool:
-    """Whether `status` is a step forward in the lifecycle from the current one (ties are broken this way)."""
-    return state.status is None or LIFECYCLE_RANK[status] > LIFECYCLE_RANK[state.status]
-
-
 def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
     new = _fresh(state)
     effects: list[Effect] = []
@@ -199,9 +191,9 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
             state.known = state.incident is not None
         if last is not None and event.occurred_at < last:
             return False
-        if event.occurred_at == last and (status is state.status or not _forward(state, status)):
+        if event.occurred_at == last:
             if status is not state.status:
-                # Two changes in the same millisecond and this one would undo the other: ask PagerDuty.
+                # Two different changes in the same millisecond: which came last is PagerDuty's to say.
                 request_read(state, f"{event.event_type} has the same timestamp as the last status change",
                              effects, after=True)
             return False

@@ -20,6 +20,7 @@ from workflows.models import (
     IncidentState,
     PdEvent,
     RepliesPosted,
+    Resumed,
     SlackAction,
     TellUser,
     Tick,
@@ -100,10 +101,10 @@ class SimWorkflow:
             elif view != self.rendered and self.state.channel is not None:
                 self.slack.update(self.state.channel, self.state.ts, view)
                 self.rendered = view
-        while self.state.replies and self.state.ts is not None and self.state.channel is not None:
-            reply = self.state.replies[0]
-            self.slack.reply(self.state.channel, self.state.ts, reply)
-            self._apply(RepliesPosted(upto_seq=reply.seq))
+        if self.state.replies and self.state.ts is not None and self.state.channel is not None:
+            waiting = list(self.state.replies)
+            self.slack.reply(self.state.channel, self.state.ts, waiting)
+            self._apply(RepliesPosted(upto_seq=waiting[-1].seq))
 
     # ---- what the schedule controls ------------------------------------------------------------------
 
@@ -131,14 +132,15 @@ class SimWorkflow:
     def continue_as_new(self, abandon: bool) -> None:
         """A new run carrying state and inbox; in-memory render knowledge is lost.
 
-        `abandon=False` is what `workflows/incident.py` does today (it waits for every in-flight activity
-        first, so the schedule only allows it when nothing is in flight); `abandon=True` is a new run that
-        starts while jobs of the old one are still out: their answers never come back.
+        `abandon=True` is what `workflows/incident.py` does: the new run starts while jobs of the old one are
+        still out (their answers never come back) and first reduces `Resumed`, which asks again for them.
+        `abandon=False` is a new run when nothing is in flight.
         """
         if abandon:
             self.inflight = []
         self.run += 1
         self.rendered = None
+        self.inbox.insert(0, Resumed())
         self.process()
 
     def resolve_everything(self) -> None:

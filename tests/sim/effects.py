@@ -1,9 +1,10 @@
 """Effect execution, in one place: what the activities would answer, computed against the PagerDuty model.
 
-Mirrors `workflows/incident.py` and `activities/pagerduty.py` as they are: one attempt, then "retrying"
-and durable retries until the action deadline; escalation decides its level once per click; "already"
-only for acknowledge and resolve; a note write first looks for the same note by the same author written
-since the click (minus the clock allowance) and takes it for its own.
+Mirrors `workflows/incident.py` and `activities/pagerduty.py`: one attempt, then "retrying" and durable
+retries until the action deadline; escalation decides its level once per click; "already" only for
+acknowledge and resolve, naming who made the change (the clicker's own earlier attempt counts as applied);
+a note write looks for the same note only on a retry (or a write asked again by a new run), never taking a
+note the bridge already knows.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def execute(job: InFlight, fault: Fault, pd: PagerDuty, now: datetime) -> tuple[
     """Run one attempt of `job`; the events it feeds back, and whether the job is finished."""
     effect = job.effect
     if isinstance(effect, ReadIncident):
+        # As the workflow does, the answer carries the number of the read that asked for it.
         if fault == "error":
-            return [IncidentRead(error="PagerDuty unavailable (503)")], True
-        return [job.started_read if fault == "stale" and job.started_read else pd.read()], True
+            return [IncidentRead(read_no=effect.read_no, error="PagerDuty unavailable (503)")], True
+        read = job.started_read if fault == "stale" and job.started_read else pd.read()
+        return [read.model_copy(update={"read_no": effect.read_no})], True
     if isinstance(effect, ResolveActor):
         return [_resolve(effect, fault)], True
     if isinstance(effect, WriteToPagerDuty):
@@ -92,7 +95,7 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     job.attempts += 1
     if fault in {"unavailable", "timeout_applied"}:
         if fault == "timeout_applied":
-            _apply(w, pd, now)
+            _apply(w, pd, now, retry or w.may_have_landed)
         if retry:
             # The durable retries ran out before the action deadline.
             detail = "PagerDuty unavailable (503); gave up after 3 min of retries"
@@ -102,17 +105,19 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     if fault in {"refused", "error"}:
         return [*events, WriteOutcome(command_id=w.command_id, result="failed",
                                       detail="PagerDuty refused: Arguments Caused Error")], True
-    return [*events, _apply(w, pd, now)], True
+    return [*events, _apply(w, pd, now, retry or w.may_have_landed)], True
 
 
-def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime) -> WriteOutcome:
+def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = False) -> WriteOutcome:
     """The write as PagerDuty takes it, and the activity's answer."""
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
     if w.action is ActionKind.NOTE:
         content = (w.note or "").strip()
         since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        for note in pd.notes:
+        for note in pd.notes if retry else []:
+            if note.id in w.known_note_ids:
+                continue
             if (since is None or note.created_at >= since) and note.author == w.actor_pd_id and note.content == content:
                 return done.model_copy(update={"note_id": note.id, "detail": "note was already there"})
         _, created = pd.add_note(now, content, actor, w.command_id)
@@ -125,6 +130,9 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime) -> WriteOutcome:
         if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
             return WriteOutcome(command_id=w.command_id, result="failed",
                                 detail="PagerDuty refused: Incident Already Resolved")
+        if pd.status is target and pd.last_status_change_by == w.actor_pd_id:
+            return done.model_copy(update={"snapshot": pd.snapshot(),
+                                           "status_changed_at": pd.rest_status_changed_at()})
         if pd.status is target:
             by = BY_PD_ID.get(pd.last_status_change_by or "")
             detail = "Incident Already Acknowledged" if target is Status.ACKNOWLEDGED else "Incident Already Resolved"

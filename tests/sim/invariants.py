@@ -34,6 +34,11 @@ IN_PAGERDUTY = [
 ]
 ACTION_OF = {"incident.acknowledged": "acknowledge", "incident.resolved": "resolve", "incident.reassigned": "reassign",
              "incident.escalated": "escalate", "incident.annotated": "note"}
+# A click that found PagerDuty already done: its visible outcome, not a change by the clicker.
+FOUND_DONE = re.compile(r"^:information_source: <@(\w+)>'s click found the incident already (acknowledged|resolved)")
+FOUND_ACTION = {"acknowledged": "acknowledge", "resolved": "resolve"}
+# A write reported failed whose echo came after all: the correction of an outcome already told.
+LANDED_LATE = "(PagerDuty confirmed it after the bridge had reported a failure)"
 NAME_TO_PD = {h.name: h.pd_id for h in BY_PD_ID.values()}
 MENTION = re.compile(r"<@([^>|]*)(\|[^>]*)?>")
 LINK = re.compile(r"<(https?://[^>|]*)(\|[^>]*)?>")
@@ -54,7 +59,8 @@ def timeline(replies: list[str]) -> tuple[Counter[tuple[str, str]], Counter[tupl
     """Thread replies read back as (kind, clicker's Slack id) from Slack and (kind, PagerDuty user) outside."""
     bridge: Counter[tuple[str, str]] = Counter()
     outside: Counter[tuple[str, str | None]] = Counter()
-    for text in replies:
+    # Replies that waited together arrive as one, one timeline line each.
+    for text in (line for reply in replies for line in reply.split("\n")):
         for pattern, kind in FROM_SLACK:
             if match := pattern.match(text):
                 bridge[kind, match.group(1)] += 1
@@ -135,9 +141,13 @@ def answered(wf: SimWorkflow) -> None:
     """Every click: exactly one visible outcome (done in the thread, or told why not / why it failed)."""
     expected: Counter[tuple[str, str]] = Counter((c.slack_user, c.action) for c in wf.clicks.values())
     shown: Counter[tuple[str, str]] = Counter((t.slack_user, str(t.action)) for t in wf.slack.channel.told)
-    done, _ = timeline(wf.slack.channel.replies)
+    lines = [line for reply in wf.slack.channel.replies for line in reply.split("\n")]
+    done, _ = timeline([line for line in lines if LANDED_LATE not in line])
     for (kind, slack_user), count in done.items():
         shown[slack_user, ACTION_OF[kind]] += count
+    for line in lines:
+        if found := FOUND_DONE.match(line):
+            shown[found.group(1), FOUND_ACTION[found.group(2)]] += 1
     for key in expected.keys() | shown.keys():
         assert shown[key] == expected[key], (
             f"answered: {key} clicked {expected[key]}x, visible outcomes {shown[key]}x "

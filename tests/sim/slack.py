@@ -100,8 +100,9 @@ class SlackShows:
         finish(self._acts.update_message(UpdateRequest(channel=channel, ts=ts, view=view)))
         self.channel.views[ts] = view
 
-    def reply(self, channel: str, ts: str, reply: Reply) -> None:
-        finish(self._acts.post_reply(ReplyRequest(channel=channel, ts=ts, reply=reply)))
+    def reply(self, channel: str, ts: str, replies: list[Reply]) -> None:
+        """Replies that waited together go out as one, one line each (as the workflow sends them)."""
+        finish(self._acts.post_reply(ReplyRequest(channel=channel, ts=ts, replies=replies)))
 
     def tell(self, effect: TellUser) -> None:
         finish(self._acts.tell_user(effect))
