@@ -80,22 +80,27 @@ class PagerDutyActivities:
             data = await self._api.update_incident(incident_id, fields, w.actor_email)
         except PagerDutyRefused as exc:
             if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
-                return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code])
+                return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code],
+                                           retry=request.is_retry or _attempt() > 1)
             raise
         if not data:
             return WriteOutcome(command_id=w.command_id, result="applied")
         return WriteOutcome(command_id=w.command_id, result="applied", snapshot=snapshot(data),
                             status_changed_at=status_changed_at(data))
 
-    async def _already(self, incident_id: str, w: WriteToPagerDuty, detail: str) -> WriteOutcome:
+    async def _already(self, incident_id: str, w: WriteToPagerDuty, detail: str, *, retry: bool) -> WriteOutcome:
         """PagerDuty says it is already so: whose change that was, as PagerDuty recorded it.
 
-        When the acting person made it themself (an earlier attempt of this click landed and its answer
-        was lost), the change is theirs: applied.
+        When an earlier attempt of this click landed and its answer was lost (this is a retry, the change is
+        the acting person's, made after the click), the change is theirs: applied. Otherwise it was already
+        done, by whoever PagerDuty names (the clicker too, when they did it in PagerDuty themself).
         """
         data = await self._api.get_incident(incident_id)
         by = ref(data.get("last_status_change_by"))
-        result: Literal["applied", "already"] = "applied" if by is not None and by.id == w.actor_pd_id else "already"
+        changed = status_changed_at(data)
+        ours = (retry and by is not None and by.id == w.actor_pd_id and changed is not None
+                and (w.issued_at is None or changed >= (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0)))
+        result: Literal["applied", "already"] = "applied" if ours else "already"
         return WriteOutcome(command_id=w.command_id, result=result, detail=detail, already_by=by,
                             snapshot=snapshot(data), status_changed_at=status_changed_at(data))
 

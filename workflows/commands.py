@@ -134,7 +134,7 @@ def on_resumed(state: IncidentState, effects: list[Effect]) -> None:
 
 
 def _found_done(state: IncidentState, command: Command, outcome: WriteOutcome, now: datetime) -> None:
-    """Someone else did it first (or PagerDuty does not say who): credit them, not the click."""
+    """It was done before this click (PagerDuty may not say by whom): credit them, not the click."""
     settle(command, CommandPhase.APPLIED, now, outcome.detail)
     command.confirmed = command.found_done = True
     command.already_by = outcome.already_by
@@ -160,16 +160,15 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         return
     if command.phase is CommandPhase.APPLIED:
         return
-    if outcome.result == "already" and command.actor is not None and (
-            outcome.already_by is None or outcome.already_by.id != command.actor.pd_id):
+    if outcome.result == "already":
+        # PagerDuty had it done already, not by this click (the activity answers "applied" when an earlier
+        # attempt of this click had landed): credit whoever PagerDuty names.
         _found_done(state, command, outcome, now)
         return
-    if outcome.result in {"applied", "already"}:
+    if outcome.result == "applied":
         if outcome.detail:
             command.detail = outcome.detail
         settle(command, CommandPhase.APPLIED, now)
-        if outcome.result == "already":
-            command.confirmed = True
         reply(state, timeline.command_done(command, state.incident))
         return
     if command.phase is not CommandPhase.FAILED:

@@ -130,7 +130,10 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = Fals
         if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
             return WriteOutcome(command_id=w.command_id, result="failed",
                                 detail="PagerDuty refused: Incident Already Resolved")
-        if pd.status is target and pd.last_status_change_by == w.actor_pd_id:
+        changed = pd.rest_status_changed_at()
+        since = (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0) if w.issued_at else None
+        if (pd.status is target and retry and pd.last_status_change_by == w.actor_pd_id
+                and (since is None or (changed is not None and changed >= since))):
             return done.model_copy(update={"snapshot": pd.snapshot(),
                                            "status_changed_at": pd.rest_status_changed_at()})
         if pd.status is target:

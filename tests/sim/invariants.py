@@ -11,6 +11,7 @@ from collections import Counter
 
 from tests.sim.driver import SimWorkflow
 from tests.sim.people import BY_PD_ID, BY_SLACK_ID, HTML_URL, SLACK_IDS
+from workflows.slack_text import escape
 
 # ---- reading the thread ------------------------------------------------------------------------------
 
@@ -39,7 +40,8 @@ FOUND_DONE = re.compile(r"^:information_source: <@(\w+)>'s click found the incid
 FOUND_ACTION = {"acknowledged": "acknowledge", "resolved": "resolve"}
 # A write reported failed whose echo came after all: the correction of an outcome already told.
 LANDED_LATE = "(PagerDuty confirmed it after the bridge had reported a failure)"
-NAME_TO_PD = {h.name: h.pd_id for h in BY_PD_ID.values()}
+# People without Slack appear by name, escaped like all text from PagerDuty.
+NAME_TO_PD = {escape(h.name): h.pd_id for h in BY_PD_ID.values()}
 MENTION = re.compile(r"<@([^>|]*)(\|[^>]*)?>")
 LINK = re.compile(r"<(https?://[^>|]*)(\|[^>]*)?>")
 BROADCAST = re.compile(r"<!(channel|here|everyone)\b[^>]*>|<!subteam\^")

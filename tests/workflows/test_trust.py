@@ -120,14 +120,15 @@ def test_late_note_echo_is_not_shown_as_made_in_pagerduty(how: str) -> None:
     assert thread(state) == [":memo: Note by <@U0ALICE> from Slack: cache is cold"]
 
 
-@pytest.mark.parametrize("answer", ["applied", "already"])
-def test_late_acknowledge_echo_is_not_shown_as_made_in_pagerduty(answer: str) -> None:
+@pytest.mark.parametrize("how", ["after the deadline", "after a read"])
+def test_late_acknowledge_echo_is_not_shown_as_made_in_pagerduty(how: str) -> None:
     state = clicked(started(), ActionKind.ACKNOWLEDGE, 10)
-    # "already" with PagerDuty naming Alice herself: an earlier attempt of this click had landed.
-    outcome = WriteOutcome(command_id="c1", result=answer, already_by=Ref(id=ALICE.pd_id, summary=ALICE.name)
-                           if answer == "already" else None)
-    state, _ = reduce(state, outcome, at(12))
-    state = _past_deadline(state)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied"), at(12))
+    if how == "after the deadline":
+        state = _past_deadline(state)
+    else:
+        state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.ACKNOWLEDGED), status_changed_at=at(11)),
+                          at(13))
     state, _ = reduce(state, pd_event("incident.acknowledged", 11.5, agent=ALICE), at(2 * 3600))
     assert thread(state) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
 
@@ -232,3 +233,15 @@ def test_failed_write_whose_echo_comes_is_shown_done_from_slack() -> None:
     state, _ = reduce(state, pd_event("incident.acknowledged", 100, agent=ALICE), at(201))
     assert state.commands[0].phase is CommandPhase.APPLIED
     assert not any("in PagerDuty" in line and "Acknowledged" in line for line in thread(state))
+
+
+def test_acknowledged_in_pagerduty_by_the_clicker_before_the_click_is_not_from_slack() -> None:
+    # Alice acknowledged in PagerDuty, then clicked Acknowledge before its webhook came: PagerDuty answers
+    # "already" naming her. Her change was made in PagerDuty, not through the bridge.
+    state = clicked(started(), ActionKind.ACKNOWLEDGE, 10)
+    alice = Ref(id=ALICE.pd_id, summary=ALICE.name)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="already", already_by=alice), at(12))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 9, agent=ALICE), at(13))
+    lines = thread(state)
+    assert not any("from Slack" in line for line in lines)
+    assert lines[-1] == ":eyes: Acknowledged by Alice Adams in PagerDuty"
