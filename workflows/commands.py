@@ -17,6 +17,7 @@ from workflows.models import (
     CommandPhase,
     Effect,
     IncidentState,
+    PdEvent,
     Person,
     ResolveActor,
     SlackAction,
@@ -160,10 +161,14 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         return
     if command.phase is CommandPhase.APPLIED:
         return
+    held, command.held_echo = command.held_echo, None
     if outcome.result == "already":
         # PagerDuty had it done already, not by this click (the activity answers "applied" when an earlier
-        # attempt of this click had landed): credit whoever PagerDuty names.
+        # attempt of this click had landed): credit whoever PagerDuty names, and show their webhook as theirs.
         _found_done(state, command, outcome, now)
+        line = timeline.external_change(held, held.incident or state.incident) if held else None
+        if line is not None:
+            reply(state, line)
         return
     if outcome.result == "applied":
         if outcome.detail:
@@ -171,6 +176,20 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         settle(command, CommandPhase.APPLIED, now)
         reply(state, timeline.command_done(command, state.incident))
         return
+    _not_done(state, command, outcome, held, now, effects)
+
+
+def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
+              effects: list[Effect]) -> None:
+    if held is not None and not outcome.detail.startswith("PagerDuty refused"):
+        # The write gave up, but its echo had come: it landed.
+        settle(command, CommandPhase.APPLIED, now)
+        reply(state, timeline.command_done(command, state.incident))
+        return
+    if held is not None:
+        line = timeline.external_change(held, held.incident or state.incident)
+        if line is not None:
+            reply(state, line)
     if command.phase is not CommandPhase.FAILED:
         _failed(state, command, outcome, now, effects)
 

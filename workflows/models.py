@@ -306,6 +306,9 @@ class Command(Model):
     note_id: str | None = None
     escalation_level: int | None = None
     expected_assignee_ids: list[str] = Field(default_factory=list)
+    # A webhook that looks like this click's echo but came before PagerDuty answered the write: the same
+    # person may have done the same in PagerDuty just before clicking. The write's answer decides.
+    held_echo: PdEvent | None = None
 
 
 class Reply(Model):

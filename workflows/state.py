@@ -53,6 +53,8 @@ from workflows.models import (
 )
 from workflows.policy import EXPECTED_STATUS, confirms
 
+UNANSWERED = {CommandPhase.SENDING, CommandPhase.RETRYING}
+
 MAX_SEEN_EVENTS = 500
 MAX_SEEN_ACTIONS = 200
 MAX_SETTLED_COMMANDS = 20
@@ -162,7 +164,9 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
     fresh = _apply_pd_change(state, event, now, effects)
-    if echo is not None:
+    if echo is not None and echo.phase in UNANSWERED and echo.action in EXPECTED_STATUS:
+        echo.echo_seen, echo.held_echo = True, event  # the write's answer tells whose change this was
+    elif echo is not None:
         echo.echo_seen = True
         if echo.phase is not CommandPhase.APPLIED:
             late = echo.phase is CommandPhase.FAILED

@@ -113,15 +113,7 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = Fals
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
     if w.action is ActionKind.NOTE:
-        content = (w.note or "").strip()
-        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        for note in pd.notes if retry else []:
-            if note.id in w.known_note_ids:
-                continue
-            if (since is None or note.created_at >= since) and note.author == w.actor_pd_id and note.content == content:
-                return done.model_copy(update={"note_id": note.id, "detail": "note was already there"})
-        _, created = pd.add_note(now, content, actor, w.command_id)
-        return done.model_copy(update={"note_id": created.id})
+        return _note(w, pd, now, retry)
     if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE}:
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail="PagerDuty refused: Incident Already Resolved")
@@ -149,3 +141,18 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = Fals
     elif w.escalation_level is not None and pd.level != w.escalation_level:
         pd.escalate_to(now, w.escalation_level, actor, w.command_id)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+
+
+def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool) -> WriteOutcome:
+    """A note write: only a retry looks for its own earlier note, never one the bridge knows."""
+    actor = BY_PD_ID[w.actor_pd_id]
+    done = WriteOutcome(command_id=w.command_id, result="applied")
+    content = (w.note or "").strip()
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    for note in pd.notes if retry else []:
+        if note.id in w.known_note_ids:
+            continue
+        if (since is None or note.created_at >= since) and note.author == w.actor_pd_id and note.content == content:
+            return done.model_copy(update={"note_id": note.id, "detail": "note was already there"})
+    _, created = pd.add_note(now, content, actor, w.command_id)
+    return done.model_copy(update={"note_id": created.id})
