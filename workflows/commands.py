@@ -96,6 +96,15 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
             effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail,
                                     action=command.action, outcome=outcome))
         return
+    assignees = [a.id for a in state.incident.assignees] if state.incident else []
+    if command.action is ActionKind.REASSIGN and facts.target is not None and assignees == [facts.target.pd_id]:
+        settle(command, CommandPhase.REFUSED, now, "already assigned")
+        if command.channel:
+            effects.append(TellUser(channel=command.channel, slack_user=command.slack_user,
+                                    text=f"<@{command.slack_user}>, the incident is already assigned to that person "
+                                         "in PagerDuty; nothing was sent.", action=command.action,
+                                    outcome="not_needed"))
+        return
     command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
     effects.append(_write(state, command, facts.actor))
 

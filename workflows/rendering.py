@@ -97,10 +97,10 @@ class SlackSync:
                 if self._turn(Kind.STATUS if status else Kind.UPDATE, view, state.channel):
                     self._rendering = True
                     self._spawn(self._update(view, state.channel or "", state.ts))
-        if state.ts is not None and state.replies and not self._replying and view is not None:
-            if self._turn(Kind.REPLY, view, state.channel):
-                self._replying = True
-                self._spawn(self._post_replies())
+        replies_wait = state.ts is not None and bool(state.replies) and not self._replying and view is not None
+        if replies_wait and view is not None and self._turn(Kind.REPLY, view, state.channel):
+            self._replying = True
+            self._spawn(self._post_replies())
 
     # ---- turns from the budget ------------------------------------------------------------------------------
 

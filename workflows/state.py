@@ -32,6 +32,7 @@ from workflows.changes import (
 )
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.models import (
+    ActionKind,
     ActorResolved,
     CommandPhase,
     Effect,
@@ -164,7 +165,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
     fresh = _apply_pd_change(state, event, now, effects)
-    if echo is not None and echo.phase in UNANSWERED and echo.action in EXPECTED_STATUS:
+    if echo is not None and echo.phase in UNANSWERED and echo.action is not ActionKind.NOTE:
         echo.echo_seen, echo.held_echo = True, event  # the write's answer tells whose change this was
     elif echo is not None:
         echo.echo_seen = True

@@ -354,7 +354,10 @@ def test_escalation_echo_must_name_who_is_on_call_at_the_planned_level(assignee:
     echo = pd_event("incident.escalated", 22, agent=ALICE, assignees=[Ref(id=assignee.pd_id, summary=assignee.name)])
     state, _ = reduce(state, echo, at(22))
     assert state.commands[0].echo_seen is confirmed
-    assert ("from Slack" in replies(state)[-1]) is confirmed
+    # An echo that comes before the write's answer is held until PagerDuty answers.
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied"), at(23))
+    assert ("from Slack" in replies(state)[-1])
+    assert any("Escalated by {p0} in PagerDuty" in line for line in replies(state)) is not confirmed
 
 
 def test_rest_times_in_whole_seconds_are_not_stale_within_the_same_second() -> None:
