@@ -25,7 +25,7 @@ from activities.metrics import IDENTITY_MISSES
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import SlackActivities
-from activities.sweep import SweepActivities
+from activities.sweep import PAGE_SIZE, SweepActivities
 from ops.schedule import ensure_sweep_schedule, schedule_id
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
@@ -78,7 +78,8 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 @asynccontextmanager
-async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[list[Callable[..., Any]]]:
+async def activities(settings: Settings, config: BridgeConfig,
+                     sweep_page_size: int = PAGE_SIZE) -> AsyncIterator[list[Callable[..., Any]]]:
     """The activity instances with their shared clients, closed on exit."""
     async with httpx.AsyncClient(base_url=settings.pagerduty_api_url, timeout=20) as http:
         pd = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
@@ -87,7 +88,7 @@ async def activities(settings: Settings, config: BridgeConfig) -> AsyncIterator[
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
         slack_acts = SlackActivities(slack, directory, config)
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
-        sweep = SweepActivities(pd, slack, config)
+        sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,

@@ -81,7 +81,7 @@ class WebhookWarningWorkflow:
 
     @workflow.signal(name="webhook_health")
     def webhook_health(self, health: WebhookHealth) -> None:
-        self._state = self._state.model_copy(update={"latest": health})
+        self._state = self._state.model_copy(update={"latest": health, "checks": self._state.checks + 1})
         self._reports += 1
 
     @workflow.query(name="state")

@@ -69,6 +69,7 @@ class WarningState(Model):
     """The one warning message of the default channel, and the webhook health it shows."""
 
     latest: WebhookHealth | None = None  # the last health the sweep reported
+    checks: int = 0  # reports received, this run and the ones before it
     channel: str | None = None
     ts: str | None = None  # the message while it warns; forgotten once it says "resolved"
     shown: WebhookHealth | None = None
