@@ -86,6 +86,13 @@ class Timing(_Strict):
     confirmation_deadline_seconds: int = Field(default=120, gt=0)
     linger_after_resolve_seconds: int = Field(default=86400, ge=0)
     reconcile_interval_seconds: int = Field(default=900, gt=0)
+    sweep_interval_seconds: int = Field(default=300, gt=0)
+
+
+class PagerDuty(_Strict):
+    # The bridge's public webhook URL, to find its subscription among the account's; unset: any
+    # subscription whose URL ends with /pagerduty/webhooks is taken for the bridge's.
+    webhook_url: str | None = None
 
 
 class SlackPacing(_Strict):
@@ -104,6 +111,7 @@ class BridgeConfig(_Strict):
     authorization: Authorization = Field(default_factory=Authorization)
     timing: Timing = Field(default_factory=Timing)
     slack: SlackPacing = Field(default_factory=SlackPacing)
+    pagerduty: PagerDuty = Field(default_factory=PagerDuty)
 
     def channel_for(self, service_id: str | None) -> str:
         if service_id and service_id in self.routing.services:

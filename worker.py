@@ -1,5 +1,5 @@
-"""The Temporal worker: `python worker.py`. Builds the clients, checks search attributes, runs the
-incident workflow and its activities until interrupted."""
+"""The Temporal worker: `python worker.py`. Builds the clients, checks search attributes, makes sure the
+sweep's schedule exists, runs the incident and sweep workflows and their activities until interrupted."""
 
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ from activities.pacing import BudgetActivities, ensure_budget
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import SlackActivities
+from activities.sweep import PAGE_SIZE, SweepActivities
+from ops.schedule import ensure_sweep_schedule, schedule_id
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
 from workflows.budget import Limits
 from workflows.incident import IncidentWorkflow
 from workflows.pacing import SlackBudgetWorkflow
+from workflows.sweep import SweepWorkflow, WebhookWarningWorkflow
 
 log = logging.getLogger("bridge.worker")
 
@@ -82,8 +85,8 @@ def pacing_limits(config: BridgeConfig) -> Limits:
 
 
 @asynccontextmanager
-async def activities(settings: Settings, config: BridgeConfig, client: Client
-                     ) -> AsyncIterator[list[Callable[..., Any]]]:
+async def activities(settings: Settings, config: BridgeConfig, client: Client,
+                     sweep_page_size: int = PAGE_SIZE) -> AsyncIterator[list[Callable[..., Any]]]:
     """The activity instances with their shared clients, closed on exit."""
     async with httpx.AsyncClient(base_url=settings.pagerduty_api_url, timeout=20) as http:
         pd = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
@@ -93,14 +96,28 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client
         slack_acts = SlackActivities(slack, directory, config)
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
         budget = BudgetActivities(client, settings.temporal_task_queue, pacing_limits(config))
+        sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
-               slack_acts.route, slack_acts.post_notice, budget.ask]
+               slack_acts.route, slack_acts.post_notice, budget.ask,
+               sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,
+               sweep.show_warning]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]]) -> Worker:
-    return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow, SlackBudgetWorkflow],
+    return Worker(client, task_queue=task_queue,
+                  workflows=[IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow],
                   activities=activity_fns)
+
+
+async def ensure_schedule(client: Client, task_queue: str, config: BridgeConfig) -> None:
+    """The sweep is a safety net: a worker that may not manage schedules still runs, loudly."""
+    try:
+        await ensure_sweep_schedule(client, task_queue, config.timing.sweep_interval_seconds)
+    except RPCError as exc:
+        log.error("the sweep's schedule %s could not be created or updated (%s): incidents whose trigger webhook "
+                  "is lost will not reach Slack; give the worker's Temporal identity permission to manage "
+                  "schedules", schedule_id(task_queue), exc.message)
 
 
 async def connect(settings: Settings) -> Client:
@@ -113,6 +130,7 @@ async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Eve
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_budget(client, settings.temporal_task_queue, pacing_limits(config))
+    await ensure_schedule(client, settings.temporal_task_queue, config)
     async with activities(settings, config, client) as fns, build_worker(client, settings.temporal_task_queue, fns):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
                  settings.temporal_address or "localhost:7233")

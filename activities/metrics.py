@@ -21,3 +21,6 @@ MENTION_LOOKUP_FAILURES = Counter("bridge_mention_lookup_failures_total",
                                   ["source"])
 OLDEST_PENDING = Gauge("bridge_oldest_pending_command_seconds",
                        "Age of the oldest unsettled Slack action, from the last scan of open incidents")
+WEBHOOK_SUBSCRIPTION = Gauge("bridge_pagerduty_webhook_subscription",
+                             "1 for the state of the bridge's PagerDuty webhook subscription at the last sweep "
+                             "(active, disabled, missing)", ["state"])

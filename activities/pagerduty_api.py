@@ -176,3 +176,23 @@ class PagerDutyApi:
         }}
         data = await self._call("POST", "/webhook_subscriptions", "create webhook subscription", body=body)
         return dict(data["webhook_subscription"])
+
+    async def list_open_incidents_page(self, service_ids: list[str] | None, offset: int,
+                                       limit: int = 100) -> tuple[list[dict[str, Any]], bool]:
+        """One page of triggered and acknowledged incidents, oldest first, and whether more follow."""
+        params: list[tuple[str, str | int]] = [
+            ("statuses[]", "triggered"), ("statuses[]", "acknowledged"), ("date_range", "all"),
+            ("sort_by", "created_at:asc"), ("limit", limit), ("offset", offset)]
+        params += [("service_ids[]", service) for service in service_ids or []]
+        data = await self._call("GET", "/incidents", "list open incidents", params=params)
+        return list(data.get("incidents") or []), bool(data.get("more"))
+
+    async def list_webhook_subscriptions(self) -> list[dict[str, Any]]:
+        subscriptions: list[dict[str, Any]] = []
+        while True:
+            data = await self._call("GET", "/webhook_subscriptions", "list webhook subscriptions",
+                                    params={"limit": 100, "offset": len(subscriptions)})
+            page = list(data.get("webhook_subscriptions") or [])
+            subscriptions += page
+            if not data.get("more") or not page:
+                return subscriptions

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from activities.metrics import OLDEST_PENDING
 from api import routes
 from api.gateway import TemporalGateway, TemporalUnavailable
+from api.webhook_gauge import refresh_webhook_gauge
 from settings import BridgeConfig, ConfigError, Settings, load_config
 
 log = logging.getLogger("bridge.api")
@@ -95,8 +96,9 @@ async def _refresh_pending_gauge(ctx: ApiContext) -> None:
     ctx.pending_scanned_at = ctx.clock()
     try:
         OLDEST_PENDING.set(await ctx.gateway.oldest_pending_seconds(datetime.now(UTC)))
+        await refresh_webhook_gauge(ctx.gateway, ctx.settings.temporal_task_queue)
     except (TemporalUnavailable, RPCError, RuntimeError) as exc:
-        log.warning("oldest pending command age not refreshed: %s", exc)
+        log.warning("metrics read from Temporal not refreshed: %s", exc)
 
 
 app = create_app()

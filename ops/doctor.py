@@ -27,6 +27,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import errors
 from activities.pagerduty_api import PagerDutyApi
+from ops.doctor_webhooks import NAME as WEBHOOK_CHECK
+from ops.doctor_webhooks import webhook_subscription_check
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from worker import INDEXED_TYPES, _wanted, connect, register_command
 
@@ -203,7 +205,7 @@ def webhook_secrets_check(settings: Settings) -> Check:
     return passed("PagerDuty webhook secrets", f"{count} secret(s) configured{rotation}")
 
 
-async def pagerduty_checks(settings: Settings) -> list[Check]:
+async def pagerduty_checks(settings: Settings, webhook_url: str | None = None) -> list[Check]:
     secrets = webhook_secrets_check(settings)
     if settings.pagerduty_api_token is None:
         return [failed("PagerDuty API token", "PAGERDUTY_API_TOKEN is not set", PD_TOKEN_FIX), secrets]
@@ -218,7 +220,8 @@ async def pagerduty_checks(settings: Settings) -> list[Check]:
                                     "can list incidents (writes, incidents.write, are not tried)")
         users = await _pd_probe("PagerDuty users", lambda: api.find_user_by_email(PROBE_EMAIL), url, "users.read",
                                 "can search users by email")
-    return [token, incidents, users, secrets]
+        ok, detail, fix = await webhook_subscription_check(api, webhook_url)
+    return [token, incidents, users, Check(WEBHOOK_CHECK, ok, detail, fix), secrets]
 
 
 
@@ -282,7 +285,8 @@ async def temporal_checks(settings: Settings) -> list[Check]:
 
 async def run_checks(settings: Settings) -> list[Check]:
     config, loaded = config_check(settings)
-    groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings),
+    webhook_url = config.pagerduty.webhook_url if config else None
+    groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings, webhook_url),
                                   temporal_checks(settings))
     return [loaded, *(check for group in groups for check in group)]
 

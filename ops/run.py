@@ -32,6 +32,7 @@ from worker import run_worker
 from workflows import search
 
 DATA = Path(".bridge-data")
+SANDBOX_SWEEP = 60
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -47,6 +48,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--slack-limits", action="store_true",
                         help="sandbox: the simulated Slack enforces Slack's rate limits (HTTP 429 + Retry-After)")
     parser.add_argument("--ephemeral", action="store_true", help="embedded Temporal keeps no data on disk")
+    parser.add_argument("--log-file", type=Path, default=DATA / "bridge.log",
+                        help="where the bridge's JSON log lines go, so the console shows only the narration")
     return parser.parse_args(argv)
 
 
@@ -118,10 +121,10 @@ async def _async(value: object) -> object:
 
 
 async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, settings: Settings) -> int:
-    config = sandbox_config(Timing(linger_after_resolve_seconds=3600))
+    config = sandbox_config(Timing(linger_after_resolve_seconds=3600, sweep_interval_seconds=SANDBOX_SWEEP))
     async with Sandbox(address, namespace=settings.temporal_namespace, task_queue=settings.temporal_task_queue,
                        config=config, api_port=args.api_port, pd_port=args.pagerduty_port,
-                       slack_port=args.slack_port, slack_limits=args.slack_limits) as sb:
+                       slack_port=args.slack_port, slack_limits=args.slack_limits, sweep=True) as sb:
         slack_url = sb.slack.public_url or ""
         print(f"Sandbox mode: no Slack/PagerDuty credentials, using simulators.\n  API: {sb.api_url}\n"
               f"  simulated Slack: {slack_url}{' (enforcing Slack rate limits)' if args.slack_limits else ''}\n"
@@ -131,6 +134,9 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
         if args.exit_after_demo:
             return 0
         open_incident = sb.pd.trigger("PSVC001", "Payment webhooks backlog growing")
+        silent = sb.pd.trigger("PSVC002", "Replica lag on platform-db (its webhook was lost)", webhooks=False)
+        print(f"Incident {silent} was opened in PagerDuty without any webhook: the sweep (every {SANDBOX_SWEEP} s, "
+              f"a Schedule in the Web UI) posts it to {slack_url}/channels/C0PLATFORM")
         print(f"\nIncident {open_incident} is open for you: {slack_url}/channels/C0PAYMENTS — pick who you act as, "
               "then acknowledge, reassign, escalate, add a note or resolve.\nCtrl-C stops the bridge.")
         await stopped()
@@ -168,7 +174,8 @@ async def stopped() -> None:
 
 async def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    setup_logging()
+    setup_logging(path=args.log_file)
+    print(f"Logs (JSON lines): {args.log_file.resolve()}")
     settings = Settings()
     sandbox = settings.slack_bot_token is None and settings.pagerduty_api_token is None
     async with temporal(settings, args) as address:

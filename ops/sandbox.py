@@ -5,15 +5,19 @@ webhooks and interactions, the API, the worker, and a Temporal server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from contextlib import AsyncExitStack
 from typing import Any
 
 from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.sweep import warning_workflow_id
 from api.app import create_app
+from ops.schedule import ensure_sweep_schedule, schedule_id
 from settings import Authorization, BridgeConfig, Identity, Routing, Settings, Timing
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp
@@ -40,10 +44,12 @@ class Sandbox:
 
     def __init__(self, temporal_address: str, *, namespace: str = "default", task_queue: str = "pd-slack-bridge",
                  config: BridgeConfig | None = None, api_port: int = 0, pd_port: int = 0, slack_port: int = 0,
-                 run_worker: bool = True, slack_limits: bool = False) -> None:
+                 run_worker: bool = True, slack_limits: bool = False, sweep: bool = False) -> None:
         self.config = config or sandbox_config()
         self._ports = (api_port, pd_port, slack_port)
         self._run_worker = run_worker
+        # Off by default: a sweep firing in the middle of a test would start workflows the test does not expect.
+        self._sweep = sweep
         webhook_secret, signing_secret = secrets.token_hex(16), secrets.token_hex(16)
         self.pd = PagerDutySimulator(token="sandbox-pagerduty-token", webhook_secret=webhook_secret)
         self.slack = SlackSimulator(signing_secret=signing_secret, bot_token="xoxb-sandbox-token",
@@ -78,7 +84,18 @@ class Sandbox:
         await ensure_search_attributes(self.client, self.settings.temporal_namespace)
         if self._run_worker:
             await self.start_worker()
+        if self._sweep:
+            await ensure_sweep_schedule(self.client, self.settings.temporal_task_queue,
+                                        self.config.timing.sweep_interval_seconds)
+            self._stack.push_async_callback(self._delete_schedule)
         return self
+
+    async def _delete_schedule(self) -> None:
+        assert self.client is not None
+        task_queue = self.settings.temporal_task_queue
+        await self.client.get_schedule_handle(schedule_id(task_queue)).delete()
+        with contextlib.suppress(RPCError):  # no warning workflow when no sweep ran
+            await self.client.get_workflow_handle(warning_workflow_id(task_queue)).terminate("sandbox closed")
 
     async def start_worker(self) -> None:
         assert self.client is not None

@@ -214,9 +214,11 @@ def _oncall_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
 
 
 def _subscription_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
-    def public(sub: dict[str, Any]) -> dict[str, Any]:
-        # PagerDuty reveals the signing secret only in the create response.
-        return {**sub, "delivery_method": {**sub["delivery_method"], "secret": None}}
+    def one(sub_id: str) -> dict[str, Any]:
+        found = next((s for s in sim.subscription_list() if s["id"] == sub_id), None)
+        if found is None:
+            raise not_found()
+        return found
 
     @api.post("/webhook_subscriptions", status_code=201)
     async def create(request: Request) -> dict[str, Any]:
@@ -227,22 +229,19 @@ def _subscription_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
 
     @api.get("/webhook_subscriptions")
     async def list_subs(request: Request) -> dict[str, Any]:
-        with sim.lock:
-            items = [public(s) for s in sim.subscriptions.values()]
-        return _page(request, "webhook_subscriptions", items)
+        return _page(request, "webhook_subscriptions", sim.subscription_list())
 
     @api.get("/webhook_subscriptions/{sub_id}")
     async def get_sub(sub_id: str) -> dict[str, Any]:
-        with sim.lock:
-            if sub_id not in sim.subscriptions:
-                raise not_found()
-            return {"webhook_subscription": public(sim.subscriptions[sub_id])}
+        return {"webhook_subscription": one(sub_id)}
+
+    @api.post("/webhook_subscriptions/{sub_id}/enable")
+    async def enable(sub_id: str) -> dict[str, Any]:
+        return {"webhook_subscription": sim.enable_subscription(sub_id)}
 
     @api.delete("/webhook_subscriptions/{sub_id}", status_code=204)
     async def delete_sub(sub_id: str) -> Response:
-        with sim.lock:
-            if sim.subscriptions.pop(sub_id, None) is None:
-                raise not_found()
+        sim.delete_subscription(sub_id)
         return Response(status_code=204)
 
 

@@ -59,8 +59,18 @@ def _act(sim: PagerDutySimulator, body: dict[str, Any]) -> None:
             raise PDError(400, 2001, "Invalid Input Provided", [f"unknown action {action!r}"])
 
 
+def _subscription_controls(sim: PagerDutySimulator, ctl: APIRouter) -> None:
+    @ctl.post("/subscriptions/{sub_id}/disable")
+    async def disable_subscription(sub_id: str, request: Request) -> dict[str, Any]:
+        """`{"temporarily": false}` sets `active: false`; the default is PagerDuty's own disablement."""
+        body = await json_body(request) if await request.body() else {}
+        sim.disable_subscription(sub_id, temporarily=bool(body.get("temporarily", True)))
+        return {"webhook_subscriptions": sim.subscription_list()}
+
+
 def control_routes(sim: PagerDutySimulator) -> APIRouter:
     ctl = APIRouter(prefix="/_sim")
+    _subscription_controls(sim, ctl)
 
     @ctl.post("/config")
     async def config(request: Request) -> dict[str, Any]:
@@ -90,7 +100,10 @@ def control_routes(sim: PagerDutySimulator) -> APIRouter:
     async def trigger(request: Request) -> dict[str, Any]:
         body = await json_body(request)
         incident_id = sim.trigger(
-            str(body["service_id"]), str(body.get("title", "Simulated incident")), str(body.get("urgency", "high"))
+            str(body["service_id"]),
+            str(body.get("title", "Simulated incident")),
+            str(body.get("urgency", "high")),
+            webhooks=bool(body.get("webhooks", True)),
         )
         with sim.lock:
             return {"incident": sim.incident_resource(sim.incident(incident_id))}

@@ -11,6 +11,8 @@ import html
 import json
 from typing import Any
 
+from simulators._mrkdwn_js import script as mrkdwn_script
+
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f8f8f8;color:#1d1c1d}
 header{background:#3f0e40;color:#fff;padding:10px 16px;display:flex;gap:16px;align-items:center}
@@ -27,7 +29,15 @@ button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
 #modal{position:fixed;inset:0;background:rgba(0,0,0,.4);display:none;align-items:center;justify-content:center}
 #modal .box{background:#fff;border-radius:8px;padding:16px;min-width:420px;max-width:600px}
 #modal label{display:block;margin-top:10px;font-weight:600}#modal textarea,#modal input{width:100%}
-.err{color:#e01e5a;font-size:12px}#status{position:fixed;bottom:8px;right:12px;color:#616061;font-size:12px}
+.err{color:#e01e5a;font-size:12px}
+code{background:#f4f4f4;border:1px solid #ddd;border-radius:3px;padding:0 3px;color:#c01343;font-size:12px}
+pre{background:#f8f8f8;border:1px solid #ddd;border-radius:4px;padding:8px;white-space:pre-wrap;margin:4px 0}
+.mention{background:#e8f5fa;color:#1264a3;border-radius:3px;padding:0 2px}.special{background:#fef3d2;color:#7a5b00}
+.app{background:#ddd;border-radius:2px;font-size:10px;padding:0 3px}.layout{display:flex}
+nav{width:200px;background:#3f0e40;color:#cfc3cf;min-height:calc(100vh - 44px);padding:12px 0}
+nav a{display:block;color:#cfc3cf;padding:3px 16px;text-decoration:none}nav a.here{background:#1164a3;color:#fff}
+nav h4{margin:0 16px 6px;color:#fff;font-size:13px}
+#status{position:fixed;bottom:8px;right:12px;color:#616061;font-size:12px}
 """
 
 _SCRIPT = r"""
@@ -39,19 +49,16 @@ const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) =>
   ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 function userName(id) { const u = state.users.find((x) => x.id === id); return u ? u.name : id; }
-function mrkdwn(text) {
-  return esc(text)
-    .replace(/&lt;@([UW][A-Z0-9]+)(\|[^&]*)?&gt;/g, (_, id) => "@" + esc(userName(id)))
-    .replace(/&lt;#([C][A-Z0-9]+)(\|([^&]*))?&gt;/g, (_, id, __, n) => "#" + (n || id))
-    .replace(/&lt;([^|&]+)\|([^&]+)&gt;/g, (_, url, label) => label)
-    .replace(/&lt;(https?:[^&]+)&gt;/g, (_, url) => url)
-    .replace(/\n/g, "<br>");
+__MRKDWN__
+const txt = (t) => (t ? (t.type === "plain_text" ? plain(t.text) : mrkdwn(t.text)) : "");
+function when(ts) {
+  const d = new Date(Number(String(ts).split(".")[0]) * 1000);
+  return isNaN(d) ? esc(ts) : d.toISOString().slice(11, 16);
 }
-const txt = (t) => (t ? mrkdwn(t.text) : "");
 function control(el, ts, attrs) {
   const data = attrs || `data-ts="${esc(ts)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
   if (el.type === "button")
-    return `<button class="${esc(el.style || "")}" ${data}>${esc(el.text && el.text.text)}</button>`;
+    return `<button class="${esc(el.style || "")}" ${data}>${plain(el.text ? el.text.text : "")}</button>`;
   let opts = "";
   if (el.type === "users_select")
     opts = state.users.map((u) => `<option value="${esc(u.id)}">@${esc(u.name)}</option>`).join("");
@@ -83,7 +90,8 @@ function message(m, cls) {
   const body = m.blocks && m.blocks.length ? blocks(m.blocks, m.ts) : mrkdwn(m.text);
   const edited = m.update_count ? ` <span class="edited">(updated ${m.update_count} times)</span>` : "";
   const replies = (m.replies || []).map((r) => message(r, "")).join("");
-  return `<div class="msg ${cls}"><div class="meta">bot · ${esc(m.ts)}${edited}</div>${body}` +
+  return `<div class="msg ${cls}"><div class="meta"><b>pd-bridge</b> <span class="app">APP</span> ` +
+    `${when(m.ts)}${edited}</div>${body}` +
     (replies ? `<div class="thread">${replies}</div>` : "") + "</div>";
 }
 function render() {
@@ -93,7 +101,7 @@ function render() {
     $("messages").innerHTML = state.messages.map((m) => message(m, "")).join("") ||
       "<p class='meta'>No messages yet.</p>";
     $("ephemerals").innerHTML = state.ephemerals.map((e) =>
-      `<div class="msg eph"><div class="meta">Only visible to you · ${esc(e.ts)}</div>` +
+      `<div class="msg eph"><div class="meta"><b>pd-bridge</b> · Only visible to you · ${when(e.ts)}</div>` +
       `${e.blocks && e.blocks.length ? blocks(e.blocks, e.ts) : mrkdwn(e.text)}</div>`).join("");
   }
   renderModal();
@@ -114,12 +122,12 @@ function renderModal() {
       ? `<textarea rows="4" ${data}>${esc(el.initial_value || "")}</textarea>`
       : `<input ${data} value="${esc(el.initial_value || "")}">`;
     else input = control(el, "", data);
-    return `<label>${esc(b.label && b.label.text)}</label>${input}${err}`;
+    return `<label>${plain(b.label ? b.label.text : "")}</label>${input}${err}`;
   }).join("");
   const title = v.view.title ? v.view.title.text : "Modal";
   const submit = v.view.submit ? v.view.submit.text : "Submit";
-  $("modal").innerHTML = `<div class="box"><h3>${esc(title)}</h3><form id="modal-form">${fields}` +
-    `<p><button class="primary" type="submit">${esc(submit)}</button></p></form></div>`;
+  $("modal").innerHTML = `<div class="box"><h3>${plain(title)}</h3><form id="modal-form">${fields}` +
+    `<p><button class="primary" type="submit">${plain(submit)}</button></p></form></div>`;
   $("modal").style.display = "flex";
   $("modal-form").addEventListener("submit", submitModal);
 }
@@ -186,6 +194,14 @@ def render_index(channels: list[dict[str, Any]]) -> str:
     )
 
 
+def _channel_links(state: dict[str, Any], current: str) -> str:
+    return "".join(
+        f'<a class="{"here" if c["id"] == current else ""}" href="/channels/{html.escape(c["id"])}">'
+        f"# {html.escape(c['name'])}</a>"
+        for c in state.get("channels", [])
+    )
+
+
 def render_channel(state: dict[str, Any], actor: str) -> str:
     channel = state["channel"]
     options = "".join(
@@ -193,7 +209,8 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
         for u in state["users"]
     )
     script = (
-        _SCRIPT.replace("__CHANNEL__", _script_json(channel["id"]))
+        _SCRIPT.replace("__MRKDWN__", mrkdwn_script())
+        .replace("__CHANNEL__", _script_json(channel["id"]))
         .replace("__STATE__", _script_json(state))
         .replace("__ACTOR__", _script_json(actor))
     )
@@ -202,6 +219,7 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>#{title} · Slack simulator</title>"
         f"<style>{_STYLE}</style></head><body><header><a href='/'>channels</a><h1>#{title}</h1>"
         f"<label>Acting as <select id='actor'>{options}</select></label></header>"
-        f"<main><div id='messages'></div><div id='ephemerals'></div></main>"
+        f"<div class='layout'><nav><h4>Channels</h4>{_channel_links(state, channel['id'])}</nav>"
+        f"<main><div id='messages'></div><div id='ephemerals'></div></main></div>"
         f"<div id='modal'></div><div id='status'></div><script>{script}</script></body></html>"
     )

@@ -25,14 +25,13 @@ from simulators._pd_model import (
     now_iso,
 )
 from simulators._pd_seed import Seeding
+from simulators._pd_subscriptions import CONSTRUCTOR_SUBSCRIPTION_ID, SubscriptionsMixin
 from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, ulid_like
 
-__all__ = ["Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
-
-CONSTRUCTOR_SUBSCRIPTION_ID = "PSIMSUB"
+__all__ = ["CONSTRUCTOR_SUBSCRIPTION_ID", "Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
 
 
-class PagerDutySimulator(Seeding, WebhookEmitter):
+class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin):
     """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
 
     def __init__(
@@ -45,12 +44,12 @@ class PagerDutySimulator(Seeding, WebhookEmitter):
     ) -> None:
         Seeding.__init__(self, api_base)
         WebhookEmitter.__init__(self)
+        SubscriptionsMixin.__init__(self)
         self.token = token
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.abilities = ["teams", "coordinated_responding"]
         self.requests: list[RecordedRequest] = []
-        self.subscriptions: dict[str, dict[str, Any]] = {}
         self.faults = FaultInjector()
         self._app: FastAPI | None = None
         self._next_number = 1
@@ -111,8 +110,10 @@ class PagerDutySimulator(Seeding, WebhookEmitter):
         incident_id: str | None = None,
         *,
         agent_user_id: str | None = None,
+        webhooks: bool = True,
     ) -> str:
-        """Open an incident on `service_id`, assigned to escalation level 1; emits incident.triggered."""
+        """Open an incident on `service_id`, assigned to escalation level 1; emits incident.triggered,
+        unless `webhooks` is False: then no subscription hears of it (a trigger PagerDuty never sent)."""
         with self.lock:
             service = self.services.get(service_id)
             if service is None:
@@ -134,7 +135,8 @@ class PagerDutySimulator(Seeding, WebhookEmitter):
                      channel="website" if agent_user_id else "api")
             self.log_assignment(inc, "assign_log_entry", None, channel="auto")
             agent = self.user_ref(agent_user_id) if agent_user_id else self.service_ref(service_id)
-            self._emit("incident.triggered", inc, agent)
+            if webhooks:
+                self._emit("incident.triggered", inc, agent)
             return inc.id
 
     def acknowledge(self, incident_id: str, user_id: str) -> bool:
@@ -293,30 +295,6 @@ class PagerDutySimulator(Seeding, WebhookEmitter):
                 self.resolve(inc.id, user_id, changes.get("resolution"))
             return inc
 
-    # -- webhook subscriptions (POST /webhook_subscriptions) -----------------------------------------
-
-    def create_subscription(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            method = dict(body.get("delivery_method") or {})
-            if not method.get("url") or not body.get("events"):
-                raise PDError(400, 2001, "Invalid Input Provided", ["url and events are required"])
-            sub: dict[str, Any] = {
-                "id": self.new_id(),
-                "type": "webhook_subscription",
-                "active": bool(body.get("active", True)),
-                "description": body.get("description"),
-                "delivery_method": {
-                    **method,
-                    "type": "http_delivery_method",
-                    "secret": secrets.token_hex(32),
-                    "temporarily_disabled": False,
-                },
-                "events": list(body["events"]),
-                "filter": dict(body.get("filter") or {"type": "account_reference"}),
-            }
-            self.subscriptions[sub["id"]] = sub
-            return sub
-
     # -- internals --------------------------------------------------------------------------------
 
     def _require_open(self, inc: Incident) -> None:
@@ -337,27 +315,7 @@ class PagerDutySimulator(Seeding, WebhookEmitter):
         return [(uid, at) for uid in (levels[level - 1] if level <= len(levels) else [])]
 
     def _targets(self, inc: Incident, event_type: str) -> list[WebhookTarget]:
-        targets = []
-        if self.webhook_url:
-            secret = self.webhook_secret
-            targets.append(
-                WebhookTarget(
-                    CONSTRUCTOR_SUBSCRIPTION_ID,
-                    self.webhook_url,
-                    (secret,) if isinstance(secret, str) else tuple(secret),
-                )
-            )
-        for sub in self.subscriptions.values():
-            flt = sub["filter"]
-            scope_ok = (
-                flt.get("type") == "account_reference"
-                or (flt.get("type") == "service_reference" and flt.get("id") == inc.service_id)
-                or (flt.get("type") == "team_reference" and flt.get("id") in inc.team_ids)
-            )
-            if sub["active"] and scope_ok and event_type in sub["events"]:
-                method = sub["delivery_method"]
-                targets.append(WebhookTarget(sub["id"], method["url"], (method["secret"],)))
-        return targets
+        return self.subscription_targets(event_type, inc.service_id, inc.team_ids)
 
     def _emit(
         self, event_type: str, inc: Incident, agent: dict[str, Any] | None, data: dict[str, Any] | None = None

@@ -65,6 +65,7 @@ TIMING_KEYS = {
     "confirmation_deadline_seconds",
     "linger_after_resolve_seconds",
     "reconcile_interval_seconds",
+    "sweep_interval_seconds",
 }
 
 _DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
@@ -504,6 +505,8 @@ def test_example_config_is_accepted_by_the_loader() -> None:
     assert config.channel_for("PSVC001") == "C0PAYMENTS"
     assert config.channel_for("PUNKNOWN") == "C0DEFAULT"
     assert config.timing.linger_after_resolve_seconds == 86400
+    assert config.timing.sweep_interval_seconds == 300
+    assert config.pagerduty.webhook_url is None
 
 
 @pytest.mark.parametrize(

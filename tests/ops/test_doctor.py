@@ -38,6 +38,7 @@ PSVC001 = "C0PAYMENTS"
 """
 
 MakeSettings = Callable[..., Settings]
+BRIDGE_URL = "https://bridge.example.com/pagerduty/webhooks"
 
 
 class Sims:
@@ -45,6 +46,7 @@ class Sims:
         self.pd = PagerDutySimulator(token=PD_TOKEN)
         self.slack = SlackSimulator(signing_secret=SIGNING, bot_token=SLACK_TOKEN)
         self.pd.seed_demo()
+        self.pd.webhook_url = BRIDGE_URL  # the bridge's subscription, as PagerDuty lists it
         self.slack.seed_demo()
         self.pd_server = ServedApp(self.pd.app).start()
         self.slack_server = ServedApp(self.slack.app).start()
@@ -97,7 +99,8 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
     assert set(by_name(checks)) == {
         "Config file", "Slack bot token", "Slack scopes", "Slack signing secret", "Slack channel C0DEFAULT",
         "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
-        "PagerDuty webhook secrets", "Temporal server", "Temporal search attributes"}
+        "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
+        "Temporal search attributes"}
     report = format_report(checks)
     assert f"All {len(checks)} checks passed." in report
     assert "2 secret(s) configured" in report
@@ -144,6 +147,24 @@ async def test_users_forbidden_names_the_permission(sims: Sims, make_settings: M
     checks = await run_checks(make_settings())
     assert failures(checks) == ["PagerDuty users"]
     assert "users.read" in by_name(checks)["PagerDuty users"].fix
+
+
+async def test_disabled_subscription_is_reported_with_the_fix(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.pd.disable_subscription("PSIMSUB")
+    checks = await run_checks(make_settings())
+    check = by_name(checks)["PagerDuty webhook subscription"]
+    assert failures(checks) == ["PagerDuty webhook subscription"]
+    assert "PSIMSUB" in check.detail and "disabled" in check.detail
+    assert "POST /webhook_subscriptions/PSIMSUB/enable" in check.fix and "Generic Webhooks (v3)" in check.fix
+
+
+async def test_missing_subscription_is_reported_with_the_fix(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.pd.webhook_url = "https://elsewhere.example.com/hooks"  # someone else's subscription
+    checks = await run_checks(make_settings())
+    check = by_name(checks)["PagerDuty webhook subscription"]
+    assert failures(checks) == ["PagerDuty webhook subscription"]
+    assert "no webhook subscription delivers to" in check.detail
+    assert "dev.py ctl subscribe" in check.fix
 
 
 async def test_missing_webhook_secrets(make_settings: MakeSettings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,11 +22,18 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_sandbox_demo_plays_end_to_end_and_exits_cleanly() -> None:
-    done = subprocess.run([sys.executable, "-m", "ops.run", "--exit-after-demo", *FREE_PORTS], cwd=ROOT,
-                          env=_env(), capture_output=True, text=True, timeout=120, check=False)
+def test_sandbox_demo_plays_end_to_end_and_exits_cleanly(tmp_path: Path) -> None:
+    log = tmp_path / "bridge.log"
+    done = subprocess.run([sys.executable, "-m", "ops.run", "--exit-after-demo", "--log-file", str(log),
+                           *FREE_PORTS], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120,
+                          check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
+    # A narration for people: the JSON log lines went to the file it names.
+    assert f"Logs (JSON lines): {log}" in out
+    assert not [line for line in (out + done.stderr).splitlines() if line.lstrip().startswith('{"ts"')]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(line["logger"] == "bridge.worker" for line in lines)
     assert "Sandbox mode" in out
     assert "Incident message now: [RESOLVED] #1 Checkout API: p99 latency above 2 s (payments-api)" in out
     timeline = out.split("Thread timeline:")[1].splitlines()[1:5]

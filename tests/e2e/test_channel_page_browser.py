@@ -1,0 +1,99 @@
+"""The sandbox's channel page in a real headless Chromium (Debian's package, driven by Playwright): it looks
+like Slack, shows typed text literally, and a click on Acknowledge changes the incident message."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
+
+from ops.sandbox import Sandbox
+from tests.e2e.conftest import first_root, until
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HOSTILE = "Queue <b>stuck</b> & <!channel> *not bold* <script>window.pwned=1</script>"
+
+
+def ensure_chromium() -> Path:
+    """Debian's chromium, installed here when missing and we may (nothing downloads a browser build)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("/usr/bin/chromium is missing and cannot be installed here (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=900)
+    return CHROMIUM
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Browser]:
+    path = ensure_chromium()
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(path), args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def open_channel(browser: Browser, sb: Sandbox, channel: str, user: str) -> Page:
+    page = await browser.new_page()
+    await page.goto(f"{sb.slack.public_url}/channels/{channel}?user={user}")
+    await page.select_option("#actor", user)
+    return page
+
+
+@pytest.mark.timeout(240)
+async def test_acting_as_alice_acknowledge_changes_the_message(browser: Browser, sandbox: Sandbox) -> None:
+    sandbox.pd.trigger("PSVC001", HOSTILE)
+    message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="the incident message")
+    page = await open_channel(browser, sandbox, "C0PAYMENTS", "U0ALICE")
+    card = page.locator("#messages .msg").first
+    await card.get_by_text("Triggered").wait_for()
+    before = await card.inner_text()
+
+    await card.get_by_role("button", name="Acknowledge").click()
+    await until(lambda: message.text.startswith("[ACKNOWLEDGED]"), what="acknowledged in Slack's record")
+    await card.get_by_text("Acknowledged by").first.wait_for(timeout=15000)
+    after = await card.inner_text()
+    pwned = await page.evaluate("() => window.pwned === undefined")
+    bold = await card.locator("b").all_inner_texts()
+    await page.close()
+
+    assert "🔴 Triggered" in before and "🟡 Acknowledged" in after
+    assert ":red_circle:" not in before + after and "*Status*" not in before + after
+    assert "Status" in bold  # *Status* rendered bold, as Slack shows it
+    # Typed text stays text: tags, entities and mentions exactly as typed, nothing executed or styled.
+    assert "Queue <b>stuck</b> & <!channel> *not bold* <script>window.pwned=1</script>" in after
+    assert pwned and "stuck" not in bold
+    assert "@Alice Adams" in after or "@alice" in after
+
+
+async def test_mrkdwn_shapes_render_like_slack(browser: Browser, sandbox: Sandbox) -> None:
+    text = ("*bold* _italic_ ~gone~ `a<b` <https://example.com/x?a=1&amp;b=2|the runbook> <https://example.org> "
+            "<@U0BOB> <!here> :eyes: :no_such_emoji: 1 &lt; 2 &amp;&amp; 3 &gt; 2\n```line <1>\nline 2```")
+    sandbox.slack.call("chat.postMessage", {"channel": "C0PLATFORM", "text": text}, sandbox.slack.bot_token)
+    page = await open_channel(browser, sandbox, "C0PLATFORM", "U0ALICE")
+    card = page.locator("#messages .msg").first
+    await card.wait_for()
+    shown = await card.inner_text()
+    html = await card.inner_html()
+    links = await card.locator("a").evaluate_all("(els) => els.map((e) => [e.textContent, e.href])")
+    channels = await page.locator("nav a").all_inner_texts()
+    await page.close()
+    assert "<b>bold</b>" in html and "<i>italic</i>" in html and "<s>gone</s>" in html
+    assert "<code>a&lt;b</code>" in html and "<pre>line &lt;1&gt;\nline 2</pre>" in html
+    assert links == [["the runbook", "https://example.com/x?a=1&b=2"], ["https://example.org", "https://example.org/"]]
+    assert "@Bob Brown" in shown or "@bob" in shown
+    assert "@here" in shown and "👀" in shown and ":no_such_emoji:" in shown
+    assert "1 < 2 && 3 > 2" in shown
+    assert any("incidents" in c for c in channels) and any("platform-oncall" in c for c in channels)
