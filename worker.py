@@ -95,7 +95,7 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
         slack_acts = SlackActivities(slack, directory, config)
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
-        budget = BudgetActivities(client, settings.temporal_task_queue, pacing_limits(config))
+        budget = BudgetActivities(client, pacing_limits(config))
         sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,

@@ -18,12 +18,16 @@ async def ensure_budget(client: Client, task_queue: str, limits: Limits) -> None
 
 
 class BudgetActivities:
-    def __init__(self, client: Client, task_queue: str, limits: Limits) -> None:
-        self._client, self._task_queue, self._limits = client, task_queue, limits
+    def __init__(self, client: Client, limits: Limits) -> None:
+        self._client, self._limits = client, limits
 
     @activity.defn(name="slack_budget_ask")
     async def ask(self, request: SlackAsk) -> None:
-        """An incident could not signal the budget (not running yet, or ended): start it with this ask."""
+        """An incident could not signal the budget (not running yet, or ended): start it with this ask.
+
+        The budget belongs to the task queue this activity (and so the asking workflow's worker) runs on.
+        """
+        task_queue = activity.info().task_queue
         await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
-                                          id=budget_workflow_id(self._task_queue), task_queue=self._task_queue,
+                                          id=budget_workflow_id(task_queue), task_queue=task_queue,
                                           start_signal="ask", start_signal_args=[request])
