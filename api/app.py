@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
             # Serve anyway: /readyz says why, and webhooks get 503 so PagerDuty retries until Temporal is back.
             log.error("API started without Temporal: %s", exc)
         log.info("API ready (Temporal %s)", "connected" if gateway.connected else "not reachable yet")
-        async with httpx.AsyncClient(base_url=env.pagerduty_api_url, timeout=2.5) as http:
+        async with httpx.AsyncClient(base_url=env.pagerduty_api_url, timeout=8) as http:
             app.state.ctx.commands = _commands(env, cfg, http, slack, gateway)
             yield
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
 
 def _commands(env: Settings, cfg: BridgeConfig, http: httpx.AsyncClient, slack: AsyncWebClient,
               gateway: TemporalGateway) -> Commands | None:
-    """The `/pd` handlers; short PagerDuty timeouts, as Slack waits at most 3 s for the answer."""
+    """The `/pd` handlers; an answer slower than 2 s follows through the response_url (up to the 8 s timeout)."""
     if env.pagerduty_api_token is None:
         log.warning("PAGERDUTY_API_TOKEN is not set: /pd will answer that it cannot reach PagerDuty")
         return None

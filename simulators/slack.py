@@ -19,12 +19,14 @@ from typing import Any
 from fastapi import FastAPI
 
 from simulators._slack_api import build_app
+from simulators._slack_commands import CommandMixin, CommandRun
 from simulators._slack_interact import InteractionMixin
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
 
 __all__ = [
     "Call",
     "Channel",
+    "CommandRun",
     "Ephemeral",
     "Interaction",
     "Message",
@@ -34,7 +36,9 @@ __all__ = [
     "View",
 ]
 
-DEFAULT_SCOPES = ["chat:write", "chat:write.public", "users:read", "users:read.email", "channels:read"]
+DEFAULT_SCOPES = [
+    "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read"
+]
 
 
 @dataclass
@@ -43,7 +47,7 @@ class _Faults:
     failing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # method -> [(error, remaining)]
 
 
-class SlackSimulator(InteractionMixin):
+class SlackSimulator(InteractionMixin, CommandMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
@@ -68,6 +72,7 @@ class SlackSimulator(InteractionMixin):
         self._faults = _Faults()
         self._app: FastAPI | None = None
         InteractionMixin.__init__(self)
+        CommandMixin.__init__(self)
 
     @property
     def app(self) -> FastAPI:
