@@ -120,7 +120,7 @@ async def test_trigger_without_arguments_opens_the_form(sandbox: Sandbox) -> Non
     assert await _pd(sandbox, "U0BOB", "trigger") == []
     view = await until(lambda: sandbox.slack.open_view_for("U0BOB"), what="trigger modal")
     assert view.callback_id == "pd_trigger_modal"
-    values = {"pd_trigger_service": {"pd_trigger_service_choice": {
+    values: dict[str, dict[str, dict[str, Any]]] = {"pd_trigger_service": {"pd_trigger_service_choice": {
                   "type": "static_select", "selected_option": {"value": "PSVC001"}}},
               "pd_trigger_title": {"pd_trigger_title_text": {"type": "plain_text_input", "value": "Refunds stuck"}},
               "pd_trigger_urgency": {"pd_trigger_urgency_choice": {
