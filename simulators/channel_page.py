@@ -11,6 +11,8 @@ import html
 import json
 from typing import Any
 
+from simulators import command_box
+
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f8f8f8;color:#1d1c1d}
 header{background:#3f0e40;color:#fff;padding:10px 16px;display:flex;gap:16px;align-items:center}
@@ -203,5 +205,6 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
         f"<style>{_STYLE}</style></head><body><header><a href='/'>channels</a><h1>#{title}</h1>"
         f"<label>Acting as <select id='actor'>{options}</select></label></header>"
         f"<main><div id='messages'></div><div id='ephemerals'></div></main>"
+        f"{command_box.render(str(state['channel']['id']))}"
         f"<div id='modal'></div><div id='status'></div><script>{script}</script></body></html>"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from ops.sandbox import Sandbox
 from simulators._slack_model import Ephemeral
 from tests.e2e.conftest import first_root, reply_texts, root_messages, status_of, until
@@ -177,3 +179,13 @@ async def test_resolve_by_number_is_refused_for_another_team_and_unknown_numbers
     [bad] = await _pd(sandbox, "U0CAROL", "resolve seven")
     assert "Write its number" in bad.text
     assert _pd_writes(sandbox) == []
+
+
+async def test_channel_page_command_box_reaches_the_bridge(sandbox: Sandbox) -> None:
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{sandbox.slack.public_url}/channels/{PAYMENTS}")
+        sent = await client.post(f"{sandbox.slack.public_url}/_sim/command",
+                                 json={"channel": PAYMENTS, "user_id": "U0CAROL", "command": "/pd", "text": "oncall"})
+    assert page.status_code == 200 and "id='sim-command'" in page.text
+    assert sent.status_code == 200 and sent.json()["status"] == 200
+    assert "Level 1: <@U0ALICE>" in _said(sandbox, "U0CAROL")[-1]
