@@ -162,6 +162,39 @@ class PagerDutyApi:
         data = await self._call("GET", "/incidents", "list incidents", params={"limit": limit})
         return list(data.get("incidents") or [])
 
+    async def find_incidents(self, *, user_ids: list[str] | None = None, service_ids: list[str] | None = None,
+                             statuses: list[str] | None = None, incident_key: str | None = None,
+                             limit: int = 25) -> list[dict[str, Any]]:
+        """Incidents matching every given filter, newest first (one page: the commands show a short list)."""
+        params: list[tuple[str, str | int]] = [("limit", limit), ("sort_by", "created_at:desc")]
+        params += [("user_ids[]", u) for u in user_ids or []]
+        params += [("service_ids[]", s) for s in service_ids or []]
+        params += [("statuses[]", s) for s in statuses or []]
+        if incident_key:
+            params.append(("incident_key", incident_key))
+        data = await self._call("GET", "/incidents", "find incidents", params=params)
+        return list(data.get("incidents") or [])
+
+    async def find_services(self, query: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """Services whose name contains `query` (PagerDuty's filter); all services when it is empty."""
+        params: dict[str, str | int] = {"limit": limit}
+        if query:
+            params["query"] = query
+        data = await self._call("GET", "/services", "find services", params=params)
+        return list(data.get("services") or [])
+
+    async def find_escalation_policies(self, query: str) -> list[dict[str, Any]]:
+        data = await self._call("GET", "/escalation_policies", "find escalation policies",
+                                params={"query": query, "limit": 100})
+        return list(data.get("escalation_policies") or [])
+
+    async def create_incident(self, service_id: str, title: str, urgency: str, incident_key: str,
+                              actor_email: str) -> dict[str, Any]:
+        body = {"incident": {"type": "incident", "title": title, "urgency": urgency, "incident_key": incident_key,
+                             "service": {"id": service_id, "type": "service_reference"}}}
+        data = await self._call("POST", "/incidents", "create incident", actor_email=actor_email, body=body)
+        return dict(data["incident"])
+
     async def create_webhook_subscription(self, url: str, filter_type: str, filter_id: str | None,
                                           description: str) -> dict[str, Any]:
         flt: dict[str, Any] = {"type": filter_type}

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,11 +17,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.identity import Directory
 from activities.metrics import OLDEST_PENDING
-from api import routes
+from activities.pagerduty_api import PagerDutyApi
+from api import commands, routes
+from api.command_handlers import Commands
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.webhook_gauge import refresh_webhook_gauge
 from settings import BridgeConfig, ConfigError, Settings, load_config
+from workflows.models import Timing
 
 log = logging.getLogger("bridge.api")
 
@@ -33,6 +38,7 @@ class ApiContext:
     slack: AsyncWebClient
     clock: Callable[[], float] = time.time
     pending_scanned_at: float = 0.0
+    commands: Commands | None = None  # None without a PagerDuty API token: /pd then says so
 
 
 def create_app(settings: Settings | None = None, config: BridgeConfig | None = None,
@@ -60,10 +66,13 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
             # Serve anyway: /readyz says why, and webhooks get 503 so PagerDuty retries until Temporal is back.
             log.error("API started without Temporal: %s", exc)
         log.info("API ready (Temporal %s)", "connected" if gateway.connected else "not reachable yet")
-        yield
+        async with httpx.AsyncClient(base_url=env.pagerduty_api_url, timeout=8) as http:
+            app.state.ctx.commands = _commands(env, cfg, http, slack, gateway)
+            yield
 
     app = FastAPI(title="PagerDuty ↔ Slack bridge", lifespan=lifespan)
     app.include_router(routes.router)
+    app.include_router(commands.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -84,6 +93,17 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _commands(env: Settings, cfg: BridgeConfig, http: httpx.AsyncClient, slack: AsyncWebClient,
+              gateway: TemporalGateway) -> Commands | None:
+    """The `/pd` handlers; an answer slower than 2 s follows through the response_url (up to the 8 s timeout)."""
+    if env.pagerduty_api_token is None:
+        log.warning("PAGERDUTY_API_TOKEN is not set: /pd will answer that it cannot reach PagerDuty")
+        return None
+    pd = PagerDutyApi(http, env.secret("pagerduty_api_token"))
+    return Commands(pd=pd, directory=Directory(pd, slack, cfg), config=cfg, slack=slack, gateway=gateway,
+                    timing=Timing.model_validate(cfg.timing.model_dump()))
 
 
 PENDING_SCAN_EVERY = 15.0

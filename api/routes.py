@@ -21,6 +21,7 @@ from api.gateway import TemporalRejected, TemporalUnavailable
 from api.pd_events import IgnoredWebhook, MalformedWebhook, parse_webhook
 from api.signatures import verify_pagerduty, verify_slack
 from api.slack_payloads import Ignored, MalformedInteraction, OpenNoteModal, decode_form, parse_interaction
+from api.trigger_modal import TriggerSubmission
 from workflows.models import SlackAction, Timing
 
 log = logging.getLogger("bridge.api")
@@ -106,6 +107,10 @@ async def slack_interaction(request: Request) -> Response:
         return Response(status_code=200)
     if isinstance(interaction, OpenNoteModal):
         return await _open_note_modal(request, interaction)
+    if isinstance(interaction, TriggerSubmission):
+        from api.commands import submit_trigger  # the commands module builds on this one
+
+        return await submit_trigger(request, interaction)
     return await _hand_over(request, interaction)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from activities.blocks import NOTE_BLOCK, NOTE_INPUT, NOTE_MODAL, ActionId, incident_id_from_block
 from api.pd_events import valid_incident_id
+from api.trigger_modal import TRIGGER_MODAL, TriggerSubmission, parse_trigger_submission
 from workflows.models import ActionKind, SlackAction
 
 
@@ -42,7 +43,7 @@ class Ignored:
     reason: str
 
 
-Interaction = SlackAction | OpenNoteModal | Ignored
+Interaction = SlackAction | OpenNoteModal | TriggerSubmission | Ignored
 
 
 def decode_form(body: bytes) -> dict[str, Any]:
@@ -112,6 +113,8 @@ def _block_action(payload: dict[str, Any], user: str) -> Interaction:
     container = _obj(payload, "container", "")
     channel = _str(_obj(payload, "channel", ""), "id", "channel.") or _str(container, "channel_id", "container.")
     message_ts = _str(container, "message_ts", "container.") or _str(_obj(payload, "message", ""), "ts", "message.")
+    if container.get("is_ephemeral") is True:
+        message_ts = None  # a `/pd` answer only its reader sees: never the incident's message
     trigger = _str(payload, "trigger_id", "")
     if action_id == ActionId.ADD_NOTE:
         if not trigger:
@@ -139,6 +142,8 @@ def _note_submission(payload: dict[str, Any], user: str) -> Interaction:
     view = _obj(payload, "view", "")
     if not view:
         raise MalformedInteraction("view_submission payload has no 'view' object")
+    if view.get("callback_id") == TRIGGER_MODAL:
+        return parse_trigger_submission(view, user)
     if view.get("callback_id") != NOTE_MODAL:
         return Ignored(f"view {str(view.get('callback_id'))[:40]!r} is not the bridge's note modal")
     meta = _metadata(view)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 import aiohttp
@@ -34,8 +35,10 @@ from worker import INDEXED_TYPES, _wanted, connect, register_command
 
 # Every network question gets this long: a doctor that hangs is worse than one that says "unreachable".
 TIMEOUT = 3.0
-REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "users:read", "users:read.email",
+REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "users:read", "users:read.email",
                                    "channels:read"})
+MANIFEST = Path(__file__).resolve().parent.parent / "slack-app-manifest.yml"
+SLASH_COMMAND, COMMANDS_PATH = "/pd", "/slack/commands"
 # A syntactically valid address nobody has: the users search must run, its answer does not matter.
 PROBE_EMAIL = "doctor-probe@example.invalid"
 
@@ -126,6 +129,35 @@ def slack_scope_check(scopes: set[str] | None) -> Check:
                       "Add them under oauth_config.scopes.bot as in slack-app-manifest.yml, then reinstall the app "
                       "so the token is granted them.")
     return passed(name, ", ".join(sorted(REQUIRED_SLACK_SCOPES)))
+
+
+def manifest_check(path: Path = MANIFEST) -> Check:
+    """The Slack app manifest in the repository declares `/pd` and every scope the bridge uses."""
+    name = "Slack app manifest"
+    try:
+        import yaml  # a dev dependency: deployments without it skip this check
+
+        manifest = yaml.safe_load(path.read_text())
+    except ImportError:
+        return passed(name, "not checked (PyYAML is not installed here)")
+    except (OSError, ValueError) as exc:
+        return failed(name, f"cannot read {path.name}: {exc}", "Restore slack-app-manifest.yml from the repository.")
+    manifest = manifest if isinstance(manifest, dict) else {}
+    commands = (manifest.get("features") or {}).get("slash_commands") or []
+    pd = next((c for c in commands if isinstance(c, dict) and c.get("command") == SLASH_COMMAND), None)
+    scopes = set(((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or [])
+    problems = []
+    if pd is None:
+        problems.append(f"no {SLASH_COMMAND} slash command")
+    elif not str(pd.get("url", "")).endswith(COMMANDS_PATH):
+        problems.append(f"{SLASH_COMMAND} does not point at …{COMMANDS_PATH}")
+    if missing := sorted(REQUIRED_SLACK_SCOPES - scopes):
+        problems.append("missing bot scopes " + ", ".join(missing))
+    if problems:
+        return failed(name, f"{path.name}: " + "; ".join(problems),
+                      f"Declare {SLASH_COMMAND} (request URL https://<bridge host>{COMMANDS_PATH}) and the scopes "
+                      "as in the repository's slack-app-manifest.yml, then reinstall the app.")
+    return passed(name, f"{SLASH_COMMAND} → {pd['url'] if pd else ''}; {len(scopes)} bot scopes")
 
 
 def signing_secret_check(settings: Settings) -> Check:
@@ -221,7 +253,9 @@ async def pagerduty_checks(settings: Settings, webhook_url: str | None = None) -
         users = await _pd_probe("PagerDuty users", lambda: api.find_user_by_email(PROBE_EMAIL), url, "users.read",
                                 "can search users by email")
         ok, detail, fix = await webhook_subscription_check(api, webhook_url)
-    return [token, incidents, users, Check(WEBHOOK_CHECK, ok, detail, fix), secrets]
+        services = await _pd_probe("PagerDuty services", lambda: api.find_services(limit=1), url, "services.read",
+                                   "can list services (for /pd open, oncall and trigger)")
+    return [token, incidents, users, services, Check(WEBHOOK_CHECK, ok, detail, fix), secrets]
 
 
 
@@ -288,7 +322,7 @@ async def run_checks(settings: Settings) -> list[Check]:
     webhook_url = config.pagerduty.webhook_url if config else None
     groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings, webhook_url),
                                   temporal_checks(settings))
-    return [loaded, *(check for group in groups for check in group)]
+    return [loaded, manifest_check(), *(check for group in groups for check in group)]
 
 
 def format_report(checks: list[Check]) -> str:

@@ -78,6 +78,7 @@ class Sandbox:
         self.api = self._stack.enter_context(ServedApp(create_app(self.settings, self.config), port=api_port))
         self.pd.webhook_url = f"{self.api.url}/pagerduty/webhooks"
         self.slack.interactions_url = f"{self.api.url}/slack/interactions"
+        self.slack.commands_url = f"{self.api.url}/slack/commands"
         self.slack.public_url = slack_server.url
         self._stack.callback(self.pd.close)
         self.client = await connect(self.settings)

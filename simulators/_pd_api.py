@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators._http import RecordingMiddleware
 from simulators._pd_control import control_routes, json_body
-from simulators._pd_model import PDError, not_found, now_iso
+from simulators._pd_model import Incident, PDError, not_found, now_iso
 
 if TYPE_CHECKING:
     from simulators.pagerduty import PagerDutySimulator
@@ -33,17 +33,7 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
 
 
 def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
-    @api.get("/incidents")
-    async def list_incidents(request: Request) -> dict[str, Any]:
-        statuses = request.query_params.getlist("statuses[]")
-        services = request.query_params.getlist("service_ids[]")
-        with sim.lock:
-            items = [
-                sim.incident_resource(i)
-                for i in sim.incidents.values()
-                if (not statuses or i.status in statuses) and (not services or i.service_id in services)
-            ]
-        return _page(request, "incidents", items)
+    _create_route(sim, api, requester)
 
     @api.get("/incidents/{incident_id}")
     async def get_incident(incident_id: str) -> dict[str, Any]:
@@ -111,6 +101,44 @@ def _incident_record_routes(sim: PagerDutySimulator, api: APIRouter, requester: 
             }
 
 
+def _create_route(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
+    @api.get("/incidents")
+    async def list_incidents(request: Request) -> dict[str, Any]:
+        params = request.query_params
+        statuses, services = params.getlist("statuses[]"), params.getlist("service_ids[]")
+        users, key = set(params.getlist("user_ids[]")), params.get("incident_key")
+
+        def wanted(i: Incident) -> bool:
+            return (not statuses or i.status in statuses) and (not services or i.service_id in services)
+
+        with sim.lock:
+            found = [
+                i
+                for i in sim.incidents.values()
+                if wanted(i) and (not users or users & set(i.assignee_ids)) and key in (None, i.incident_key)
+            ]
+            if params.get("sort_by", "").startswith("created_at:desc"):
+                found.sort(key=lambda i: i.number, reverse=True)
+            items = [sim.incident_resource(i) for i in found]
+        return _page(request, "incidents", items)
+
+    @api.post("/incidents", status_code=201)
+    async def create_incident(request: Request) -> dict[str, Any]:
+        user_id = requester(request)
+        body = (await json_body(request)).get("incident")
+        if not isinstance(body, dict) or not body.get("title") or not isinstance(body.get("service"), dict):
+            raise PDError(400, 2001, "Invalid Input Provided", ["incident.title and incident.service are required"])
+        urgency = body.get("urgency") or "high"
+        if urgency not in ("high", "low"):
+            raise PDError(400, 2001, "Invalid Input Provided", ["urgency must be high or low"])
+        with sim.lock:
+            incident_id = sim.create_incident(
+                str(body["service"].get("id")), str(body["title"]), urgency, body.get("incident_key"), user_id
+            )
+            return {"incident": sim.incident_resource(sim.incident(incident_id))}
+
+
+
 def _directory_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
     @api.get("/users")
     async def list_users(request: Request) -> dict[str, Any]:
@@ -170,6 +198,20 @@ def _org_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
                 {"user": sim.user_ref(u.id), "role": "responder"} for u in sim.users.values() if team_id in u.team_ids
             ]
         return _page(request, "members", items)
+
+    @api.get("/services")
+    async def list_services(request: Request) -> dict[str, Any]:
+        query = request.query_params.get("query", "").lower()
+        with sim.lock:
+            items = [sim.service_resource(v) for v in sim.services.values() if query in v.name.lower()]
+        return _page(request, "services", items)
+
+    @api.get("/escalation_policies")
+    async def list_eps(request: Request) -> dict[str, Any]:
+        query = request.query_params.get("query", "").lower()
+        with sim.lock:
+            items = [sim.ep_resource(e) for e in sim.escalation_policies.values() if query in e.name.lower()]
+        return _page(request, "escalation_policies", items)
 
     @api.get("/services/{service_id}")
     async def get_service(service_id: str) -> dict[str, Any]:

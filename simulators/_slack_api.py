@@ -44,6 +44,23 @@ async def _json(request: Request) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _command_route(sim: SlackSimulator, app: FastAPI) -> None:
+    @app.post("/_sim/command")
+    async def command(request: Request) -> JSONResponse:
+        sim.note_base_url(str(request.base_url))
+        body = await _json(request)
+        try:
+            status, text = await sim.slash_command(
+                str(body.get("user_id")), str(body.get("channel")), str(body.get("text") or ""),
+                str(body.get("command") or "/pd"),
+            )
+        except SlackError as exc:
+            return JSONResponse({"error": exc.error}, status_code=400)
+        except (httpx.HTTPError, RuntimeError) as exc:
+            return JSONResponse({"error": f"could not reach the bridge: {exc}"}, status_code=502)
+        return JSONResponse({"status": status, "body": text})
+
+
 def _control_routes(sim: SlackSimulator, app: FastAPI) -> None:
     @app.get("/_sim/state/{channel_id}")
     async def state(channel_id: str, user: str = "") -> JSONResponse:
@@ -140,4 +157,5 @@ def build_app(sim: SlackSimulator) -> FastAPI:
         return HTMLResponse(channel_page.render_channel(initial, actor))
 
     _control_routes(sim, app)
+    _command_route(sim, app)
     return app

@@ -37,6 +37,10 @@ def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[int, dic
     return None
 
 
+def _as_message(ephemeral: Ephemeral) -> Message:
+    return Message(ephemeral.ts, ephemeral.channel, ephemeral.text, ephemeral.blocks, "", "", ephemeral.thread_ts)
+
+
 def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
     groups = element.get("option_groups") or []
     return list(element.get("options") or []) + [o for g in groups for o in g.get("options") or []]
@@ -125,7 +129,8 @@ class InteractionMixin:
         self, channel_id: str, ts: str, action_id: str, user_id: str, user: str | None, option: str | None
     ) -> dict[str, Any]:
         channel = self.channel(channel_id)
-        msg = self.find_message(channel.id, ts)
+        ephemeral = next((e for e in self.ephemerals if e.ts == ts and e.channel == channel.id), None)
+        msg = self.find_message(channel.id, ts) if ephemeral is None else _as_message(ephemeral)
         found = find_element(msg.blocks, action_id)
         if found is None:
             raise LookupError(f"no element with action_id {action_id!r} on message {ts}")
@@ -160,7 +165,8 @@ class InteractionMixin:
             "uses": 0,
             "thread_ts": msg.thread_ts,
         }
-        container = {"type": "message", "message_ts": msg.ts, "channel_id": channel.id, "is_ephemeral": False}
+        container = {"type": "message", "message_ts": msg.ts, "channel_id": channel.id,
+                     "is_ephemeral": ephemeral is not None}
         if msg.thread_ts:
             container["thread_ts"] = msg.thread_ts
         return {
@@ -174,7 +180,8 @@ class InteractionMixin:
             "enterprise": None,
             "is_enterprise_install": False,
             "channel": {"id": channel.id, "name": channel.name},
-            "message": msg.to_api(),
+            # Slack sends no `message` for a click on an ephemeral message, only the container.
+            **({} if ephemeral is not None else {"message": msg.to_api()}),
             "state": {"values": {block_id: {action_id: {"type": kind, **state}}} if state else {}},
             "response_url": f"{self.base_url}/_sim/response/{response_id}",
             "actions": [action],
@@ -259,10 +266,11 @@ class InteractionMixin:
                 return 404, "used_url"
             self.responses.append({"response_id": response_id, **body})
             text, blocks = str(body.get("text") or ""), list(body.get("blocks") or [])
-            source = self.find_message(ctx["channel"], ctx["ts"])
-            if body.get("delete_original"):
+            # A slash command's response_url has no source message (ts None): it can only add answers.
+            source = self.find_message(ctx["channel"], ctx["ts"]) if ctx["ts"] else None
+            if body.get("delete_original") and source is not None:
                 source.deleted = True
-            if body.get("replace_original"):
+            if body.get("replace_original") and source is not None:
                 source.revise(text, blocks)
             elif body.get("response_type") == "in_channel":
                 params = {"channel": ctx["channel"], "text": text, "blocks": blocks, "thread_ts": body.get("thread_ts")}

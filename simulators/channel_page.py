@@ -11,6 +11,7 @@ import html
 import json
 from typing import Any
 
+from simulators import command_box
 from simulators._mrkdwn_js import script as mrkdwn_script
 
 _STYLE = """
@@ -220,6 +221,7 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
         f"<style>{_STYLE}</style></head><body><header><a href='/'>channels</a><h1>#{title}</h1>"
         f"<label>Acting as <select id='actor'>{options}</select></label></header>"
         f"<div class='layout'><nav><h4>Channels</h4>{_channel_links(state, channel['id'])}</nav>"
-        f"<main><div id='messages'></div><div id='ephemerals'></div></main></div>"
+        f"<main><div id='messages'></div><div id='ephemerals'></div>"
+        f"{command_box.render(str(state['channel']['id']))}</main></div>"
         f"<div id='modal'></div><div id='status'></div><script>{script}</script></body></html>"
     )

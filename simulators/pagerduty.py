@@ -111,6 +111,7 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin):
         *,
         agent_user_id: str | None = None,
         webhooks: bool = True,
+        incident_key: str | None = None,
     ) -> str:
         """Open an incident on `service_id`, assigned to escalation level 1; emits incident.triggered,
         unless `webhooks` is False: then no subscription hears of it (a trigger PagerDuty never sent)."""
@@ -126,7 +127,7 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin):
                 service_id=service_id,
                 escalation_policy_id=service.escalation_policy_id,
                 team_ids=list(service.team_ids),
-                incident_key=secrets.token_hex(16),
+                incident_key=incident_key or secrets.token_hex(16),
             )
             self._next_number += 1
             inc.assignments = self._level_assignments(inc, 1)
@@ -138,6 +139,25 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin):
             if webhooks:
                 self._emit("incident.triggered", inc, agent)
             return inc.id
+
+    def create_incident(
+        self, service_id: str, title: str, urgency: str, incident_key: str | None, user_id: str
+    ) -> str:
+        """`POST /incidents` as `user_id`: refused while an open incident on the service has the same key."""
+        with self.lock:
+            if service_id not in self.services:
+                raise PDError(400, 2001, "Invalid Input Provided", ["Service not found"])
+            if incident_key and any(
+                i.incident_key == incident_key and i.service_id == service_id and i.status != "resolved"
+                for i in self.incidents.values()
+            ):
+                raise PDError(
+                    400,
+                    2001,
+                    "Invalid Input Provided",
+                    ["Open incident with matching dedup key already exists on this service"],
+                )
+            return self.trigger(service_id, title, urgency, agent_user_id=user_id, incident_key=incident_key)
 
     def acknowledge(self, incident_id: str, user_id: str) -> bool:
         """Returns False for a re-acknowledgement, which changes nothing and emits no event."""

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from simulators._slack_api import build_app
+from simulators._slack_commands import CommandMixin, CommandRun
 from simulators._slack_interact import InteractionMixin
 from simulators._slack_limits import Clock, MethodCount, RateLimiter
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
@@ -26,6 +27,7 @@ from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Messa
 __all__ = [
     "Call",
     "Channel",
+    "CommandRun",
     "Ephemeral",
     "Interaction",
     "Message",
@@ -36,7 +38,9 @@ __all__ = [
     "View",
 ]
 
-DEFAULT_SCOPES = ["chat:write", "chat:write.public", "users:read", "users:read.email", "channels:read"]
+DEFAULT_SCOPES = [
+    "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read"
+]
 
 
 @dataclass
@@ -45,7 +49,7 @@ class _Faults:
     failing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # method -> [(error, remaining)]
 
 
-class SlackSimulator(InteractionMixin):
+class SlackSimulator(InteractionMixin, CommandMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
@@ -78,6 +82,7 @@ class SlackSimulator(InteractionMixin):
         self.limiter = RateLimiter(enabled=rate_limits, clock=clock)  # Slack's own limits, off unless asked for
         self._app: FastAPI | None = None
         InteractionMixin.__init__(self)
+        CommandMixin.__init__(self)
 
     @property
     def app(self) -> FastAPI:

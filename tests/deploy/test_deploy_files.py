@@ -59,7 +59,7 @@ SEARCH_ATTRIBUTES = {
     "CommandPending": "Bool",
     "IncidentStuck": "Bool",
 }
-SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "users:read", "users:read.email", "channels:read"}
+SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read"}
 TIMING_KEYS = {
     "action_deadline_seconds",
     "confirmation_deadline_seconds",
@@ -480,9 +480,12 @@ def test_manifest_requests_exactly_the_needed_bot_scopes(manifest: dict[str, Any
     assert "user" not in manifest["oauth_config"]["scopes"], "the bridge needs no user-token scopes"
 
 
-def test_manifest_has_a_bot_user_and_no_commands_or_events(manifest: dict[str, Any]) -> None:
+def test_manifest_has_a_bot_user_the_pd_command_and_no_events(manifest: dict[str, Any]) -> None:
     assert manifest["features"]["bot_user"]["display_name"] == "pd-bridge"
-    assert "slash_commands" not in manifest["features"]
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/pd" and command["url"].endswith("/slack/commands")
+    assert command["url"].startswith("https://") and len(command["usage_hint"]) <= 1000
+    assert command["should_escape"] is False
     assert "event_subscriptions" not in manifest["settings"]
     assert len(manifest["display_information"]["name"]) <= 35
 

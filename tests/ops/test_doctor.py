@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
-from ops.doctor import REQUIRED_SLACK_SCOPES, Check, exit_code, format_report, run_checks
+from ops.doctor import REQUIRED_SLACK_SCOPES, Check, exit_code, format_report, manifest_check, run_checks
 from settings import Settings
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp, stop_all
@@ -87,6 +87,18 @@ def failures(checks: list[Check]) -> list[str]:
     return [c.name for c in checks if not c.ok]
 
 
+def test_manifest_check_names_a_missing_command_and_scope(tmp_path: Path) -> None:
+    manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
+    assert manifest_check(ROOT / "slack-app-manifest.yml").ok
+    del manifest["features"]["slash_commands"]
+    manifest["oauth_config"]["scopes"]["bot"].remove("commands")
+    broken = tmp_path / "slack-app-manifest.yml"
+    broken.write_text(yaml.safe_dump(manifest))
+    check = manifest_check(broken)
+    assert not check.ok
+    assert check.detail == "slack-app-manifest.yml: no /pd slash command; missing bot scopes commands"
+
+
 def test_required_scopes_match_the_manifest() -> None:
     manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == REQUIRED_SLACK_SCOPES
@@ -97,7 +109,8 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
     assert failures(checks) == []
     assert exit_code(checks) == 0
     assert set(by_name(checks)) == {
-        "Config file", "Slack bot token", "Slack scopes", "Slack signing secret", "Slack channel C0DEFAULT",
+        "Config file", "Slack app manifest", "PagerDuty services",
+        "Slack bot token", "Slack scopes", "Slack signing secret", "Slack channel C0DEFAULT",
         "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
         "Temporal search attributes"}
