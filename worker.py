@@ -104,8 +104,9 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
                sweep.show_warning]
 
 
-def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]]) -> Worker:
-    return Worker(client, task_queue=task_queue,
+def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]],
+                 identity: str | None = None) -> Worker:
+    return Worker(client, task_queue=task_queue, identity=identity,
                   workflows=[IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow],
                   activities=activity_fns)
 

@@ -147,10 +147,13 @@ def ask(budget: Budget, request: SlackAsk, now: datetime) -> None:
 
 
 def throttled(budget: Budget, note: SlackThrottled, now: datetime) -> None:
-    bucket = _bucket(budget, bucket_key(note.kind, note.channel), now)
+    key = bucket_key(note.kind, note.channel)
+    bucket = _bucket(budget, key, now)
     until = now + timedelta(seconds=max(note.retry_after, 1.0))
     bucket.paused_until = max(until, bucket.paused_until) if bucket.paused_until else until
-    bucket.tokens = 0.0
+    # Empty until the pause ends, then one call at once and the usual pace: no burst right after a 429.
+    rate, _ = _rate(budget, key)
+    bucket.tokens, bucket.at = 0.0, bucket.paused_until - timedelta(seconds=1.0 / rate)
     budget.throttled += 1
 
 

@@ -74,8 +74,9 @@ class SlackBudgetWorkflow:
                 self._spawn(self._notice(step))
             for grant in budget.grant(self._budget, now):
                 self._spawn(self._grant(grant))
-            if workflow.info().is_continue_as_new_suggested() and not self._tasks:
-                await workflow.wait_condition(workflow.all_handlers_finished)
+            if workflow.info().is_continue_as_new_suggested():
+                # Grants and notices in flight finish first (seconds); asks meanwhile wait in the inbox.
+                await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
                 workflow.continue_as_new(BudgetInput(limits=self._budget.limits, budget=self._budget,
                                                      inbox=self._inbox))
             wake = budget.next_wake(self._budget, now)

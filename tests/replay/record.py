@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -51,7 +50,9 @@ async def _true(value: bool) -> bool:
 
 
 async def main() -> None:
-    binary = shutil.which("temporal-test-server")
+    from tests.conftest import server_binary
+
+    binary = server_binary("temporal-test-server")  # found beside the interpreter too, as the tests do
     async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=binary, data_converter=pydantic_data_converter) as env:
         from tests.conftest import register_search_attributes

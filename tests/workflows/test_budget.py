@@ -1,0 +1,113 @@
+"""The shared Slack budget's rules alone (workflows/budget.py): pace, priority, 429s and storm notices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.factories import at
+from workflows import budget
+from workflows.budget import Budget, Kind, Limits, SlackAsk, SlackThrottled
+
+
+def ask(b: Budget, n: int, kind: Kind, seconds: float, channel: str = "C1", **extra: str | None) -> None:
+    budget.ask(b, SlackAsk(workflow_id=f"wf{n}", incident_id=f"P{n}", kind=kind, channel=channel,
+                           service="payments-api", html_url=f"https://acme.pagerduty.com/incidents/P{n}",
+                           **extra), at(seconds))  # type: ignore[arg-type]
+
+
+def granted(b: Budget, seconds: float) -> list[str]:
+    return [g.workflow_id for g in budget.grant(b, at(seconds))]
+
+
+def test_posts_in_one_channel_go_at_one_a_second_after_a_short_burst() -> None:
+    b = Budget(limits=Limits(storm_threshold=100))
+    for n in range(10):
+        ask(b, n, Kind.POST, 0)
+    sent = [len(granted(b, t / 10)) for t in range(0, 50)]  # every 100 ms for 5 s
+    assert sum(sent[:1]) == 3  # the burst
+    assert sum(sent) == 3 + 4  # then one a second (at 1, 2, 3, 4 s)
+
+
+def test_channels_have_their_own_pace_and_updates_share_one() -> None:
+    b = Budget(limits=Limits(storm_threshold=100))
+    for n in range(4):
+        ask(b, n, Kind.POST, 0, channel="C1")
+        ask(b, 10 + n, Kind.POST, 0, channel="C2")
+        ask(b, 20 + n, Kind.UPDATE, 0, channel="C1")
+        ask(b, 30 + n, Kind.UPDATE, 0, channel="C2")
+    first = granted(b, 0)
+    assert sum(w.startswith("wf1") and len(w) == 4 for w in first) == 3  # C2's burst, besides C1's
+    assert sum(w in {f"wf2{n}" for n in range(4)} | {f"wf3{n}" for n in range(4)} for w in first) == 3
+
+
+def test_new_incidents_first_then_status_then_updates_then_replies_and_urgent_first() -> None:
+    b = Budget(limits=Limits(post_burst=1, update_burst=1, storm_threshold=100))
+    ask(b, 1, Kind.REPLY, 0)
+    ask(b, 2, Kind.POST, 0, urgency="low")
+    ask(b, 3, Kind.POST, 0, urgency="high", priority="P3")
+    ask(b, 4, Kind.POST, 0, urgency="high", priority="P1")
+    ask(b, 5, Kind.UPDATE, 0)
+    ask(b, 6, Kind.STATUS, 0)
+    order = [w for t in range(0, 10) for w in granted(b, t * 2.0)]
+    assert order[:2] == ["wf4", "wf6"]  # the channel's first token, the workspace's first token
+    assert order.index("wf3") < order.index("wf2") < order.index("wf1")
+    assert order.index("wf6") < order.index("wf5")
+
+
+def test_an_incident_waits_once_per_kind() -> None:
+    b = Budget(limits=Limits(post_burst=1, storm_threshold=100))
+    ask(b, 9, Kind.POST, 0)
+    ask(b, 1, Kind.REPLY, 0)
+    ask(b, 1, Kind.REPLY, 0.1)
+    ask(b, 1, Kind.REPLY, 0.2)
+    assert len(b.waiting) == 2
+
+
+def test_a_429_makes_the_whole_channel_wait_retry_after() -> None:
+    b = Budget(limits=Limits(storm_threshold=100))
+    budget.throttled(b, SlackThrottled(kind=Kind.POST, channel="C1", retry_after=5), at(0))
+    ask(b, 1, Kind.POST, 0, channel="C1")
+    ask(b, 2, Kind.REPLY, 0, channel="C1")
+    ask(b, 3, Kind.POST, 0, channel="C2")
+    assert granted(b, 0) == ["wf3"]
+    assert granted(b, 4.9) == []
+    assert budget.next_wake(b, at(4.9)) == at(5)
+    assert granted(b, 5) == ["wf1"]
+
+
+def test_a_storm_gets_one_notice_updated_as_it_drains_and_finished() -> None:
+    b = Budget(limits=Limits(storm_threshold=5, notice_every_seconds=3))
+    for n in range(12):
+        ask(b, n, Kind.POST, 0)
+    steps = budget.notices(b, at(0.5))
+    assert [s.ts for s in steps] == [None]
+    assert "Alert storm:" in steps[0].text and "12 new incidents on payments-api" in steps[0].text
+    assert "<https://acme.pagerduty.com/incidents|" in steps[0].text
+    budget.notice_posted(b, "C1", "111.1")
+    assert budget.notices(b, at(0.6)) == []  # one notice, not one per incident
+    seconds, texts = 0.6, []
+    while b.waiting or "C1" in b.storms:
+        seconds += 0.5
+        granted(b, seconds)
+        texts += [s.text for s in budget.notices(b, at(seconds)) if s.ts == "111.1"]
+        assert seconds < 60
+    assert len(texts) >= 2 and "posted, the rest follow" in texts[0]
+    assert texts[-1].startswith(":white_check_mark: Alert storm over: all 12 new incidents")
+
+
+def test_a_burst_the_budget_absorbs_is_no_storm() -> None:
+    b = Budget(limits=Limits(storm_threshold=5))
+    for n in range(3):
+        ask(b, n, Kind.POST, 0)
+    granted(b, 0)
+    assert budget.notices(b, at(0.1)) == []
+    assert b.storms == {}
+
+
+def test_service_names_in_the_notice_are_escaped() -> None:
+    b = Budget(limits=Limits(storm_threshold=1))
+    for n in range(3):
+        budget.ask(b, SlackAsk(workflow_id=f"w{n}", incident_id=f"P{n}", kind=Kind.POST, channel="C1",
+                               service="<!channel> api"), at(0) + timedelta(milliseconds=n))
+    [step] = budget.notices(b, at(1))
+    assert "<!channel>" not in step.text and "&lt;!channel&gt; api" in step.text
