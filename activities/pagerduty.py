@@ -73,6 +73,11 @@ class PagerDutyActivities:
         elif w.action is ActionKind.RESOLVE:
             fields = {"status": "resolved"}
         elif w.action is ActionKind.REASSIGN:
+            current = await self._api.get_incident(incident_id)
+            if [(a.get("assignee") or {}).get("id") for a in current.get("assignments") or []] == [w.target_pd_id]:
+                # Nothing to change: say so rather than claim a reassignment PagerDuty never made.
+                return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
+                                    snapshot=snapshot(current), status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
             fields = {"escalation_level": w.escalation_level}

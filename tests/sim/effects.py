@@ -135,9 +135,10 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = Fals
                                 already_by=by.ref if by else None)
         pd.set_status(now, target, actor, w.command_id)
     elif w.action is ActionKind.REASSIGN:
-        target_human = BY_PD_ID[str(w.target_pd_id)]
-        if pd.assignees != [w.target_pd_id]:
-            pd.reassign(now, target_human, actor, w.command_id)
+        if pd.assignees == [w.target_pd_id]:
+            return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
+                                snapshot=pd.snapshot(), status_changed_at=pd.rest_status_changed_at())
+        pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, w.command_id)
     elif w.escalation_level is not None and pd.level != w.escalation_level:
         pd.escalate_to(now, w.escalation_level, actor, w.command_id)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
