@@ -90,7 +90,7 @@ class SimWorkflow:
             if isinstance(effect, TellUser):
                 self.slack.tell(effect)
             else:
-                self.inflight.append(start(effect, self.run, self.pd))
+                self.inflight.append(start(effect, self.run, self.pd, self.runs_completed))
 
     def _sync_slack(self) -> None:
         view = message_view(self.state)

@@ -43,10 +43,12 @@ class InFlight:
     started_read: IncidentRead | None = None  # what a read would have answered when it started
     attempts: int = 0
     retried_after: list[str] = field(default_factory=list)
+    generation: int = 0  # command ids restart in a workflow started afresh: the ledger tells them apart
 
 
-def start(effect: Effect, run: int, pd: PagerDuty) -> InFlight:
-    return InFlight(effect, run, started_read=pd.read() if isinstance(effect, ReadIncident) else None)
+def start(effect: Effect, run: int, pd: PagerDuty, generation: int = 0) -> InFlight:
+    return InFlight(effect, run, started_read=pd.read() if isinstance(effect, ReadIncident) else None,
+                    generation=generation)
 
 
 def execute(job: InFlight, fault: Fault, pd: PagerDuty, now: datetime) -> tuple[list[Event], bool]:
@@ -95,7 +97,7 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     job.attempts += 1
     if fault in {"unavailable", "timeout_applied"}:
         if fault == "timeout_applied":
-            _apply(w, pd, now, retry or w.may_have_landed)
+            _apply(w, pd, now, retry or w.may_have_landed, f"{job.generation}/{w.command_id}")
         if retry:
             # The durable retries ran out before the action deadline.
             detail = "PagerDuty unavailable (503); gave up after 3 min of retries"
@@ -105,15 +107,15 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     if fault in {"refused", "error"}:
         return [*events, WriteOutcome(command_id=w.command_id, result="failed",
                                       detail="PagerDuty refused: Arguments Caused Error")], True
-    return [*events, _apply(w, pd, now, retry or w.may_have_landed)], True
+    return [*events, _apply(w, pd, now, retry or w.may_have_landed, f"{job.generation}/{w.command_id}")], True
 
 
-def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = False) -> WriteOutcome:
+def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: str) -> WriteOutcome:
     """The write as PagerDuty takes it, and the activity's answer."""
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
     if w.action is ActionKind.NOTE:
-        return _note(w, pd, now, retry)
+        return _note(w, pd, now, retry, tag)
     if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE}:
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail="PagerDuty refused: Incident Already Resolved")
@@ -133,18 +135,18 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool = Fals
             detail = "Incident Already Acknowledged" if target is Status.ACKNOWLEDGED else "Incident Already Resolved"
             return WriteOutcome(command_id=w.command_id, result="already", detail=detail,
                                 already_by=by.ref if by else None)
-        pd.set_status(now, target, actor, w.command_id)
+        pd.set_status(now, target, actor, tag)
     elif w.action is ActionKind.REASSIGN:
         if pd.assignees == [w.target_pd_id]:
             return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
                                 snapshot=pd.snapshot(), status_changed_at=pd.rest_status_changed_at())
-        pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, w.command_id)
+        pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, tag)
     elif w.escalation_level is not None and pd.level != w.escalation_level:
-        pd.escalate_to(now, w.escalation_level, actor, w.command_id)
+        pd.escalate_to(now, w.escalation_level, actor, tag)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
 
 
-def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool) -> WriteOutcome:
+def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: str) -> WriteOutcome:
     """A note write: only a retry looks for its own earlier note, never one the bridge knows."""
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
@@ -155,5 +157,5 @@ def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool) -> Wri
             continue
         if (since is None or note.created_at >= since) and note.author == w.actor_pd_id and note.content == content:
             return done.model_copy(update={"note_id": note.id, "detail": "note was already there"})
-    _, created = pd.add_note(now, content, actor, w.command_id)
+    _, created = pd.add_note(now, content, actor, tag)
     return done.model_copy(update={"note_id": created.id})
