@@ -19,8 +19,8 @@ from workflows.slack_text import Line
 ADDITIVE_ACTIONS = {ActionKind.NOTE, ActionKind.ADD_RESPONDER}
 # Actions that name a second person (the Slack user chosen in a users_select).
 TARGETED_ACTIONS = {ActionKind.REASSIGN, ActionKind.ADD_RESPONDER}
-# How far the unacknowledge may be from the snooze's planned end and still be taken for its end.
-SNOOZE_END_EARLY = timedelta(minutes=1)
+# How late after the snooze's planned end an agentless unacknowledge is still taken for its end. Earlier
+# is always its end: a snooze suspends the acknowledgement timeout, so nothing else unacknowledges then.
 SNOOZE_END_LATE = timedelta(minutes=15)
 
 
@@ -72,6 +72,6 @@ def outside_line(state: IncidentState, event: PdEvent) -> Line | None:
         snoozed_by, until = state.snoozed_by, state.snoozed_until
         state.snoozed_by = state.snoozed_until = None
         if (event.event_type == "incident.unacknowledged" and event.agent is None and snoozed_by and until
-                and until - SNOOZE_END_EARLY <= event.occurred_at <= until + SNOOZE_END_LATE):
+                and event.occurred_at <= until + SNOOZE_END_LATE):
             return timeline.snooze_ended(snoozed_by)
     return timeline.external_change(event, event.incident or state.incident)

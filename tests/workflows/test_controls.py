@@ -191,8 +191,13 @@ def test_the_snooze_ending_is_told_as_the_snooze_not_as_an_unexplained_change() 
     assert "acknowledgement timed out" in thread(state)[-1]
 
 
-def test_an_unacknowledge_long_before_the_snooze_ends_is_not_its_end() -> None:
-    state, _ = reduce(_snoozed(), pd_event("incident.unacknowledged", 600, agent=None), at(600))
+def test_an_unacknowledge_long_after_the_snooze_should_have_ended_is_not_its_end() -> None:
+    state, _ = reduce(_snoozed(), pd_event("incident.unacknowledged", 3 * 3600, agent=None), at(3 * 3600))
+    assert "acknowledgement timed out" in thread(state)[-1]
+
+
+def test_an_unacknowledge_by_a_person_during_the_snooze_is_theirs() -> None:
+    state, _ = reduce(_snoozed(), pd_event("incident.unacknowledged", 600, agent=BOB), at(600))
     assert "snooze" not in thread(state)[-1]
 
 
