@@ -72,7 +72,8 @@ async def test_snooze_is_sent_as_the_clicker_and_its_end_is_explained(sandbox: S
     sandbox.pd.end_snooze(incident)
     await until(lambda: status_of(message) == "triggered", what="triggered again")
     lines = await _settled(sandbox, message, 3)
-    assert lines[2] == ":alarm_clock: The snooze <@U0ALICE> set from Slack ended: PagerDuty triggered the incident again"
+    assert lines[2] == (":alarm_clock: The snooze <@U0ALICE> set from Slack ended: PagerDuty triggered the "
+                        "incident again")
 
 
 async def test_snooze_refused_by_pagerduty_is_explained(sandbox: Sandbox) -> None:
