@@ -25,6 +25,7 @@ from activities.metrics import IDENTITY_MISSES
 from activities.pacing import BudgetActivities, ensure_budget
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
+from activities.priorities import Priorities
 from activities.slack import SlackActivities
 from activities.sweep import PAGE_SIZE, SweepActivities
 from ops.schedule import ensure_sweep_schedule, schedule_id
@@ -93,7 +94,7 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         slack = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
                                timeout=20)
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
-        slack_acts = SlackActivities(slack, directory, config)
+        slack_acts = SlackActivities(slack, directory, config, Priorities(pd))
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
         budget = BudgetActivities(client, pacing_limits(config))
         sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)

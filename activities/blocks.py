@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from workflows.models import Ref, Status
+from workflows.policy import SNOOZE_CHOICES
 from workflows.slack_text import escape
 from workflows.view import MessageView
 
@@ -20,6 +21,9 @@ class ActionId(StrEnum):
     RESOLVE = "pd_resolve"
     REASSIGN = "pd_reassign"
     ADD_NOTE = "pd_add_note"
+    SNOOZE = "pd_snooze"
+    PRIORITY = "pd_priority"
+    ADD_RESPONDER = "pd_add_responder"
 
 
 CONTROLS_BLOCK = "pd_controls"
@@ -40,6 +44,11 @@ Mention = Callable[[Ref], str]
 def controls_block_id(incident_id: str, status: Status) -> str:
     # A new block_id per status keeps Slack clients from showing a stale reassign selection.
     return f"{CONTROLS_BLOCK}:{incident_id}:{status.value}"
+
+
+def more_controls_block_id(incident_id: str, status: Status) -> str:
+    # Same prefix and incident position as the first row: the incident id is read from either the same way.
+    return f"{controls_block_id(incident_id, status)}:more"
 
 
 def incident_id_from_block(block_id: str) -> str | None:
@@ -76,15 +85,41 @@ def _controls(view: MessageView) -> dict[str, Any]:
     return {"type": "actions", "block_id": controls_block_id(view.incident_id, view.status), "elements": elements}
 
 
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": _clip(text, 75)}, "value": value}
+
+
+def _select(action: ActionId, placeholder: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "static_select", "action_id": action.value,
+            "placeholder": {"type": "plain_text", "text": placeholder}, "options": options}
+
+
+def _more_controls(view: MessageView, priorities: list[Ref]) -> dict[str, Any]:
+    """The second row: snooze (when acknowledged), priority (when the account has priorities), responders."""
+    elements = []
+    if view.status is Status.ACKNOWLEDGED:
+        elements.append(_select(ActionId.SNOOZE, "Snooze…",
+                                [_option(f"Snooze {label}", seconds) for seconds, label in SNOOZE_CHOICES.items()]))
+    if priorities:
+        elements.append(_select(ActionId.PRIORITY, "Priority…",
+                                [_option(p.summary or p.id, p.id) for p in priorities[:100]]))
+    elements.append({"type": "users_select", "action_id": ActionId.ADD_RESPONDER.value,
+                     "placeholder": {"type": "plain_text", "text": "Add responder…"}})
+    return {"type": "actions", "block_id": more_controls_block_id(view.incident_id, view.status),
+            "elements": elements}
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_incident(view: MessageView, mention: Mention) -> tuple[str, list[dict[str, Any]]]:
+def render_incident(view: MessageView, mention: Mention,
+                    priorities: list[Ref] | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text and the blocks of the incident's root message.
 
     `mention` gives Slack text for a person (a mention, or the escaped name); every other text from
-    PagerDuty is escaped here, so nothing typed can ping, mention or link.
+    PagerDuty is escaped here, so nothing typed can ping, mention or link. `priorities` are the account's
+    (the priority control is left out when there are none).
     """
     number = f"#{view.number} " if view.number is not None else ""
     assignees = ", ".join(mention(a) for a in view.assignees) or "nobody"
@@ -112,7 +147,7 @@ def render_incident(view: MessageView, mention: Mention) -> tuple[str, list[dict
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
             f":large_green_circle: *Resolved*{by}. The controls are gone; reopen in PagerDuty if needed.")}})
     else:
-        blocks.append(_controls(view))
+        blocks += [_controls(view), _more_controls(view, priorities or [])]
     text = f"[{view.status.value.upper()}] {number}{escape(view.title)} ({escape(view.service or 'unknown service')})"
     return _clip(text, 3000), blocks
 

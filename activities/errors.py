@@ -105,7 +105,11 @@ PD_CODE_HINTS = {
     1007: "the person to assign to was not found in PagerDuty",
     1008: "PagerDuty does not know the acting person's email (From header)",
     1018: "the acting person is not allowed to do this in PagerDuty",
+    1012: "the incident is not acknowledged in PagerDuty, and only an acknowledged incident can be snoozed",
+    1013: "PagerDuty refused the snooze length",
     1019: "the incident was already merged into another incident",
+    1020: "that priority does not exist in PagerDuty",
+    2014: "the PagerDuty account lacks that feature (responder requests need coordinated_responding)",
     2016: "PagerDuty requires the acting person's email in the From header",
 }
 

@@ -68,10 +68,20 @@ class PagerDutyActivities:
         activity.logger.info("%s on incident %s as %s", w.action, incident_id, w.actor_email)
         if w.action is ActionKind.NOTE:
             return await self._note(incident_id, w, retry=request.is_retry or _attempt() > 1)
+        if w.action is ActionKind.SNOOZE:
+            # Snoozing again only restarts the same snooze: a retry cannot double-apply it.
+            data = await self._api.snooze(incident_id, int(w.choice or 0), w.actor_email)
+            return _applied(w, data)
+        if w.action is ActionKind.ADD_RESPONDER:
+            await self._api.request_responder(incident_id, w.actor_pd_id, w.target_pd_id or "", w.note or "",
+                                              w.actor_email)
+            return WriteOutcome(command_id=w.command_id, result="applied")
         if w.action is ActionKind.ACKNOWLEDGE:
             fields: dict[str, Any] = {"status": "acknowledged"}
         elif w.action is ActionKind.RESOLVE:
             fields = {"status": "resolved"}
+        elif w.action is ActionKind.PRIORITY:
+            fields = {"priority": {"id": w.choice, "type": "priority_reference"}}
         elif w.action is ActionKind.REASSIGN:
             current = await self._api.get_incident(incident_id)
             if [(a.get("assignee") or {}).get("id") for a in current.get("assignments") or []] == [w.target_pd_id]:
@@ -88,10 +98,7 @@ class PagerDutyActivities:
                 return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code],
                                            retry=request.is_retry or _attempt() > 1)
             raise
-        if not data:
-            return WriteOutcome(command_id=w.command_id, result="applied")
-        return WriteOutcome(command_id=w.command_id, result="applied", snapshot=snapshot(data),
-                            status_changed_at=status_changed_at(data))
+        return _applied(w, data)
 
     async def _already(self, incident_id: str, w: WriteToPagerDuty, detail: str, *, retry: bool) -> WriteOutcome:
         """PagerDuty says it is already so: whose change that was, as PagerDuty recorded it.
@@ -151,6 +158,13 @@ class PagerDutyActivities:
             )
         return EscalationTarget(level=current + 1, detail=f"level {current + 1} of {len(rules)} of {name}",
                                 user_ids=sorted(oncall.get(current + 1, set())))
+
+
+def _applied(w: WriteToPagerDuty, data: dict[str, Any]) -> WriteOutcome:
+    if not data:
+        return WriteOutcome(command_id=w.command_id, result="applied")
+    return WriteOutcome(command_id=w.command_id, result="applied", snapshot=snapshot(data),
+                        status_changed_at=status_changed_at(data))
 
 
 def _attempt() -> int:

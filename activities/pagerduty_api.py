@@ -51,6 +51,7 @@ def snapshot(data: dict[str, Any]) -> Snapshot:
         status=Status(status) if status in Status.__members__.values() else Status.TRIGGERED,
         urgency=str(data.get("urgency") or ""),
         priority=str(priority.get("summary") or priority.get("name")) if isinstance(priority, dict) else None,
+        priority_id=str(priority["id"]) if isinstance(priority, dict) and priority.get("id") else None,
         service=ref(data.get("service")),
         escalation_policy=ref(data.get("escalation_policy")),
         teams=_refs(data.get("teams")),
@@ -106,6 +107,23 @@ class PagerDutyApi:
         data = await self._call("PUT", f"/incidents/{incident_id}", "update incident", actor_email=actor_email,
                                 body=body)
         return dict(data.get("incident") or {})
+
+    async def snooze(self, incident_id: str, seconds: int, actor_email: str) -> dict[str, Any]:
+        data = await self._call("POST", f"/incidents/{incident_id}/snooze", "snooze incident",
+                                actor_email=actor_email, body={"duration": seconds})
+        return dict(data.get("incident") or {})
+
+    async def request_responder(self, incident_id: str, requester_id: str, target_id: str, message: str,
+                                actor_email: str) -> dict[str, Any]:
+        body = {"requester_id": requester_id, "message": message, "responder_request_targets": [
+            {"responder_request_target": {"id": target_id, "type": "user_reference"}}]}
+        data = await self._call("POST", f"/incidents/{incident_id}/responder_requests", "request responder",
+                                actor_email=actor_email, body=body)
+        return dict(data.get("responder_request") or {})
+
+    async def list_priorities(self) -> list[dict[str, Any]]:
+        data = await self._call("GET", "/priorities", "list priorities", params={"limit": 100})
+        return list(data.get("priorities") or [])
 
     async def list_notes(self, incident_id: str) -> list[dict[str, Any]]:
         data = await self._call("GET", f"/incidents/{incident_id}/notes", "list notes")

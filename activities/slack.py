@@ -17,6 +17,7 @@ from activities.blocks import render_incident
 from activities.errors import SlackChannelError, SlackUnavailable, slack_error
 from activities.identity import Directory
 from activities.metrics import ACTIONS, SLACK_CALLS, SLACK_ERRORS
+from activities.priorities import Priorities
 from settings import BridgeConfig
 from workflows.budget import NoticeStep
 from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
@@ -65,8 +66,10 @@ async def slack_call(what: str, call: Callable[[], Awaitable[AsyncSlackResponse]
 
 
 class SlackActivities:
-    def __init__(self, client: AsyncWebClient, directory: Directory, config: BridgeConfig) -> None:
+    def __init__(self, client: AsyncWebClient, directory: Directory, config: BridgeConfig,
+                 priorities: Priorities | None = None) -> None:
         self._client, self._directory, self._config = client, directory, config
+        self._priorities = priorities
 
     async def _mention(self, ref: Ref) -> str:
         slack_id = await self._directory.slack_user_for(ref.id)
@@ -75,7 +78,8 @@ class SlackActivities:
     async def _render(self, view: MessageView) -> tuple[str, list[dict[str, Any]]]:
         people = [*view.assignees, *([view.acted_by] if view.acted_by else [])]
         names = {ref.id: await self._mention(ref) for ref in people}
-        return render_incident(view, lambda ref: names.get(ref.id) or escape(ref.summary or ref.id))
+        listed = await self._priorities.listed() if self._priorities is not None else []
+        return render_incident(view, lambda ref: names.get(ref.id) or escape(ref.summary or ref.id), listed)
 
     @activity.defn(name="slack_post_message")
     async def post_message(self, request: PostRequest) -> MessagePosted:

@@ -153,4 +153,5 @@ def _pd_event(event: dict[str, Any], event_type: str, event_id: str, occurred_at
         note_content=(_text(data.get("content")) or "") if kind == "incident_note" else None,
         responder=_ref(data.get("user")) if kind == "incident_responder" else None,
         responder_message=(_text(data.get("message")) or None) if kind == "incident_responder" else None,
+        incident_key=(_text(data.get("incident_key")) or "")[:255] or None if kind == "incident" else None,
     )

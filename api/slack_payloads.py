@@ -25,6 +25,9 @@ ACTION_KINDS = {
     ActionId.RESOLVE: ActionKind.RESOLVE,
     ActionId.ESCALATE: ActionKind.ESCALATE,
     ActionId.REASSIGN: ActionKind.REASSIGN,
+    ActionId.SNOOZE: ActionKind.SNOOZE,
+    ActionId.PRIORITY: ActionKind.PRIORITY,
+    ActionId.ADD_RESPONDER: ActionKind.ADD_RESPONDER,
 }
 MAX_FIELD = 255  # Slack ids and timestamps are short; anything longer is not Slack's
 
@@ -122,9 +125,13 @@ def _block_action(payload: dict[str, Any], user: str) -> Interaction:
         return OpenNoteModal(incident_id=incident_id, trigger_id=trigger, channel=channel,
                              slack_user=user, message_ts=message_ts)
     key = f"{action_id.value}:{_str(action, 'action_ts', 'actions[0].') or trigger}:{user}"
+    option = _obj(action, "selected_option", "actions[0].")
+    label = _obj(option, "text", "actions[0].selected_option.")
     return SlackAction(key=key, action=ACTION_KINDS[action_id], incident_id=incident_id,
                        slack_user=user, channel=channel, message_ts=message_ts,
-                       target_slack_user=_str(action, "selected_user", "actions[0]."))
+                       target_slack_user=_str(action, "selected_user", "actions[0]."),
+                       choice=_str(option, "value", "actions[0].selected_option."),
+                       choice_label=_str(label, "text", "actions[0].selected_option.text."))
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,15 @@ def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callabl
             return {"incident": sim.incident_resource(sim.update_incident(incident_id, user_id, changes))}
 
 
+def _snooze_route(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
+    @api.post("/incidents/{incident_id}/snooze", status_code=201)
+    async def snooze(incident_id: str, request: Request) -> dict[str, Any]:
+        user_id = requester(request)
+        seconds = (await json_body(request)).get("duration")
+        with sim.lock:
+            return {"incident": sim.incident_resource(sim.snooze(incident_id, user_id, seconds))}
+
+
 def _incident_record_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[Request], str]) -> None:
     """Notes, log entries and responder requests: what was added to an incident and what happened to it."""
 
@@ -323,6 +332,7 @@ def build_app(sim: PagerDutySimulator) -> FastAPI:
     api = APIRouter(dependencies=[Depends(authenticate)])
     _incident_routes(sim, api, requester)
     _incident_record_routes(sim, api, requester)
+    _snooze_route(sim, api, requester)
     _directory_routes(sim, api)
     _org_routes(sim, api)
     _oncall_routes(sim, api)

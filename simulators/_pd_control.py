@@ -53,6 +53,8 @@ def _act(sim: PagerDutySimulator, body: dict[str, Any]) -> None:
             sim.reopen(inc, user)
         case "add_responder":
             sim.add_responder(inc, user, str(body["responder_user_id"]), str(body.get("message", "")))
+        case "end_snooze":
+            sim.end_snooze(inc)
         case "set_priority":
             sim.set_priority(inc, user, body.get("name"))
         case _:

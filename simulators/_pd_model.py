@@ -119,6 +119,7 @@ class Incident:
     resolved_at: str | None = None
     resolution: str | None = None
     assigned_via: str = "escalation_policy"
+    snoozed_until: str | None = None
     log_entries: list[LogEntry] = field(default_factory=list)  # oldest first
 
     @property
@@ -295,7 +296,7 @@ class PDState:
             "assignments": [{"at": at, "assignee": self.user_ref(uid)} for uid, at in inc.assignments],
             "assigned_via": inc.assigned_via,
             "acknowledgements": [{"at": at, "acknowledger": self.user_ref(uid)} for uid, at in inc.acknowledgements],
-            "pending_actions": [],
+            "pending_actions": [{"type": "unacknowledge", "at": inc.snoozed_until}] if inc.snoozed_until else [],
             "priority": priority,
             "resolve_reason": None,
             "incident_type": {"name": "incident_default"},

@@ -25,13 +25,14 @@ from simulators._pd_model import (
     now_iso,
 )
 from simulators._pd_seed import Seeding
+from simulators._pd_snooze import SnoozeMixin
 from simulators._pd_subscriptions import CONSTRUCTOR_SUBSCRIPTION_ID, SubscriptionsMixin
 from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, ulid_like
 
 __all__ = ["CONSTRUCTOR_SUBSCRIPTION_ID", "Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
 
 
-class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin):
+class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixin):
     """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
 
     def __init__(
@@ -322,6 +323,7 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin):
             raise PDError(400, 1001, "Incident Already Resolved")
 
     def _set_status(self, inc: Incident, status: str, user_id: str | None) -> None:
+        inc.snoozed_until = None  # any status change ends a snooze
         inc.status, inc.last_status_change_at, inc.last_status_change_by = status, now_iso(), user_id
 
     def _retrigger(self, inc: Incident, user_id: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workflows import timeline
+from workflows import controls, timeline
 from workflows.changes import find_command, merge_snapshot, remember_additive, reply, request_read, settle
 from workflows.models import (
     ActionKind,
@@ -50,7 +50,9 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
         channel=action.channel,
         issued_at=now,
         target_slack_user=action.target_slack_user,
-        note=action.note,
+        note=controls.note_for(state, action),
+        choice=action.choice,
+        choice_label=action.choice_label,
     )
     state.next_command_no += 1
     state.commands.append(command)
@@ -72,6 +74,9 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
         return f"{who}, choose the person to reassign to."
     if action.action is ActionKind.NOTE and not (action.note or "").strip():
         return f"{who}, the note was empty; nothing was sent."
+    reason = controls.why_not(state, action)
+    if reason is not None:
+        return reason
     for command in state.pending_commands():
         if command.action is action.action and action.action is not ActionKind.NOTE:
             return (
@@ -87,8 +92,8 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
                                                                                 CommandPhase.RETRYING}:
         return
     problem = facts.error or (refusal(facts, command.slack_user) if facts.actor else "identity lookup failed")
-    if problem is None and command.action is ActionKind.REASSIGN and facts.target is None:
-        problem = "the person to reassign to has no PagerDuty user"
+    if problem is None and command.action in controls.TARGETED_ACTIONS and facts.target is None:
+        problem = controls.no_target(command)
     if problem is not None or facts.actor is None:
         settle(command, CommandPhase.REFUSED, now, problem or "refused")
         if command.channel:
@@ -119,6 +124,7 @@ def _write(state: IncidentState, command: Command, actor: Person, may_have_lande
         actor_pd_id=actor.pd_id,
         target_pd_id=command.target.pd_id if command.target else None,
         note=command.note,
+        choice=command.choice,
         assignee_ids=[a.id for a in state.incident.assignees] if state.incident else [],
         issued_at=command.issued_at,
         escalation_level=command.escalation_level,
@@ -183,6 +189,7 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         if outcome.detail:
             command.detail = outcome.detail
         settle(command, CommandPhase.APPLIED, now)
+        controls.on_applied(state, command, now)
         reply(state, timeline.command_done(command, state.incident))
         return
     _not_done(state, command, outcome, held, now, effects)

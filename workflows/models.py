@@ -38,6 +38,9 @@ class ActionKind(StrEnum):
     ESCALATE = "escalate"
     REASSIGN = "reassign"
     NOTE = "note"
+    SNOOZE = "snooze"
+    PRIORITY = "priority"
+    ADD_RESPONDER = "add_responder"
 
 
 class Ref(Model):
@@ -64,6 +67,7 @@ class Snapshot(Model):
     status: Status = Status.TRIGGERED
     urgency: str = ""
     priority: str | None = None
+    priority_id: str | None = None
     service: Ref | None = None
     escalation_policy: Ref | None = None
     teams: list[Ref] = Field(default_factory=list)
@@ -87,6 +91,7 @@ class PdEvent(Model):
     note_content: str | None = None
     responder: Ref | None = None
     responder_message: str | None = None
+    incident_key: str | None = None  # incident.triggered: `slack-…` when `/pd trigger` opened it
 
 
 class SlackAction(Model):
@@ -101,6 +106,9 @@ class SlackAction(Model):
     message_ts: str | None = None
     target_slack_user: str | None = None
     note: str | None = None
+    # A menu's choice (snooze seconds, priority id) and the text Slack showed for it.
+    choice: str | None = None
+    choice_label: str | None = None
 
 
 class IncidentRead(Model):
@@ -240,6 +248,7 @@ class WriteToPagerDuty(Model):
     actor_pd_id: str
     target_pd_id: str | None = None
     note: str | None = None
+    choice: str | None = None
     assignee_ids: list[str] = Field(default_factory=list)
     issued_at: datetime | None = None
     escalation_level: int | None = None
@@ -292,6 +301,8 @@ class Command(Model):
     target: Person | None = None
     target_slack_user: str | None = None
     note: str | None = None
+    choice: str | None = None
+    choice_label: str | None = None
     detail: str = ""
     settled_at: datetime | None = None
     # PagerDuty's webhook for this command arrived (each command has at most one echo).
@@ -373,6 +384,9 @@ class IncidentState(Model):
     status_read_mark: int = 0  # reads_issued when a webhook last set the status
     last_read_at: datetime | None = None
     resolved_seen_at: datetime | None = None
+    # A snooze made from Slack: who (Slack user) and until when, so its end is explained in the thread.
+    snoozed_by: str | None = None
+    snoozed_until: datetime | None = None
     audit: list[AuditEntry] = Field(default_factory=list)
     finished: bool = False
 

@@ -16,7 +16,14 @@ ECHO_EVENT_TYPES = {
     ActionKind.ESCALATE: "incident.escalated",
     ActionKind.REASSIGN: "incident.reassigned",
     ActionKind.NOTE: "incident.annotated",
+    ActionKind.PRIORITY: "incident.priority_updated",
+    ActionKind.ADD_RESPONDER: "incident.responder.added",
+    # A snooze has no webhook of its own (none is listed among PagerDuty's v3 event types): it is confirmed
+    # by the write's answer, and its end (back to triggered) is explained when the unacknowledge comes.
 }
+
+# Snooze lengths offered on the message: seconds (the control's value) -> how the thread says it.
+SNOOZE_CHOICES = {"3600": "1 h", "14400": "4 h", "86400": "24 h"}
 
 # The status a command leaves the incident in, for commands that change it.
 EXPECTED_STATUS = {ActionKind.ACKNOWLEDGE: Status.ACKNOWLEDGED, ActionKind.RESOLVE: Status.RESOLVED}
@@ -52,7 +59,7 @@ def confirms(command: Command, event: PdEvent) -> bool:
         return False
     if command.phase is CommandPhase.REFUSED or command.already_by is not None:
         return False
-    if event.agent.id != command.actor.pd_id or event.event_type != ECHO_EVENT_TYPES[command.action]:
+    if event.agent.id != command.actor.pd_id or event.event_type != ECHO_EVENT_TYPES.get(command.action):
         return False
     if event.occurred_at < command.issued_at - ECHO_CLOCK_SKEW:
         return False
@@ -62,6 +69,11 @@ def confirms(command: Command, event: PdEvent) -> bool:
     if command.action is ActionKind.REASSIGN:
         target = command.target.pd_id if command.target else None
         return event.incident is not None and any(a.id == target for a in event.incident.assignees)
+    if command.action is ActionKind.PRIORITY:
+        return event.incident is not None and event.incident.priority_id == command.choice
+    if command.action is ActionKind.ADD_RESPONDER:
+        target = command.target.pd_id if command.target else None
+        return event.responder is not None and event.responder.id == target
     if command.action is ActionKind.NOTE:
         if command.note_id and event.note_id:
             return command.note_id == event.note_id

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows import timeline
+from workflows import controls, timeline
 from workflows.changes import (
     apply_status,
     audit,
@@ -32,7 +32,6 @@ from workflows.changes import (
 )
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.models import (
-    ActionKind,
     ActorResolved,
     CommandPhase,
     Effect,
@@ -165,7 +164,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
     fresh = _apply_pd_change(state, event, now, effects)
-    if echo is not None and echo.phase in UNANSWERED and echo.action is not ActionKind.NOTE:
+    if echo is not None and echo.phase in UNANSWERED and echo.action not in controls.ADDITIVE_ACTIONS:
         echo.echo_seen, echo.held_echo = True, event  # the write's answer tells whose change this was
     elif echo is not None:
         echo.echo_seen = True
@@ -177,7 +176,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
         return
     else:
-        line = timeline.external_change(event, event.incident or state.incident)
+        line = controls.outside_line(state, event)
         if line is not None:
             reply(state, line)
     if fresh and event.agent is not None and event.event_type in EVENT_STATUS:

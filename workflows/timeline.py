@@ -4,6 +4,7 @@ so the Slack activity can mention people and show typed text literally (see work
 from __future__ import annotations
 
 from workflows.models import ActionKind, Command, PdEvent, Ref, Snapshot
+from workflows.policy import SNOOZE_CHOICES
 from workflows.slack_text import Line
 
 VERB_DONE = {
@@ -12,6 +13,9 @@ VERB_DONE = {
     ActionKind.ESCALATE: "escalated",
     ActionKind.REASSIGN: "reassigned",
     ActionKind.NOTE: "added a note",
+    ActionKind.SNOOZE: "snoozed",
+    ActionKind.PRIORITY: "reprioritized",
+    ActionKind.ADD_RESPONDER: "responder requested",
 }
 VERB_DOING = {
     ActionKind.ACKNOWLEDGE: "acknowledging",
@@ -19,6 +23,9 @@ VERB_DOING = {
     ActionKind.ESCALATE: "escalating",
     ActionKind.REASSIGN: "reassigning",
     ActionKind.NOTE: "adding a note",
+    ActionKind.SNOOZE: "snoozing",
+    ActionKind.PRIORITY: "changing the priority",
+    ActionKind.ADD_RESPONDER: "requesting a responder",
 }
 
 
@@ -31,6 +38,11 @@ def _names(refs: list[Ref], line: Line) -> str:
 
 
 def _status_line(kind: str, event: PdEvent, line: Line) -> Line | None:
+    if kind == "incident.triggered":
+        # `/pd trigger` opens incidents as the person with a `slack-…` key; monitoring's triggers say nothing.
+        if event.agent is not None and (event.incident_key or "").startswith("slack-"):
+            return line.add(f":rotating_light: Triggered by {line.person(event.agent)} from Slack")
+        return None
     if kind == "incident.acknowledged":
         return line.add(f":eyes: Acknowledged by {_who(event.agent, line)} in PagerDuty")
     if kind == "incident.unacknowledged":
@@ -92,6 +104,8 @@ def command_done(command: Command, incident: Snapshot | None, late: bool = False
         line.add(f":busts_in_silhouette: Reassigned to {target} by {who} from Slack")
     elif command.action is ActionKind.NOTE:
         line.add(f":memo: Note by {who} from Slack: {line.typed(command.note or '')}")
+    elif command.action in CONTROL_LINES:
+        CONTROL_LINES[command.action](command, line, who)
     elif command.action is ActionKind.ESCALATE:
         assignees = _names(incident.assignees if incident else [], line)
         line.add(f":arrow_double_up: Escalated by {who} from Slack, now assigned to {assignees}")
@@ -100,6 +114,30 @@ def command_done(command: Command, incident: Snapshot | None, late: bool = False
     if late:
         line.add(" (PagerDuty confirmed it after the bridge had reported a failure)")
     return line
+
+
+def _snoozed(command: Command, line: Line, who: str) -> None:
+    length = SNOOZE_CHOICES.get(command.choice or "", "a while")
+    line.add(f":zzz: Snoozed for {length} by {who} from Slack; PagerDuty triggers it again when the snooze ends")
+
+
+def _reprioritized(command: Command, line: Line, who: str) -> None:
+    line.add(f":label: Priority set to {line.typed(command.choice_label or command.choice or '?')} by {who} from Slack")
+
+
+def _responder(command: Command, line: Line, who: str) -> None:
+    target = (f"<@{command.target_slack_user}>" if command.target_slack_user
+              else line.typed(command.target.name if command.target else "?"))
+    line.add(f":sos: {who} asked {target} to respond, from Slack: {line.typed(command.note or '')}")
+
+
+CONTROL_LINES = {ActionKind.SNOOZE: _snoozed, ActionKind.PRIORITY: _reprioritized,
+                 ActionKind.ADD_RESPONDER: _responder}
+
+
+def snooze_ended(slack_user: str) -> Line:
+    return Line().add(f":alarm_clock: The snooze <@{slack_user}> set from Slack ended: PagerDuty triggered the "
+                      "incident again")
 
 
 def found_done(command: Command, by: Ref | None) -> Line:

@@ -122,6 +122,32 @@ def test_reassign_select_takes_the_incident_from_the_block_id() -> None:
     assert parsed.incident_id == "PINC001"
 
 
+def test_snooze_and_priority_selects_carry_the_chosen_option() -> None:
+    option = {"text": {"type": "plain_text", "text": "P1"}, "value": "PPRIO01"}
+    payload = _click({"action_id": "pd_priority", "block_id": "pd_controls:PINC001:triggered:more",
+                      "type": "static_select", "selected_option": option, "action_ts": "17.3"})
+    parsed = parse_interaction(payload)
+    assert isinstance(parsed, SlackAction) and parsed.action is ActionKind.PRIORITY
+    assert (parsed.incident_id, parsed.choice, parsed.choice_label) == ("PINC001", "PPRIO01", "P1")
+    snooze = _click({"action_id": "pd_snooze", "block_id": "pd_controls:PINC001:acknowledged:more",
+                     "selected_option": {"text": {"type": "plain_text", "text": "Snooze 4 h"}, "value": "14400"}})
+    parsed = parse_interaction(snooze)
+    assert isinstance(parsed, SlackAction) and (parsed.action, parsed.choice) == (ActionKind.SNOOZE, "14400")
+    responder = _click({"action_id": "pd_add_responder", "block_id": "pd_controls:PINC001:triggered:more",
+                        "selected_user": "U0BOB"})
+    parsed = parse_interaction(responder)
+    assert isinstance(parsed, SlackAction) and parsed.action is ActionKind.ADD_RESPONDER
+    assert parsed.target_slack_user == "U0BOB"
+
+
+def test_slack_triggered_incident_key_is_read_from_the_trigger() -> None:
+    document = json.loads((CAPTURES / "triggered_v3.json").read_bytes())
+    document["event"]["data"]["incident_key"] = "slack-0a1b2c"
+    event = parse_webhook(json.dumps(document).encode())
+    assert isinstance(event, PdEvent) and event.incident_key == "slack-0a1b2c"
+    assert event.agent is not None and event.agent.id == "PJ0LVEB"
+
+
 def test_add_note_opens_the_modal_and_submission_becomes_the_note() -> None:
     opened = parse_interaction(_click({"action_id": "pd_add_note", "value": "PINC001", "action_ts": "1"}))
     assert isinstance(opened, OpenNoteModal) and opened.trigger_id == "1.2.abc"

@@ -12,7 +12,7 @@ from workflows.budget import Budget, Kind, Limits, SlackAsk, SlackThrottled
 def ask(b: Budget, n: int, kind: Kind, seconds: float, channel: str = "C1", **extra: str | None) -> None:
     budget.ask(b, SlackAsk(workflow_id=f"wf{n}", incident_id=f"P{n}", kind=kind, channel=channel,
                            service="payments-api", html_url=f"https://acme.pagerduty.com/incidents/P{n}",
-                           **extra), at(seconds))  # type: ignore[arg-type]
+                           **extra), at(seconds))
 
 
 def granted(b: Budget, seconds: float) -> list[str]:
