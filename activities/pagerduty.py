@@ -20,6 +20,9 @@ from activities.pagerduty_api import PagerDutyApi, parse_time, ref, snapshot, st
 from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
 from workflows.policy import ECHO_CLOCK_SKEW
 
+# The log entry PagerDuty writes for a status change (how a retry finds that its first attempt landed).
+LOGGED_AS = {ActionKind.ACKNOWLEDGE: "acknowledge_log_entry", ActionKind.RESOLVE: "resolve_log_entry"}
+
 
 class ReadRequest(Model):
     incident_id: str
@@ -76,6 +79,11 @@ class PagerDutyActivities:
             await self._api.request_responder(incident_id, w.actor_pd_id, w.target_pd_id or "", w.note or "",
                                               w.actor_email)
             return WriteOutcome(command_id=w.command_id, result="applied")
+        retry = request.is_retry or _attempt() > 1
+        if retry and w.action in LOGGED_AS and await self._landed(incident_id, w):
+            # An earlier attempt of this click landed (its answer was lost): doing it again would be a second
+            # change (an acknowledgement that timed out in between would be acknowledged twice).
+            return _applied(w, await self._api.get_incident(incident_id))
         if w.action is ActionKind.ACKNOWLEDGE:
             fields: dict[str, Any] = {"status": "acknowledged"}
         elif w.action is ActionKind.RESOLVE:
@@ -85,9 +93,11 @@ class PagerDutyActivities:
         elif w.action is ActionKind.REASSIGN:
             current = await self._api.get_incident(incident_id)
             if [(a.get("assignee") or {}).get("id") for a in current.get("assignments") or []] == [w.target_pd_id]:
-                # Nothing to change: say so rather than claim a reassignment PagerDuty never made.
-                return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
-                                    snapshot=snapshot(current), status_changed_at=status_changed_at(current))
+                # Nothing to change: on a first attempt say so rather than claim a reassignment PagerDuty never
+                # made; on a retry it is this click's own earlier attempt that landed.
+                return WriteOutcome(command_id=w.command_id, result="applied" if retry else "already",
+                                    detail="already assigned to them", snapshot=snapshot(current),
+                                    status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
             fields = {"escalation_level": w.escalation_level}
@@ -95,10 +105,20 @@ class PagerDutyActivities:
             data = await self._api.update_incident(incident_id, fields, w.actor_email)
         except PagerDutyRefused as exc:
             if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
-                return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code],
-                                           retry=request.is_retry or _attempt() > 1)
+                return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code], retry=retry)
             raise
         return _applied(w, data)
+
+    async def _landed(self, incident_id: str, w: WriteToPagerDuty) -> bool:
+        """Whether PagerDuty's log shows this change by the acting person since the click."""
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+        for entry in await self._api.list_log_entries(incident_id):
+            agent = (entry.get("agent") or {}).get("id")
+            written = parse_time(entry.get("created_at"))
+            if (entry.get("type") == LOGGED_AS[w.action] and agent == w.actor_pd_id
+                    and (since is None or (written is not None and written >= since.replace(microsecond=0)))):
+                return True
+        return False
 
     async def _already(self, incident_id: str, w: WriteToPagerDuty, detail: str, *, retry: bool) -> WriteOutcome:
         """PagerDuty says it is already so: whose change that was, as PagerDuty recorded it.

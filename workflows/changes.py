@@ -111,8 +111,12 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
         return "taken"
     if state.incident is not None:
         same = _details(snap) == _details(state.incident)
-        if state.details_at is not None and webhook_at == state.details_at and same:
-            return "repeat"
+        if state.details_at is not None and webhook_at == state.details_at:
+            if same:
+                return "repeat"
+            # Two different snapshots from the same millisecond: which is newer is PagerDuty's to say.
+            request_read(state, "two snapshots with the same timestamp disagree", effects, after=True)
+            return "unsure"
         if state.details_at is not None and webhook_at < state.details_at:
             return "stale"
         if state.details_read_at is not None and webhook_at <= state.details_read_at + ECHO_CLOCK_SKEW:

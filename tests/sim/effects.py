@@ -121,6 +121,12 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: 
                             detail="PagerDuty refused: Incident Already Resolved")
     if w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
         target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
+        kind = "incident.acknowledged" if target is Status.ACKNOWLEDGED else "incident.resolved"
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+        if retry and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
+                         for c in pd.ledger):
+            # As the activity does: PagerDuty's log shows this person's change since the click.
+            return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
         if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
             return WriteOutcome(command_id=w.command_id, result="failed",
                                 detail="PagerDuty refused: Incident Already Resolved")
@@ -138,8 +144,9 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: 
         pd.set_status(now, target, actor, tag)
     elif w.action is ActionKind.REASSIGN:
         if pd.assignees == [w.target_pd_id]:
-            return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
-                                snapshot=pd.snapshot(), status_changed_at=pd.rest_status_changed_at())
+            return WriteOutcome(command_id=w.command_id, result="applied" if retry else "already",
+                                detail="already assigned to them", snapshot=pd.snapshot(),
+                                status_changed_at=pd.rest_status_changed_at())
         pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, tag)
     elif w.escalation_level is not None and pd.level != w.escalation_level:
         pd.escalate_to(now, w.escalation_level, actor, tag)
