@@ -167,6 +167,12 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         return
     if outcome.snapshot is not None:
         merge_snapshot(state, outcome.snapshot, outcome.status_changed_at, now, effects)
+    if outcome.note_id and command.actor is not None and any(
+            c.note_id == outcome.note_id for c in state.commands if c.id != command.id):
+        # A retry took another click's note for its own (the same text, both asked again after a new run):
+        # this click's note is not written yet. Write it, never taking that note again.
+        effects.append(_write(state, command, command.actor, may_have_landed=True))
+        return
     if outcome.note_id:
         command.note_id = outcome.note_id
         remember_additive(state, outcome.note_id, now)

@@ -24,6 +24,7 @@ from workflows.models import (
     Status,
     Tick,
     WriteOutcome,
+    WriteToPagerDuty,
 )
 from workflows.slack_text import fill
 from workflows.state import next_deadline, reduce
@@ -245,3 +246,17 @@ def test_acknowledged_in_pagerduty_by_the_clicker_before_the_click_is_not_from_s
     lines = thread(state)
     assert not any("from Slack" in line for line in lines)
     assert lines[-1] == ":eyes: Acknowledged by Alice Adams in PagerDuty"
+
+
+def test_two_retried_notes_of_the_same_text_never_share_one_note() -> None:
+    # Erin typed the same note twice on purpose; both writes were asked again after a new run took over,
+    # so both look for a note they may have written. The second must not take the first one's note.
+    state = clicked(started(), ActionKind.NOTE, 10, note="db failover done")
+    state, _ = reduce(state, click(ActionKind.NOTE, note="db failover done"), at(11))
+    state, _ = reduce(state, resolved_actor("c2"), at(12))
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied", note_id="PN1"), at(13))
+    state, effects = reduce(state, WriteOutcome(command_id="c2", result="applied", note_id="PN1"), at(14))
+    [again] = [e for e in effects if isinstance(e, WriteToPagerDuty)]
+    assert again.command_id == "c2" and "PN1" in again.known_note_ids
+    state, _ = reduce(state, WriteOutcome(command_id="c2", result="applied", note_id="PN2"), at(15))
+    assert thread(state) == [":memo: Note by <@U0ALICE> from Slack: db failover done"] * 2
