@@ -33,6 +33,7 @@ from workflows.changes import (
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.models import (
     ActorResolved,
+    Command,
     CommandPhase,
     Effect,
     EscalationPlanned,
@@ -157,7 +158,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
     if not state.known and event.event_type != "incident.triggered":
         request_read(state, f"first event for this incident was {event.event_type}", effects)
 
-    echo = next((c for c in state.commands if confirms(c, event)), None)
+    echo = _echo_of(state, event)
     if event.event_type in ADDITIVE_EVENTS:
         key = event.note_id or event.event_id
         if not remember_additive(state, key, event.occurred_at) and echo is None:
@@ -181,6 +182,13 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             reply(state, line)
     if fresh and event.agent is not None and event.event_type in EVENT_STATUS:
         state.acted_by = event.agent
+
+
+def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
+    """The command this webhook confirms; a note's own command (by note id) before any match by text."""
+    if event.note_id and any(c.note_id == event.note_id for c in state.commands):
+        return next((c for c in state.commands if c.note_id == event.note_id and confirms(c, event)), None)
+    return next((c for c in state.commands if confirms(c, event)), None)
 
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> bool:
