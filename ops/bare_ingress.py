@@ -11,9 +11,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from workflows import search
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,8 +28,11 @@ Send = Callable[[Message], Awaitable[None]]
 class BareIngress:
     """An ASGI app; it connects to Temporal during the lifespan start-up."""
 
-    def __init__(self, address: str, namespace: str, task_queue: str, secret: str) -> None:
+    def __init__(self, address: str, namespace: str, task_queue: str, secret: str, as_bridge: bool = False) -> None:
         self._address, self._namespace, self._task_queue = address, namespace, task_queue
+        # With `as_bridge`, the start also carries what the bridge's does (search attribute, summary, RPC
+        # timeout), so the two differ only in the Python around the call.
+        self._as_bridge = as_bridge
         self._secret = secret.encode()
         self._client: Client | None = None
 
@@ -65,9 +72,13 @@ class BareIngress:
         event = json.loads(body)["event"]
         incident_id = str(event["data"]["id"])
         assert self._client is not None
+        extra: dict[str, Any] = {}
+        if self._as_bridge:
+            extra = {"search_attributes": TypedSearchAttributes([SearchAttributePair(search.INCIDENT_ID, incident_id)]),
+                     "static_summary": f"PagerDuty incident {incident_id}", "rpc_timeout": timedelta(seconds=4)}
         await self._client.start_workflow(
             "IncidentWorkflow", {"incident_id": incident_id}, id=f"pd-incident-{incident_id}",
             task_queue=self._task_queue, start_signal="pd_event",
             start_signal_args=[{"event_id": event["id"], "event_type": event["event_type"],
-                                "occurred_at": event["occurred_at"], "incident_id": incident_id}])
+                                "occurred_at": event["occurred_at"], "incident_id": incident_id}], **extra)
         return 202, {"status": "accepted", "incident": incident_id}

