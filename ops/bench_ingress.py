@@ -6,7 +6,8 @@ signal-with-starting `pd-incident-<id>` into one embedded Temporal dev server on
 lean HTTP/1.1 client posts signed `incident.triggered` webhooks, each for a new incident, over keep-alive
 loopback connections at concurrency 1 and 32; rounds alternate between the two servers so drift on a
 shared machine hits both alike. First with no worker polling the task queue (only the API differs), then,
-with `--worker`, with the bridge's worker running in this process.
+with `--worker`, with the bridge's worker running in this process (it then works through every workflow the
+first pass started, so those figures show a loaded machine rather than the API).
 
 `--profile DIR` writes a cProfile of each server process (`bridge.prof`, `bare.prof`) for `pstats`.
 """
