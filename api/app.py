@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -39,6 +39,13 @@ class ApiContext:
     clock: Callable[[], float] = time.time
     pending_scanned_at: float = 0.0
     commands: Commands | None = None  # None without a PagerDuty API token: /pd then says so
+    # Read once at start-up, not per request: the config does not change while the API runs.
+    timing: Timing = field(default_factory=Timing)
+    webhook_secrets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.timing = Timing.model_validate(self.config.timing.model_dump())
+        self.webhook_secrets = tuple(self.settings.webhook_secrets())
 
 
 def create_app(settings: Settings | None = None, config: BridgeConfig | None = None,
@@ -67,7 +74,7 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
             log.error("API started without Temporal: %s", exc)
         log.info("API ready (Temporal %s)", "connected" if gateway.connected else "not reachable yet")
         async with httpx.AsyncClient(base_url=env.pagerduty_api_url, timeout=8) as http:
-            app.state.ctx.commands = _commands(env, cfg, http, slack, gateway)
+            app.state.ctx.commands = _commands(env, cfg, http, slack, gateway, app.state.ctx.timing)
             yield
 
     app = FastAPI(title="PagerDuty ↔ Slack bridge", lifespan=lifespan)
@@ -96,14 +103,14 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
 
 
 def _commands(env: Settings, cfg: BridgeConfig, http: httpx.AsyncClient, slack: AsyncWebClient,
-              gateway: TemporalGateway) -> Commands | None:
+              gateway: TemporalGateway, timing: Timing) -> Commands | None:
     """The `/pd` handlers; an answer slower than 2 s follows through the response_url (up to the 8 s timeout)."""
     if env.pagerduty_api_token is None:
         log.warning("PAGERDUTY_API_TOKEN is not set: /pd will answer that it cannot reach PagerDuty")
         return None
     pd = PagerDutyApi(http, env.secret("pagerduty_api_token"))
     return Commands(pd=pd, directory=Directory(pd, slack, cfg), config=cfg, slack=slack, gateway=gateway,
-                    timing=Timing.model_validate(cfg.timing.model_dump()))
+                    timing=timing)
 
 
 PENDING_SCAN_EVERY = 15.0

@@ -52,6 +52,8 @@ class TemporalGateway:
         return self._client is not None
 
     async def connect(self, quiet: bool = False) -> Client:
+        if self._client is not None:  # every request after the first: no lock to take
+            return self._client
         async with self._lock:
             if self._client is not None:
                 return self._client

@@ -22,7 +22,7 @@ from api.pd_events import IgnoredWebhook, MalformedWebhook, parse_webhook
 from api.signatures import verify_pagerduty, verify_slack
 from api.slack_payloads import Ignored, MalformedInteraction, OpenNoteModal, decode_form, parse_interaction
 from api.trigger_modal import TriggerSubmission
-from workflows.models import SlackAction, Timing
+from workflows.models import SlackAction
 
 log = logging.getLogger("bridge.api")
 router = APIRouter()
@@ -49,17 +49,14 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def _timing(request: Request) -> Timing:
-    return Timing.model_validate(request.app.state.ctx.config.timing.model_dump())
-
-
-@router.post("/pagerduty/webhooks")
+# A plain Starlette route: it takes the request as is, so FastAPI's dependency machinery is not needed
+# on the hottest path.
 async def pagerduty_webhook(request: Request) -> Response:
     ctx = request.app.state.ctx
     body = await _read_body(request)
     if body is None:
         return _rejected(WEBHOOKS, "too_large", 413, "body larger than 1 MiB")
-    if not verify_pagerduty(body, request.headers.get("x-pagerduty-signature"), ctx.settings.webhook_secrets()):
+    if not verify_pagerduty(body, request.headers.get("x-pagerduty-signature"), ctx.webhook_secrets):
         return _rejected(WEBHOOKS, "bad_signature", 401,
                          "X-PagerDuty-Signature does not match any configured webhook secret")
     try:
@@ -70,7 +67,7 @@ async def pagerduty_webhook(request: Request) -> Response:
         WEBHOOKS.labels("ignored", event.reason).inc()
         return JSONResponse({"status": "ignored", "reason": event.detail}, status_code=202)
     try:
-        await ctx.gateway.deliver(event.incident_id, "pd_event", event, _timing(request), PD_RPC_SECONDS)
+        await ctx.gateway.deliver(event.incident_id, "pd_event", event, ctx.timing, PD_RPC_SECONDS)
     except TemporalUnavailable as exc:
         log.error("incident %s: webhook %s not accepted: %s", event.incident_id, event.event_id, exc,
                   extra={"incident_id": event.incident_id})
@@ -85,6 +82,9 @@ async def pagerduty_webhook(request: Request) -> Response:
     log.info("incident %s: %s %s accepted", event.incident_id, event.event_type, event.event_id,
              extra={"incident_id": event.incident_id})
     return JSONResponse({"status": "accepted", "incident": event.incident_id}, status_code=202)
+
+
+router.add_route("/pagerduty/webhooks", pagerduty_webhook, methods=["POST"], include_in_schema=False)
 
 
 @router.post("/slack/interactions")
@@ -140,7 +140,7 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
         INTERACTIONS.labels("rejected", "empty_note").inc()
         return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: "Write something first."}})
     try:
-        await ctx.gateway.deliver(action.incident_id, "slack_action", action, _timing(request), SLACK_RPC_SECONDS)
+        await ctx.gateway.deliver(action.incident_id, "slack_action", action, ctx.timing, SLACK_RPC_SECONDS)
     except (TemporalUnavailable, TemporalRejected) as exc:
         unavailable = isinstance(exc, TemporalUnavailable)
         INTERACTIONS.labels("rejected", "temporal_unavailable" if unavailable else "temporal_refused").inc()

@@ -455,10 +455,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storm-shuffled", action="store_true",
                         help="storm: play every incident to the end, then deliver all webhooks in random order")
     parser.add_argument("--no-ingest", action="store_true", help="skip (b), which starts a Temporal dev server")
+    parser.add_argument("--ingress", action="store_true",
+                        help="only the ingress bench (ops/bench_ingress.py): bridge API vs a bare endpoint; "
+                             "its own options follow (--ingress --help)")
     return parser
 
 
 async def main(argv: list[str]) -> int:
+    if "--ingress" in argv:
+        from ops import bench_ingress  # imports this module's Temporal helpers
+
+        return await bench_ingress.run([arg for arg in argv if arg != "--ingress"])
     args = build_parser().parse_args(argv)
     if args.storm is not None:
         from ops import bench_storm  # imports this module's Temporal helpers

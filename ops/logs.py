@@ -50,6 +50,8 @@ def setup_logging(level: int = logging.INFO, path: Path | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(JsonFormatter())
+    # The JSON lines carry no thread or process names: do not collect them for every record.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
