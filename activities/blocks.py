@@ -64,25 +64,26 @@ def _button(text: str, action: ActionId, incident_id: str, style: str | None = N
     return button
 
 
-def _controls(view: MessageView) -> dict[str, Any]:
-    resolve = _button("Resolve", ActionId.RESOLVE, view.incident_id, "danger")
+def controls(incident_id: str, number: int | None, status: Status) -> dict[str, Any]:
+    """The incident's controls row: the same `action_id`s wherever an incident is shown with controls."""
+    resolve = _button("Resolve", ActionId.RESOLVE, incident_id, "danger")
     resolve["confirm"] = {
         "title": {"type": "plain_text", "text": "Resolve this incident?"},
-        "text": {"type": "plain_text", "text": f"Resolve #{view.number} in PagerDuty as yourself."},
+        "text": {"type": "plain_text", "text": f"Resolve #{number} in PagerDuty as yourself."},
         "confirm": {"type": "plain_text", "text": "Resolve"},
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
     elements = []
-    if view.status is Status.TRIGGERED:
-        elements.append(_button("Acknowledge", ActionId.ACKNOWLEDGE, view.incident_id, "primary"))
+    if status is Status.TRIGGERED:
+        elements.append(_button("Acknowledge", ActionId.ACKNOWLEDGE, incident_id, "primary"))
     elements += [
-        _button("Escalate", ActionId.ESCALATE, view.incident_id),
+        _button("Escalate", ActionId.ESCALATE, incident_id),
         {"type": "users_select", "action_id": ActionId.REASSIGN.value,
          "placeholder": {"type": "plain_text", "text": "Reassign to…"}},
-        _button("Add note", ActionId.ADD_NOTE, view.incident_id),
+        _button("Add note", ActionId.ADD_NOTE, incident_id),
         resolve,
     ]
-    return {"type": "actions", "block_id": controls_block_id(view.incident_id, view.status), "elements": elements}
+    return {"type": "actions", "block_id": controls_block_id(incident_id, status), "elements": elements}
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -147,7 +148,7 @@ def render_incident(view: MessageView, mention: Mention,
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
             f":large_green_circle: *Resolved*{by}. The controls are gone; reopen in PagerDuty if needed.")}})
     else:
-        blocks += [_controls(view), _more_controls(view, priorities or [])]
+        blocks += [controls(view.incident_id, view.number, view.status), _more_controls(view, priorities or [])]
     text = f"[{view.status.value.upper()}] {number}{escape(view.title)} ({escape(view.service or 'unknown service')})"
     return _clip(text, 3000), blocks
 

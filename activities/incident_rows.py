@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.blocks import STATUS_BADGE, ActionId, controls_block_id
+from activities.blocks import STATUS_BADGE, controls
 from workflows.models import Snapshot, Status
 from workflows.slack_text import escape
 
@@ -17,35 +17,6 @@ def link(url: str, label: str) -> str:
     """A Slack link whose URL cannot break out of the `<url|label>` markup."""
     safe = url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
     return f"<{safe}|{label}>" if url else label
-
-
-def _button(text: str, action: ActionId, incident_id: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
-                              "action_id": action.value, "value": incident_id}
-    if style:
-        button["style"] = style
-    return button
-
-
-def _controls(inc: Snapshot) -> dict[str, Any]:
-    resolve = _button("Resolve", ActionId.RESOLVE, inc.id, "danger")
-    resolve["confirm"] = {
-        "title": {"type": "plain_text", "text": "Resolve this incident?"},
-        "text": {"type": "plain_text", "text": f"Resolve #{inc.number} in PagerDuty as yourself."},
-        "confirm": {"type": "plain_text", "text": "Resolve"},
-        "deny": {"type": "plain_text", "text": "Cancel"},
-    }
-    elements: list[dict[str, Any]] = []
-    if inc.status is Status.TRIGGERED:
-        elements.append(_button("Acknowledge", ActionId.ACKNOWLEDGE, inc.id, "primary"))
-    elements += [
-        _button("Escalate", ActionId.ESCALATE, inc.id),
-        {"type": "users_select", "action_id": ActionId.REASSIGN.value,
-         "placeholder": {"type": "plain_text", "text": "Reassign to…"}},
-        _button("Add note", ActionId.ADD_NOTE, inc.id),
-        resolve,
-    ]
-    return {"type": "actions", "block_id": controls_block_id(inc.id, inc.status), "elements": elements}
 
 
 def summary_line(inc: Snapshot) -> str:
@@ -61,7 +32,7 @@ def incident_rows(incidents: list[Snapshot], with_controls: bool = True) -> list
     for inc in incidents[:MAX_ROWS]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": summary_line(inc)}})
         if with_controls and inc.status is not Status.RESOLVED:
-            blocks.append(_controls(inc))
+            blocks.append(controls(inc.id, inc.number, inc.status))
     if len(incidents) > MAX_ROWS:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
             f"…and {len(incidents) - MAX_ROWS} more; see PagerDuty for the full list.")}]})

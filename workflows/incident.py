@@ -7,7 +7,6 @@ continues-as-new with state and unprocessed events when the history grows large.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.rendering import SlackSync, failure_text, failure_type, retry_delay
     from workflows.state import next_deadline, reduce
+    from workflows.tasks import Tasks
 
 
 # A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
@@ -56,11 +56,11 @@ class IncidentWorkflow:
         self._state = inp.state or IncidentState(incident_id=inp.incident_id, timing=inp.timing)
         # A new run after continue-as-new first asks again for what the old run had in flight.
         self._inbox: list[Event] = [*([Resumed()] if inp.state else []), *inp.inbox]
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._untold: list[TellUser] = list(inp.untold)
         self._slack_sync = SlackSync(lambda: self._state, self._apply, self._spawn)
         self._published: tuple[Any, ...] | None = None
-        self._poked = False
+        self._tasks.poked = False
         self._ticked_at: datetime | None = None
 
     @workflow.signal(name="pd_event")
@@ -75,7 +75,7 @@ class IncidentWorkflow:
     def slack_grant(self, kind: int) -> None:
         """The shared Slack budget's turn for one call (workflows/pacing.py)."""
         self._slack_sync.granted(kind)
-        self._poked = True
+        self._tasks.poked = True
 
     @workflow.query(name="state")
     def state(self) -> IncidentState:
@@ -107,10 +107,10 @@ class IncidentWorkflow:
         retry = self._slack_sync.wake_at()
         if retry is not None and (deadline is None or retry < deadline):
             deadline = retry
-        self._poked = False
+        self._tasks.poked = False
 
         def wake() -> bool:
-            return bool(self._inbox) or self._poked
+            return bool(self._inbox) or self._tasks.poked
 
         if deadline is None:
             await workflow.wait_condition(wake)
@@ -137,15 +137,7 @@ class IncidentWorkflow:
             self._spawn(self._run_effect(effect))
 
     def _spawn(self, work: Awaitable[None]) -> None:
-        async def runner() -> None:
-            try:
-                await work
-            finally:
-                self._tasks.discard(task)
-                self._poked = True
-
-        task = asyncio.create_task(runner())
-        self._tasks.add(task)
+        self._tasks.spawn(work)
 
     def _feed(self, event: Event) -> None:
         self._inbox.append(event)

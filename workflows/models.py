@@ -380,6 +380,7 @@ class IncidentState(Model):
     read_failures: int = 0
     read_failed_at: datetime | None = None
     read_again: str | None = None  # why another read follows the one in flight
+    tied: PdEvent | None = None  # a status webhook tied with the last change, waiting for PagerDuty's answer
     reads_issued: int = 0
     status_read_mark: int = 0  # reads_issued when a webhook last set the status
     last_read_at: datetime | None = None

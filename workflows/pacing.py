@@ -9,7 +9,6 @@ It also posts and updates the storm notice of a channel. It continues as new wit
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -24,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import budget, options
     from workflows.budget import Budget, Grant, Limits, NoticeStep, SlackAsk, SlackThrottled
     from workflows.models import Model
+    from workflows.tasks import Tasks
 
 GRANT_SIGNAL = "slack_grant"
 
@@ -45,8 +45,8 @@ class SlackBudgetWorkflow:
         self._budget = inp.budget or Budget(limits=inp.limits)
         self._budget.limits = inp.limits
         self._inbox: list[SlackAsk | SlackThrottled] = list(inp.inbox)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._poked = False
+        self._tasks = Tasks()
+        self._tasks.poked = False
 
     @workflow.signal(name="ask")
     def ask(self, request: SlackAsk) -> None:
@@ -81,20 +81,12 @@ class SlackBudgetWorkflow:
                                                      inbox=self._inbox))
             wake = budget.next_wake(self._budget, now)
             timeout = max(wake - now, timedelta(milliseconds=50)) if wake else None
-            self._poked = False
+            self._tasks.poked = False
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: bool(self._inbox) or self._poked, timeout=timeout)
+                await workflow.wait_condition(lambda: bool(self._inbox) or self._tasks.poked, timeout=timeout)
 
     def _spawn(self, work: Awaitable[None]) -> None:
-        async def runner() -> None:
-            try:
-                await work
-            finally:
-                self._tasks.discard(task)
-                self._poked = True
-
-        task = asyncio.create_task(runner())
-        self._tasks.add(task)
+        self._tasks.spawn(work)
 
     async def _grant(self, grant: Grant) -> None:
         try:

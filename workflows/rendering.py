@@ -97,7 +97,8 @@ class SlackSync:
                 if self._turn(Kind.STATUS if status else Kind.UPDATE, view, state.channel):
                     self._rendering = True
                     self._spawn(self._update(view, state.channel or "", state.ts))
-        replies_wait = state.ts is not None and bool(state.replies) and not self._replying and view is not None
+        replies_wait = (state.ts is not None and bool(state.replies) and not self._replying and view is not None
+                        and not waiting)
         if replies_wait and view is not None and self._turn(Kind.REPLY, view, state.channel):
             self._replying = True
             self._spawn(self._post_replies())
@@ -160,12 +161,15 @@ class SlackSync:
 
     async def _throttled(self, kind: Kind, channel: str, exc: ActivityError) -> None:
         delay = retry_delay(exc) or timedelta(seconds=1)
+        # This incident waits `Retry-After` itself too, so its next ask cannot overtake the budget's pause.
+        until = workflow.now() + delay
+        self.retry_at = max(until, self.retry_at) if self.retry_at else until
         note = SlackThrottled(kind=kind, channel=channel, retry_after=delay.total_seconds())
         try:
             await workflow.get_external_workflow_handle(budget_workflow_id(workflow.info().task_queue)).signal(
                 "throttled", note)
-        except Exception:
-            self.retry_at = workflow.now() + delay
+        except Exception as failure:
+            workflow.logger.warning("could not tell the Slack budget about a 429: %s", failure)
 
     # ---- the calls -------------------------------------------------------------------------------------------
 

@@ -205,7 +205,9 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
             return False
         if event.occurred_at == last:
             if status is not state.status:
-                # Two different changes in the same millisecond: which came last is PagerDuty's to say.
+                # Two different changes in the same millisecond: which came last is PagerDuty's to say. The
+                # webhook waits for the answer, so the thread can still say who made the change.
+                state.tied = event
                 request_read(state, f"{event.event_type} has the same timestamp as the last status change",
                              effects, after=True)
             return False
@@ -248,7 +250,13 @@ def _on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: l
             audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
         own = any(c.phase is CommandPhase.APPLIED and EXPECTED_STATUS.get(c.action) is state.status
                   for c in state.commands)
-        if was_known and before is not None and state.status is not before and not own:
+        tied, state.tied = state.tied, None
+        tied_line = (timeline.external_change(tied, tied.incident or state.incident)
+                     if tied is not None and EVENT_STATUS.get(tied.event_type) is state.status else None)
+        if tied_line is not None and tied is not None and state.status is not before:
+            reply(state, tied_line)  # PagerDuty says the tied webhook's change came last
+            state.acted_by = tied.agent or state.acted_by
+        elif was_known and before is not None and state.status is not before and not own:
             reply(state, timeline.synced(state.status.value if state.status else "unknown"))
         for command in state.commands:
             if command.phase is CommandPhase.APPLIED:

@@ -68,7 +68,9 @@ async def test_acknowledge_acts_as_the_clicker_and_its_echo_is_not_external(sand
     assert sandbox.pd.incidents[incident].status == "acknowledged"
     assert _writes_from(sandbox) == ["alice@example.com"]
     assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
-    assert any("Acknowledged by <@U0ALICE> from Slack" in str(b) for b in message.blocks)
+    # The message's own update is a separate Slack call, paced apart from the thread reply.
+    await until(lambda: any("Acknowledged by <@U0ALICE> from Slack" in str(b) for b in message.blocks),
+                what="the outcome on the message")
 
 
 async def test_resolve_finalises_the_message(sandbox: Sandbox) -> None:
