@@ -4,18 +4,31 @@ incident's calls, so every message ends right, once, with almost no 429s, and th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
-import uuid
+import signal
+import subprocess
+import sys
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from ops.bench_storm import Deliverer, StormPlan, StormResult, classify, is_final, play
 from ops.sandbox import Sandbox
+from ops.schedule import schedule_id
 from simulators._slack_model import Call
 from tests.e2e.conftest import SandboxFactory, until
-from worker import activities, build_worker
+
+ROOT = Path(__file__).resolve().parents[2]
 
 POST_BURST, POSTS_PER_SECOND = 3, 1.0  # the bridge's default budget per channel (settings.SlackPacing)
 
@@ -63,25 +76,66 @@ def _notice_open(sb: Sandbox, channel: str) -> bool:
     return not notices or any("Alert storm over" not in m.text for m in notices)
 
 
-async def test_two_workers_draw_on_one_budget_per_channel(make_sandbox: SandboxFactory) -> None:
-    async with make_sandbox(slack_limits=True) as sb:
+async def test_two_workers_draw_on_one_budget_per_channel(make_sandbox: SandboxFactory, tmp_path: Path) -> None:
+    async with make_sandbox(slack_limits=True) as sb, _second_worker(sb, tmp_path):
+        plan = await _storm(sb, 30, seed=5)
+        await until(lambda: _all_final(sb, plan), timeout=120, what="every incident's message resolved")
         assert sb.client is not None
-        async with activities(sb.settings, sb.config, sb.client) as fns:
-            second = build_worker(sb.client, sb.settings.temporal_task_queue, fns, identity=f"second-{uuid.uuid4()}")
-            running = asyncio.create_task(second.run())
-            try:
-                plan = await _storm(sb, 30, seed=5)
-                await until(lambda: _all_final(sb, plan), timeout=120, what="every incident's message resolved")
-                workers = await _slack_workers(sb.client, sb)
-            finally:
-                await second.shutdown()
-                await running
+        workers = await _slack_workers(sb.client, sb)
         counts = sb.slack.call_counts()
         paces = {channel: _most_in_any_window(_posts(sb, channel), 5.0) for channel in set(plan.channel.values())}
     assert len(workers) == 2, f"Slack calls ran on {workers}"
     # Both workers' posts together keep each channel's pace: a burst, then one a second (+1 for timing).
     assert all(pace <= POST_BURST + 5 * POSTS_PER_SECOND + 1 for pace in paces.values()), paces
     assert sum(c.ratelimited for c in counts) <= 3
+
+
+@asynccontextmanager
+async def _second_worker(sb: Sandbox, tmp_path: Path) -> AsyncIterator[None]:
+    """`python worker.py` in a process of its own, on the sandbox's task queue, simulators and config."""
+    config = tmp_path / "bridge.toml"
+    services = "\n".join(f'{service} = "{channel}"' for service, channel in sb.config.routing.services.items())
+    config.write_text(f'[routing]\ndefault_channel = "{sb.config.routing.default_channel}"\n\n'
+                      f"[routing.services]\n{services}\n\n[authorization]\nadmin_slack_users = [\"U0LEAD\"]\n")
+    settings = sb.settings
+    env = {**os.environ, "TEMPORAL_ADDRESS": str(settings.temporal_address),
+           "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue, "BRIDGE_CONFIG": str(config),
+           "PAGERDUTY_API_URL": settings.pagerduty_api_url, "SLACK_API_URL": settings.slack_api_url,
+           "PAGERDUTY_API_TOKEN": settings.secret("pagerduty_api_token"),
+           "SLACK_BOT_TOKEN": settings.secret("slack_bot_token"),
+           "SLACK_SIGNING_SECRET": settings.secret("slack_signing_secret"),
+           "PAGERDUTY_WEBHOOK_SECRETS": settings.pagerduty_webhook_secrets}
+    process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        assert sb.client is not None
+        await until_async(lambda: _pollers(sb), what="two workers polling the task queue")
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        with contextlib.suppress(RPCError):
+            assert sb.client is not None
+            await sb.client.get_schedule_handle(schedule_id(settings.temporal_task_queue)).delete()
+
+
+async def _pollers(sb: Sandbox) -> bool:
+    assert sb.client is not None
+    response = await sb.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=sb.client.namespace, task_queue=TaskQueue(name=sb.settings.temporal_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY))
+    return len({p.identity for p in response.pollers}) >= 2
+
+
+async def until_async(check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        await asyncio.sleep(0.2)
 
 
 async def _slack_workers(client: Client, sb: Sandbox) -> set[str]:
