@@ -99,9 +99,9 @@ class SlackPacing(_Strict):
     """The shared Slack budget (below Slack's own limits, so Slack almost never answers 429)."""
 
     posts_per_second: float = Field(default=1.0, gt=0, le=10)  # per channel: root posts and thread replies
-    post_burst: int = Field(default=3, ge=1, le=20)
-    updates_per_minute: float = Field(default=45, gt=0, le=600)  # chat.update, per workspace (Tier 3)
-    update_burst: int = Field(default=3, ge=1, le=50)
+    post_burst: int = Field(default=2, ge=1, le=20)
+    updates_per_minute: float = Field(default=40, gt=0, le=600)  # chat.update, per workspace (Tier 3)
+    update_burst: int = Field(default=2, ge=1, le=50)
     storm_threshold: int = Field(default=10, ge=1)  # new incidents waiting in one channel before a notice
 
 

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.pacing import ensure_budget
 from activities.sweep import warning_workflow_id
 from api.app import create_app
 from ops.schedule import ensure_sweep_schedule, schedule_id
@@ -22,7 +23,7 @@ from settings import Authorization, BridgeConfig, Identity, Routing, Settings, T
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp
 from simulators.slack import SlackSimulator
-from worker import activities, build_worker, connect, ensure_search_attributes
+from worker import activities, build_worker, connect, ensure_search_attributes, pacing_limits
 
 ROUTES = {"PSVC001": "C0PAYMENTS", "PSVC002": "C0PLATFORM"}
 
@@ -83,6 +84,7 @@ class Sandbox:
         self._stack.callback(self.pd.close)
         self.client = await connect(self.settings)
         await ensure_search_attributes(self.client, self.settings.temporal_namespace)
+        await ensure_budget(self.client, self.settings.temporal_task_queue, pacing_limits(self.config))
         if self._run_worker:
             await self.start_worker()
         if self._sweep:

@@ -37,9 +37,9 @@ class Kind(IntEnum):
 
 class Limits(Model):
     posts_per_second: float = 1.0
-    post_burst: int = 3
-    updates_per_minute: float = 45.0
-    update_burst: int = 3
+    post_burst: int = 2
+    updates_per_minute: float = 40.0
+    update_burst: int = 2
     storm_threshold: int = 10
     notice_every_seconds: int = 15  # the storm notice is updated at most this often
 

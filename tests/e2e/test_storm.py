@@ -30,7 +30,7 @@ from tests.e2e.conftest import SandboxFactory, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
-POST_BURST, POSTS_PER_SECOND = 3, 1.0  # the bridge's default budget per channel (settings.SlackPacing)
+POST_BURST, POSTS_PER_SECOND = 2, 1.0  # the bridge's default budget per channel (settings.SlackPacing)
 
 
 async def _storm(sb: Sandbox, incidents: int, seed: int) -> StormPlan:

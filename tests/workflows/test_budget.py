@@ -20,7 +20,7 @@ def granted(b: Budget, seconds: float) -> list[str]:
 
 
 def test_posts_in_one_channel_go_at_one_a_second_after_a_short_burst() -> None:
-    b = Budget(limits=Limits(storm_threshold=100))
+    b = Budget(limits=Limits(post_burst=3, storm_threshold=100))
     for n in range(10):
         ask(b, n, Kind.POST, 0)
     sent = [len(granted(b, t / 10)) for t in range(0, 50)]  # every 100 ms for 5 s
@@ -29,7 +29,7 @@ def test_posts_in_one_channel_go_at_one_a_second_after_a_short_burst() -> None:
 
 
 def test_channels_have_their_own_pace_and_updates_share_one() -> None:
-    b = Budget(limits=Limits(storm_threshold=100))
+    b = Budget(limits=Limits(post_burst=3, update_burst=3, storm_threshold=100))
     for n in range(4):
         ask(b, n, Kind.POST, 0, channel="C1")
         ask(b, 10 + n, Kind.POST, 0, channel="C2")
@@ -96,7 +96,7 @@ def test_a_storm_gets_one_notice_updated_as_it_drains_and_finished() -> None:
 
 
 def test_a_burst_the_budget_absorbs_is_no_storm() -> None:
-    b = Budget(limits=Limits(storm_threshold=5))
+    b = Budget(limits=Limits(post_burst=3, storm_threshold=5))
     for n in range(3):
         ask(b, n, Kind.POST, 0)
     granted(b, 0)
