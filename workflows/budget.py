@@ -57,6 +57,13 @@ class SlackAsk(Model):
     html_url: str = ""
 
 
+class SlackDone(Model):
+    """A granted call has finished (any way but a 429): the bucket may grant the next one."""
+
+    kind: Kind
+    channel: str = ""
+
+
 class SlackThrottled(Model):
     """Slack answered 429 anyway: the bucket the call drew from waits `retry_after` seconds."""
 
@@ -69,6 +76,9 @@ class Bucket(Model):
     tokens: float
     at: datetime
     paused_until: datetime | None = None
+    # Grants whose call has not been reported done: at most `burst` at once, so calls that run late (a busy
+    # worker) cannot bunch up at Slack. A report that never comes expires after OUT_FOR.
+    out: list[datetime] = Field(default_factory=list)
 
 
 class Waiting(Model):
@@ -106,6 +116,7 @@ class Grant(Model):
 
 
 UPDATES = "updates"
+OUT_FOR = timedelta(seconds=30)
 
 
 def bucket_key(kind: Kind, channel: str) -> str:
@@ -130,8 +141,17 @@ def _bucket(budget: Budget, key: str, now: datetime) -> Bucket:
     return bucket
 
 
-def _ready(bucket: Bucket, now: datetime) -> bool:
-    return bucket.tokens >= 1.0 and (bucket.paused_until is None or bucket.paused_until <= now)
+def _ready(budget: Budget, key: str, bucket: Bucket, now: datetime) -> bool:
+    bucket.out = [at for at in bucket.out if now - at < OUT_FOR]
+    _, burst = _rate(budget, key)
+    return (bucket.tokens >= 1.0 and len(bucket.out) < burst
+            and (bucket.paused_until is None or bucket.paused_until <= now))
+
+
+def done(budget: Budget, note: SlackDone, now: datetime) -> None:
+    bucket = _bucket(budget, bucket_key(note.kind, note.channel), now)
+    if bucket.out:
+        bucket.out.pop(0)
 
 
 def ask(budget: Budget, request: SlackAsk, now: datetime) -> None:
@@ -151,6 +171,8 @@ def throttled(budget: Budget, note: SlackThrottled, now: datetime) -> None:
     bucket = _bucket(budget, key, now)
     until = now + timedelta(seconds=max(note.retry_after, 1.0))
     bucket.paused_until = max(until, bucket.paused_until) if bucket.paused_until else until
+    if bucket.out:
+        bucket.out.pop(0)  # the call that got the 429 is over
     # Empty until the pause ends, then one call at once and the usual pace: no burst right after a 429.
     rate, _ = _rate(budget, key)
     bucket.tokens, bucket.at = 0.0, bucket.paused_until - timedelta(seconds=1.0 / rate)
@@ -169,9 +191,10 @@ def _rank(waiting: Waiting) -> tuple[int, int, int, int]:
 def take(budget: Budget, key: str, now: datetime) -> bool:
     """Spend one token of `key` if there is one (the storm notice uses this too)."""
     bucket = _bucket(budget, key, now)
-    if not _ready(bucket, now):
+    if not _ready(budget, key, bucket, now):
         return False
     bucket.tokens -= 1.0
+    bucket.out.append(now)
     return True
 
 
@@ -206,8 +229,10 @@ def next_wake(budget: Budget, now: datetime) -> datetime | None:
 
 def _refilled(budget: Budget, key: str, now: datetime) -> datetime:
     bucket = _bucket(budget, key, now)
-    rate, _ = _rate(budget, key)
+    rate, burst = _rate(budget, key)
     refill = now + timedelta(seconds=max(0.0, 1.0 - bucket.tokens) / rate) if rate > 0 else now
+    if len(bucket.out) >= burst:
+        refill = max(refill, bucket.out[0] + OUT_FOR)  # or sooner, when a call reports done
     return max(refill, bucket.paused_until or refill)
 
 
@@ -258,7 +283,7 @@ class NoticeStep(Model):
 
 
 def notices(budget: Budget, now: datetime) -> list[NoticeStep]:
-    """Storm notices to post or refresh now. A new notice goes ahead of everything in its channel."""
+    """Storm notices to post or refresh now (called before `grant`, so a notice has the first token)."""
     steps: list[NoticeStep] = []
     for channel, storm in list(budget.storms.items()):
         queued = waiting_posts(budget, channel)
@@ -268,7 +293,8 @@ def notices(budget: Budget, now: datetime) -> list[NoticeStep]:
                     del budget.storms[channel]  # a burst the budget absorbed: no storm
                 continue
             text = notice_text(storm, now)
-            if take(budget, bucket_key(Kind.POST, channel), now) or _force(budget, channel, now):
+            # The notice goes ahead of everything waiting in its channel: it takes the channel's next token.
+            if take(budget, bucket_key(Kind.POST, channel), now):
                 storm.shown, storm.shown_at = text, now
                 steps.append(NoticeStep(channel=channel, text=text))
             continue
@@ -281,15 +307,6 @@ def notices(budget: Budget, now: datetime) -> list[NoticeStep]:
         if storm.over and storm.shown == text:
             del budget.storms[channel]
     return steps
-
-
-def _force(budget: Budget, channel: str, now: datetime) -> bool:
-    """The first notice must not wait behind the queue it announces: it borrows the next token."""
-    bucket = _bucket(budget, bucket_key(Kind.POST, channel), now)
-    if bucket.paused_until is not None and bucket.paused_until > now:
-        return False
-    bucket.tokens -= 1.0
-    return True
 
 
 def notice_posted(budget: Budget, channel: str, ts: str | None) -> None:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.slack import SlackActivities
     from workflows import budget, options
-    from workflows.budget import Budget, Grant, Limits, NoticeStep, SlackAsk, SlackThrottled
+    from workflows.budget import Budget, Grant, Kind, Limits, NoticeStep, SlackAsk, SlackDone, SlackThrottled
     from workflows.models import Model
     from workflows.tasks import Tasks
 
@@ -35,7 +35,7 @@ def budget_workflow_id(task_queue: str) -> str:
 class BudgetInput(Model):
     limits: Limits = Field(default_factory=Limits)
     budget: Budget | None = None
-    inbox: list[SlackAsk | SlackThrottled] = Field(default_factory=list)
+    inbox: list[SlackAsk | SlackDone | SlackThrottled] = Field(default_factory=list)
 
 
 @workflow.defn(name="SlackBudgetWorkflow")
@@ -44,13 +44,17 @@ class SlackBudgetWorkflow:
     def __init__(self, inp: BudgetInput) -> None:
         self._budget = inp.budget or Budget(limits=inp.limits)
         self._budget.limits = inp.limits
-        self._inbox: list[SlackAsk | SlackThrottled] = list(inp.inbox)
+        self._inbox: list[SlackAsk | SlackDone | SlackThrottled] = list(inp.inbox)
         self._tasks = Tasks()
         self._tasks.poked = False
 
     @workflow.signal(name="ask")
     def ask(self, request: SlackAsk) -> None:
         self._inbox.append(request)
+
+    @workflow.signal(name="done")
+    def done(self, note: SlackDone) -> None:
+        self._inbox.append(note)
 
     @workflow.signal(name="throttled")
     def throttled(self, note: SlackThrottled) -> None:
@@ -68,6 +72,8 @@ class SlackBudgetWorkflow:
                 item = self._inbox.pop(0)
                 if isinstance(item, SlackAsk):
                     budget.ask(self._budget, item, now)
+                elif isinstance(item, SlackDone):
+                    budget.done(self._budget, item, now)
                 else:
                     budget.throttled(self._budget, item, now)
             for step in budget.notices(self._budget, now):
@@ -96,6 +102,7 @@ class SlackBudgetWorkflow:
             workflow.logger.info("grant for %s not delivered: %s", grant.workflow_id, exc)
 
     async def _notice(self, step: NoticeStep) -> None:
+        kind = Kind.POST if step.ts is None else Kind.UPDATE
         try:
             ts: str = await workflow.execute_activity_method(
                 SlackActivities.post_notice, step, start_to_close_timeout=options.CALL_TIMEOUT,
@@ -105,5 +112,7 @@ class SlackBudgetWorkflow:
             if step.ts is None:
                 budget.notice_posted(self._budget, step.channel, None)
             return
+        finally:
+            budget.done(self._budget, SlackDone(kind=kind, channel=step.channel), workflow.now())
         if step.ts is None:
             budget.notice_posted(self._budget, step.channel, ts)

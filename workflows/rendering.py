@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
     from workflows import options
-    from workflows.budget import Kind, SlackAsk, SlackThrottled
+    from workflows.budget import Kind, SlackAsk, SlackDone, SlackThrottled
     from workflows.models import Event, IncidentState, MessagePosted, RenderDone, RenderFailed, RepliesPosted
     from workflows.pacing import budget_workflow_id
     from workflows.view import MessageView, message_view
@@ -186,12 +186,28 @@ class SlackSync:
     def _succeeded(self, view: MessageView) -> None:
         self._rendered, self._failures, self.retry_at = view, 0, None
 
-    async def _slack(self, method: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+    async def _slack(self, method: Callable[..., Awaitable[Any]], arg: Any, kind: Kind, channel: str) -> Any:
+        """One Slack call on the budget's turn; the budget hears when it is over (a 429 is told apart)."""
+        paced = not self._unpaced()
         # Under the budget a 429 is not retried here: the budget makes the whole channel wait instead.
-        policy = options.SLACK_RETRY if self._unpaced() else options.SLACK_PACED_RETRY
-        return await workflow.execute_activity_method(
-            method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
-            schedule_to_close_timeout=options.SLACK_DEADLINE, retry_policy=policy)
+        policy = options.SLACK_PACED_RETRY if paced else options.SLACK_RETRY
+        try:
+            return await workflow.execute_activity_method(
+                method, arg, start_to_close_timeout=options.CALL_TIMEOUT,
+                schedule_to_close_timeout=options.SLACK_DEADLINE, retry_policy=policy)
+        except ActivityError as exc:
+            paced = paced and failure_type(exc) != "SlackRateLimited"  # `_throttled` tells the budget
+            raise
+        finally:
+            if paced:
+                self._spawn(self._report_done(SlackDone(kind=kind, channel=channel)))
+
+    async def _report_done(self, note: SlackDone) -> None:
+        try:
+            await workflow.get_external_workflow_handle(budget_workflow_id(workflow.info().task_queue)).signal(
+                "done", note)
+        except Exception as failure:
+            workflow.logger.warning("could not tell the Slack budget a call was done: %s", failure)
 
     def _rate_limited(self, exc: ActivityError, kind: Kind, channel: str) -> bool:
         if failure_type(exc) != "SlackRateLimited":
@@ -201,7 +217,8 @@ class SlackSync:
 
     async def _post(self, view: MessageView) -> None:
         try:
-            posted: MessagePosted = await self._slack(SlackActivities.post_message, PostRequest(view=view))
+            posted: MessagePosted = await self._slack(SlackActivities.post_message, PostRequest(view=view),
+                                                      Kind.POST, self._route or "")
             self._succeeded(view)
             self._apply(posted)
         except ActivityError as exc:
@@ -212,7 +229,8 @@ class SlackSync:
 
     async def _update(self, view: MessageView, channel: str, ts: str) -> None:
         try:
-            await self._slack(SlackActivities.update_message, UpdateRequest(channel=channel, ts=ts, view=view))
+            await self._slack(SlackActivities.update_message, UpdateRequest(channel=channel, ts=ts, view=view),
+                              Kind.UPDATE, channel)
             self._succeeded(view)
             if self._state().render_error is not None:
                 self._apply(RenderDone())
@@ -230,7 +248,8 @@ class SlackSync:
             batch = state.replies[:MAX_REPLIES_AT_ONCE]
             try:
                 await self._slack(SlackActivities.post_reply,
-                                  ReplyRequest(channel=state.channel, ts=state.ts, replies=batch))
+                                  ReplyRequest(channel=state.channel, ts=state.ts, replies=batch),
+                                  Kind.REPLY, state.channel)
             except ActivityError as exc:
                 if self._rate_limited(exc, Kind.REPLY, state.channel):
                     return
