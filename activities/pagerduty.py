@@ -76,9 +76,7 @@ class PagerDutyActivities:
             data = await self._api.snooze(incident_id, int(w.choice or 0), w.actor_email)
             return _applied(w, data)
         if w.action is ActionKind.ADD_RESPONDER:
-            await self._api.request_responder(incident_id, w.actor_pd_id, w.target_pd_id or "", w.note or "",
-                                              w.actor_email)
-            return WriteOutcome(command_id=w.command_id, result="applied")
+            return await self._ask_responder(incident_id, w, retry=request.is_retry or _attempt() > 1)
         retry = request.is_retry or _attempt() > 1
         if retry and w.action in LOGGED_AS and await self._landed(incident_id, w):
             # An earlier attempt of this click landed (its answer was lost): doing it again would be a second
@@ -108,6 +106,26 @@ class PagerDutyActivities:
                 return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code], retry=retry)
             raise
         return _applied(w, data)
+
+    async def _ask_responder(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:
+        if retry and await self._responder_asked(incident_id, w):
+            # An earlier attempt of this click asked them already (its answer was lost): not twice.
+            return WriteOutcome(command_id=w.command_id, result="applied", detail="responder already asked")
+        await self._api.request_responder(incident_id, w.actor_pd_id, w.target_pd_id or "", w.note or "",
+                                          w.actor_email)
+        return WriteOutcome(command_id=w.command_id, result="applied")
+
+    async def _responder_asked(self, incident_id: str, w: WriteToPagerDuty) -> bool:
+        """Whether the incident shows this person asked by the acting person since the click."""
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+        data = await self._api.get_incident(incident_id)
+        for entry in data.get("incidents_responders") or []:
+            asked = parse_time(entry.get("requested_at"))
+            if ((entry.get("user") or {}).get("id") == w.target_pd_id
+                    and (entry.get("requester") or {}).get("id") == w.actor_pd_id
+                    and (since is None or (asked is not None and asked >= since.replace(microsecond=0)))):
+                return True
+        return False
 
     async def _landed(self, incident_id: str, w: WriteToPagerDuty) -> bool:
         """Whether PagerDuty's log shows this change by the acting person since the click."""

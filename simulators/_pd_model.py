@@ -302,6 +302,10 @@ class PDState:
             "incident_type": {"name": "incident_default"},
             "alert_counts": {"all": 0, "triggered": 0, "resolved": 0},
             "is_mergeable": True,
+            # With the responder-requests ability: who was asked to respond, by whom, when.
+            "incidents_responders": [{"state": r["state"], "user": r["user"], "requester": r["requester"],
+                                      "message": r["message"], "requested_at": r["requested_at"]}
+                                     for r in getattr(inc, "responders", [])],
         }
 
     def incident_data(self, inc: Incident) -> dict[str, Any]:

@@ -90,3 +90,18 @@ async def test_a_retry_never_takes_a_note_the_bridge_knows_is_another_clicks(liv
     outcome = await send(live, incident, retried, is_retry=True, attempt=2)
     notes = live.pd.incidents[incident].notes
     assert len(notes) == 2 and outcome.note_id == notes[1].id != other.note_id
+
+
+# ---- responders: a retry never asks twice --------------------------------------------------------------
+
+
+async def test_a_retried_responder_request_whose_first_attempt_landed_asks_once(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    ask = write(ActionKind.ADD_RESPONDER, target_pd_id="PUCAROL", note="Please help with #1")
+    first = await send(live, incident, ask)
+    again = await send(live, incident, ask, is_retry=True, attempt=2)  # its answer was lost
+    assert (first.result, again.result) == ("applied", "applied")
+    assert len(live.pd.incidents[incident].responders) == 1
+    later = write(ActionKind.ADD_RESPONDER, "c2", target_pd_id="PUCAROL", note="Still need you")
+    assert (await send(live, incident, later)).result == "applied"  # a new click asks again
+    assert len(live.pd.incidents[incident].responders) == 2
