@@ -26,7 +26,7 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
-from workflows.policy import EXPECTED_STATUS, refusal
+from workflows.policy import EXPECTED_STATUS, REFUSED_PREFIX, refusal
 from workflows.slack_text import plain
 
 
@@ -203,7 +203,7 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
 
 def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
               effects: list[Effect]) -> None:
-    if held is not None and not outcome.detail.startswith("PagerDuty refused"):
+    if held is not None and not outcome.detail.startswith(REFUSED_PREFIX):
         # The write gave up, but its echo had come: it landed.
         settle(command, CommandPhase.APPLIED, now)
         reply(state, timeline.command_done(command, state.incident))

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         WriteOutcome,
         WriteToPagerDuty,
     )
+    from workflows.policy import REFUSED_PREFIX
     from workflows.rendering import SlackSync, failure_text, failure_type, retry_delay
     from workflows.state import next_deadline, reduce
     from workflows.tasks import Tasks
@@ -225,7 +226,7 @@ class IncidentWorkflow:
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message))
             return
         except ActivityError as refused:
-            prefix = "" if failure_type(refused) == "EscalationExhausted" else "PagerDuty refused: "
+            prefix = "" if failure_type(refused) == "EscalationExhausted" else f"{REFUSED_PREFIX}: "
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
                                     detail=prefix + failure_text(refused)))
             return

@@ -25,6 +25,9 @@ ECHO_EVENT_TYPES = {
 # Snooze lengths offered on the message: seconds (the control's value) -> how the thread says it.
 SNOOZE_CHOICES = {"3600": "1 h", "14400": "4 h", "86400": "24 h"}
 
+# How a write PagerDuty refused (a 4xx no retry changes) is reported; such a write never landed.
+REFUSED_PREFIX = "PagerDuty refused"
+
 # The status a command leaves the incident in, for commands that change it.
 EXPECTED_STATUS = {ActionKind.ACKNOWLEDGE: Status.ACKNOWLEDGED, ActionKind.RESOLVE: Status.RESOLVED}
 
@@ -59,6 +62,8 @@ def confirms(command: Command, event: PdEvent) -> bool:
         return False
     if command.phase is CommandPhase.REFUSED or command.already_by is not None:
         return False
+    if command.phase is CommandPhase.FAILED and command.detail.startswith(REFUSED_PREFIX):
+        return False  # PagerDuty refused the write: it cannot have landed
     if event.agent.id != command.actor.pd_id or event.event_type != ECHO_EVENT_TYPES.get(command.action):
         return False
     if event.occurred_at < command.issued_at - ECHO_CLOCK_SKEW:

@@ -195,7 +195,9 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
     """The command this webhook confirms; a note's own command (by note id) before any match by text."""
     if event.note_id and any(c.note_id == event.note_id for c in state.commands):
         return next((c for c in state.commands if c.note_id == event.note_id and confirms(c, event)), None)
-    return next((c for c in state.commands if confirms(c, event)), None)
+    # A click still waiting for its echo before one reported failed (whose write may have landed after all).
+    ordered = sorted(state.commands, key=lambda c: c.phase is CommandPhase.FAILED)
+    return next((c for c in ordered if confirms(c, event)), None)
 
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> bool:
