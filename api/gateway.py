@@ -77,21 +77,24 @@ class TemporalGateway:
         return None
 
     async def oldest_pending_seconds(self, now: datetime, limit: int = 100) -> float:
-        """Age of the oldest unsettled Slack action across open incidents (0 when there is none)."""
+        """Age of the oldest unsettled Slack action across this task queue's open incidents (0 when none).
+
+        The incidents are asked at once, each for at most 2 s: a scrape never waits on them one by one.
+        """
         client = await self.connect()
-        query = 'WorkflowType = "IncidentWorkflow" AND ExecutionStatus = "Running" AND CommandPending = true'
-        oldest = 0.0
-        count = 0
-        async for execution in client.list_workflows(query, limit=limit):
-            count += 1
-            handle = client.get_workflow_handle(execution.id)
+        query = ('WorkflowType = "IncidentWorkflow" AND ExecutionStatus = "Running" AND CommandPending = true '
+                 f'AND TaskQueue = "{self._settings.temporal_task_queue}"')
+        ids = [execution.id async for execution in client.list_workflows(query, limit=limit)]
+
+        async def oldest_of(workflow_id: str) -> float:
             try:
-                state = await handle.query("state", result_type=IncidentState, rpc_timeout=timedelta(seconds=2))
+                state = await client.get_workflow_handle(workflow_id).query(
+                    "state", result_type=IncidentState, rpc_timeout=timedelta(seconds=2))
             except (RPCError, RuntimeError, WorkflowQueryFailedError):
-                continue  # worker down or busy: the next scrape tries again
-            for command in state.pending_commands():
-                oldest = max(oldest, (now - command.issued_at).total_seconds())
-        return oldest
+                return 0.0  # worker down or busy: the next scrape tries again
+            return max([(now - c.issued_at).total_seconds() for c in state.pending_commands()], default=0.0)
+
+        return max(await asyncio.gather(*(oldest_of(i) for i in ids)), default=0.0)
 
     async def deliver(self, incident_id: str, signal: str, event: PdEvent | SlackAction, timing: Timing,
                       rpc_timeout: float) -> None:
