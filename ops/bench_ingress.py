@@ -73,6 +73,16 @@ def _serve(kind: str, fd: int, log_file: Path, profile: Path | None) -> None:
         profiler.dump_stats(profile)
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Interrupt a child (it shuts down as on Ctrl-C); kill it if it has not gone within `timeout` s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _child_env(sb: Sandbox, as_bridge: bool) -> dict[str, str]:
     s = sb.settings
     return {**os.environ, "BARE_AS_BRIDGE": "1" if as_bridge else "0",
@@ -106,12 +116,7 @@ def served(kind: str, sb: Sandbox, workdir: Path, profile: Path | None, as_bridg
     try:
         yield Served(kind, port, process)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 15)
 
 
 # ---- the load ------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import random
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -22,6 +21,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from ops.bench_ingress import stop_process
 from ops.bench_storm import Deliverer, StormPlan, StormResult, classify, is_final, play
 from ops.sandbox import Sandbox
 from ops.schedule import schedule_id
@@ -117,11 +117,7 @@ async def _second_worker(sb: Sandbox, tmp_path: Path) -> AsyncIterator[None]:
             raise AssertionError(f"{exc}; the second worker said: {log.read_text()[-2000:]}") from None
         yield
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, 20)
         with contextlib.suppress(RPCError):
             assert sb.client is not None
             await sb.client.get_schedule_handle(schedule_id(settings.temporal_task_queue)).delete()
