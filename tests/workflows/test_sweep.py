@@ -114,7 +114,7 @@ async def test_a_disabled_subscription_gets_one_warning_kept_up_to_date(ts_env: 
 
         r.pd.delete_subscription(sub["id"])
         await r.sweep()
-        await until(lambda: warning.update_count == 1, what="the warning edited to 'missing'")
+        await until(lambda: warning.update_count == 1, timeout=60, what="the warning edited to 'missing'")
         assert "not set up" in warning.text and "ctl subscribe" in warning.text
 
         r.pd.create_subscription({"delivery_method": {"url": BRIDGE_URL}, "events": ["incident.triggered"]})
