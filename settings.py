@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,6 +105,28 @@ class SlackPacing(_Strict):
     storm_threshold: int = Field(default=10, ge=1)  # new incidents waiting in one channel before a notice
 
 
+class Channels(_Strict):
+    """The incident channel convention: when an incident gets a Slack channel of its own."""
+
+    # never: no channel control; on_demand: a "Create channel" control; high_urgency: created at trigger
+    # for high-urgency incidents (on demand for the rest); always: created at trigger for every incident.
+    dedicated: Literal["never", "on_demand", "high_urgency", "always"] = "on_demand"
+    name_template: str = "inc-{number}-{slug}"
+    private: bool = False
+    archive_after_resolve_hours: float = Field(default=0, ge=0, le=24 * 365)  # 0: never archive
+
+    @field_validator("name_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            value.format(number=1, slug="x", id="P1", service="s")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"may use only {{number}}, {{slug}}, {{id}} and {{service}} ({exc!s})") from None
+        if not any(f"{{{key}}}" in value for key in ("number", "id")):
+            raise ValueError("must contain {number} or {id}, so each incident gets a channel name of its own")
+        return value
+
+
 class BridgeConfig(_Strict):
     routing: Routing
     identity: Identity = Field(default_factory=Identity)
@@ -112,6 +134,7 @@ class BridgeConfig(_Strict):
     timing: Timing = Field(default_factory=Timing)
     slack: SlackPacing = Field(default_factory=SlackPacing)
     pagerduty: PagerDuty = Field(default_factory=PagerDuty)
+    channels: Channels = Field(default_factory=Channels)
 
     def channel_for(self, service_id: str | None) -> str:
         if service_id and service_id in self.routing.services:
