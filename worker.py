@@ -20,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.channels import ChannelActivities
 from activities.identity import Directory, IdentityActivities
 from activities.metrics import IDENTITY_MISSES
 from activities.pacing import BudgetActivities, ensure_budget
@@ -98,11 +99,13 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
         budget = BudgetActivities(client, pacing_limits(config))
         sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
+        channels = ChannelActivities(slack, directory, pd)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
                slack_acts.route, slack_acts.post_notice, budget.ask,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,
-               sweep.show_warning]
+               sweep.show_warning, channels.create_channel, channels.invite, channels.post_summary,
+               channels.archive]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]],

@@ -24,6 +24,7 @@ class ActionId(StrEnum):
     SNOOZE = "pd_snooze"
     PRIORITY = "pd_priority"
     ADD_RESPONDER = "pd_add_responder"
+    CREATE_CHANNEL = "pd_create_channel"
 
 
 CONTROLS_BLOCK = "pd_controls"
@@ -64,7 +65,7 @@ def _button(text: str, action: ActionId, incident_id: str, style: str | None = N
     return button
 
 
-def controls(incident_id: str, number: int | None, status: Status) -> dict[str, Any]:
+def controls(incident_id: str, number: int | None, status: Status, channel_button: str | None = None) -> dict[str, Any]:
     """The incident's controls row: the same `action_id`s wherever an incident is shown with controls."""
     resolve = _button("Resolve", ActionId.RESOLVE, incident_id, "danger")
     resolve["confirm"] = {
@@ -83,6 +84,8 @@ def controls(incident_id: str, number: int | None, status: Status) -> dict[str, 
         _button("Add note", ActionId.ADD_NOTE, incident_id),
         resolve,
     ]
+    if channel_button:
+        elements.append(_button(channel_button, ActionId.CREATE_CHANNEL, incident_id))
     return {"type": "actions", "block_id": controls_block_id(incident_id, status), "elements": elements}
 
 
@@ -139,8 +142,12 @@ def render_incident(view: MessageView, mention: Mention,
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} · incident {escape(view.incident_id)}"}]},
     ]
+    if view.dedicated_channel:
+        where = (f":file_folder: Was worked in <#{view.dedicated_channel}> (archived)" if view.dedicated_archived
+                 else f":hash: Worked in <#{view.dedicated_channel}>: its timeline and discussion are there")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": where}]})
     lines = [*view.progress, *([view.outcome] if view.outcome else [])]
-    if lines:
+    if lines and not view.short:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(line, 2900)}
                                                        for line in lines[-5:]]})
     if view.status is Status.RESOLVED:
@@ -148,7 +155,9 @@ def render_incident(view: MessageView, mention: Mention,
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
             f":large_green_circle: *Resolved*{by}. The controls are gone; reopen in PagerDuty if needed.")}})
     else:
-        blocks += [controls(view.incident_id, view.number, view.status), _more_controls(view, priorities or [])]
+        blocks.append(controls(view.incident_id, view.number, view.status, view.channel_button))
+        if not view.short:
+            blocks.append(_more_controls(view, priorities or []))
     text = f"[{view.status.value.upper()}] {number}{escape(view.title)} ({escape(view.service or 'unknown service')})"
     return _clip(text, 3000), blocks
 

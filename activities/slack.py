@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class PostRequest(Model):
     view: MessageView
+    channel: str | None = None  # given for the incident's own channel; otherwise the service's route
 
 
 class UpdateRequest(Model):
@@ -84,6 +85,8 @@ class SlackActivities:
     @activity.defn(name="slack_post_message")
     async def post_message(self, request: PostRequest) -> MessagePosted:
         text, blocks = await self._render(request.view)
+        if request.channel is not None:
+            return await self._post_root(request.channel, text, blocks)
         channel = self._config.channel_for(request.view.service_id)
         try:
             return await self._post_root(channel, text, blocks)

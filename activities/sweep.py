@@ -21,7 +21,7 @@ from activities.webhook_health import assess, resolved_text, warning_text
 from api.gateway import WORKFLOW, workflow_id
 from settings import BridgeConfig
 from workflows import search
-from workflows.models import PdEvent, Timing, WorkflowInput
+from workflows.models import ChannelPolicy, PdEvent, Timing, WorkflowInput
 from workflows.sweep_models import (
     SWEEP_FOUND,
     OpenIncidents,
@@ -87,6 +87,7 @@ class SweepActivities:
         """Start the incident workflow of each incident that has none running; a running one is left alone."""
         client, task_queue = self._temporal(), activity.info().task_queue
         timing = Timing.model_validate(self._config.timing.model_dump())
+        channels = ChannelPolicy.model_validate(self._config.channels.model_dump())
         limit = asyncio.Semaphore(START_CONCURRENCY)
         result = StartResult()
 
@@ -96,7 +97,8 @@ class SweepActivities:
             async with limit:
                 try:
                     await client.start_workflow(
-                        WORKFLOW, WorkflowInput(incident_id=incident_id, timing=timing, inbox=[found]),
+                        WORKFLOW, WorkflowInput(incident_id=incident_id, timing=timing, channels=channels,
+                                                inbox=[found]),
                         id=workflow_id(incident_id), task_queue=task_queue,
                         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                         search_attributes=TypedSearchAttributes([SearchAttributePair(search.INCIDENT_ID,

@@ -25,7 +25,7 @@ from api.command_handlers import Commands
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.webhook_gauge import refresh_webhook_gauge
 from settings import BridgeConfig, ConfigError, Settings, load_config
-from workflows.models import Timing
+from workflows.models import ChannelPolicy, Timing
 
 log = logging.getLogger("bridge.api")
 
@@ -41,10 +41,12 @@ class ApiContext:
     commands: Commands | None = None  # None without a PagerDuty API token: /pd then says so
     # Read once at start-up, not per request: the config does not change while the API runs.
     timing: Timing = field(default_factory=Timing)
+    channels: ChannelPolicy = field(default_factory=ChannelPolicy)
     webhook_secrets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.timing = Timing.model_validate(self.config.timing.model_dump())
+        self.channels = ChannelPolicy.model_validate(self.config.channels.model_dump())
         self.webhook_secrets = tuple(self.settings.webhook_secrets())
 
 
@@ -110,7 +112,7 @@ def _commands(env: Settings, cfg: BridgeConfig, http: httpx.AsyncClient, slack: 
         return None
     pd = PagerDutyApi(http, env.secret("pagerduty_api_token"))
     return Commands(pd=pd, directory=Directory(pd, slack, cfg), config=cfg, slack=slack, gateway=gateway,
-                    timing=timing)
+                    timing=timing, channels=ChannelPolicy.model_validate(cfg.channels.model_dump()))
 
 
 PENDING_SCAN_EVERY = 15.0

@@ -19,7 +19,7 @@ from activities.pagerduty_api import PagerDutyApi, snapshot
 from api import command_text as ct
 from api.gateway import TemporalGateway
 from settings import BridgeConfig
-from workflows.models import ActionKind, Person, SlackAction, Timing
+from workflows.models import ActionKind, ChannelPolicy, Person, SlackAction, Timing
 from workflows.slack_text import escape
 
 OPEN = ["triggered", "acknowledged"]
@@ -68,6 +68,7 @@ class Commands:
     slack: AsyncWebClient
     gateway: TemporalGateway
     timing: Timing
+    channels: ChannelPolicy = field(default_factory=ChannelPolicy)
 
     # -- lookups -------------------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class Commands:
         kind = ActionKind(request.action)
         action = SlackAction(key=f"cmd:{kind.value}:{inv.trigger_id or inv.text}:{inv.user}", action=kind,
                              incident_id=inc.id, slack_user=inv.user, channel=inv.channel, message_ts=None)
-        await self.gateway.deliver(inc.id, "slack_action", action, self.timing, 2.0)
+        await self.gateway.deliver(inc.id, "slack_action", action, self.timing, 2.0, channels=self.channels)
         verb = "Acknowledging" if kind is ActionKind.ACKNOWLEDGE else "Resolving"
         return Reply(f"{verb} #{inc.number} {escape(inc.title)} in PagerDuty as you; the incident's message shows "
                      "the outcome, and you hear back here if it cannot be done.")

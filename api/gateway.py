@@ -13,7 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from settings import Settings
 from workflows import search
-from workflows.models import IncidentState, PdEvent, SlackAction, Timing, WorkflowInput
+from workflows.models import ChannelPolicy, IncidentState, PdEvent, SlackAction, Timing, WorkflowInput
 
 log = logging.getLogger("bridge.api")
 WORKFLOW = "IncidentWorkflow"
@@ -97,14 +97,14 @@ class TemporalGateway:
         return max(await asyncio.gather(*(oldest_of(i) for i in ids)), default=0.0)
 
     async def deliver(self, incident_id: str, signal: str, event: PdEvent | SlackAction, timing: Timing,
-                      rpc_timeout: float) -> None:
+                      rpc_timeout: float, channels: ChannelPolicy | None = None) -> None:
         """Signal-with-start: returns only once Temporal has durably accepted the event."""
         client = await self.connect()
         try:
             # By name: the API never imports the workflow code.
             await client.start_workflow(
                 WORKFLOW,
-                WorkflowInput(incident_id=incident_id, timing=timing),
+                WorkflowInput(incident_id=incident_id, timing=timing, channels=channels or ChannelPolicy()),
                 id=workflow_id(incident_id),
                 task_queue=self._settings.temporal_task_queue,
                 start_signal=signal,

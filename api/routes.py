@@ -67,7 +67,8 @@ async def pagerduty_webhook(request: Request) -> Response:
         WEBHOOKS.labels("ignored", event.reason).inc()
         return JSONResponse({"status": "ignored", "reason": event.detail}, status_code=202)
     try:
-        await ctx.gateway.deliver(event.incident_id, "pd_event", event, ctx.timing, PD_RPC_SECONDS)
+        await ctx.gateway.deliver(event.incident_id, "pd_event", event, ctx.timing, PD_RPC_SECONDS,
+                                   channels=ctx.channels)
     except TemporalUnavailable as exc:
         log.error("incident %s: webhook %s not accepted: %s", event.incident_id, event.event_id, exc,
                   extra={"incident_id": event.incident_id})
@@ -140,7 +141,8 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
         INTERACTIONS.labels("rejected", "empty_note").inc()
         return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: "Write something first."}})
     try:
-        await ctx.gateway.deliver(action.incident_id, "slack_action", action, ctx.timing, SLACK_RPC_SECONDS)
+        await ctx.gateway.deliver(action.incident_id, "slack_action", action, ctx.timing, SLACK_RPC_SECONDS,
+                                   channels=ctx.channels)
     except (TemporalUnavailable, TemporalRejected) as exc:
         unavailable = isinstance(exc, TemporalUnavailable)
         INTERACTIONS.labels("rejected", "temporal_unavailable" if unavailable else "temporal_refused").inc()

@@ -28,6 +28,7 @@ ACTION_KINDS = {
     ActionId.SNOOZE: ActionKind.SNOOZE,
     ActionId.PRIORITY: ActionKind.PRIORITY,
     ActionId.ADD_RESPONDER: ActionKind.ADD_RESPONDER,
+    ActionId.CREATE_CHANNEL: ActionKind.CREATE_CHANNEL,
 }
 MAX_FIELD = 255  # Slack ids and timestamps are short; anything longer is not Slack's
 

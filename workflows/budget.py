@@ -113,6 +113,7 @@ class Budget(Model):
 class Grant(Model):
     workflow_id: str
     kind: Kind
+    channel: str = ""  # which of the incident's messages (service or dedicated channel) the turn is for
 
 
 UPDATES = "updates"
@@ -155,9 +156,10 @@ def done(budget: Budget, note: SlackDone, now: datetime) -> None:
 
 
 def ask(budget: Budget, request: SlackAsk, now: datetime) -> None:
-    """Queue a request; one per incident and kind (a repeat only refreshes what it says)."""
+    """Queue a request; one per incident, kind and channel (a repeat only refreshes what it says)."""
     for waiting in budget.waiting:
-        if waiting.ask.workflow_id == request.workflow_id and waiting.ask.kind is request.kind:
+        if (waiting.ask.workflow_id == request.workflow_id and waiting.ask.kind is request.kind
+                and waiting.ask.channel == request.channel):
             waiting.ask = request
             return
     budget.waiting.append(Waiting(ask=request, seq=budget.next_seq, since=now))
@@ -205,7 +207,7 @@ def grant(budget: Budget, now: datetime) -> list[Grant]:
     for waiting in sorted(budget.waiting, key=_rank):
         ask = waiting.ask
         if take(budget, bucket_key(ask.kind, ask.channel), now):
-            grants.append(Grant(workflow_id=ask.workflow_id, kind=ask.kind))
+            grants.append(Grant(workflow_id=ask.workflow_id, kind=ask.kind, channel=ask.channel))
             if ask.kind is Kind.POST:
                 _storm_posted(budget, ask.channel)
         else:

@@ -23,8 +23,10 @@ from workflows.slack_text import Line
 MAX_WAITING_REPLIES = 100
 
 
-def reply(state: IncidentState, line: Line) -> None:
-    state.replies.append(Reply(seq=state.next_reply_seq, text=line.template, people=line.people, texts=line.texts))
+def reply(state: IncidentState, line: Line, to_service: bool = False) -> None:
+    """A thread reply: in the dedicated channel's thread while there is one, unless `to_service`."""
+    state.replies.append(Reply(seq=state.next_reply_seq, text=line.template, people=line.people, texts=line.texts,
+                               to_service=to_service))
     state.next_reply_seq += 1
     if len(state.replies) > MAX_WAITING_REPLIES:
         state.replies.pop(0)

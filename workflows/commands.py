@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workflows import controls, timeline
+from workflows import controls, dedicated, timeline
 from workflows.changes import find_command, merge_snapshot, remember_additive, reply, request_read, settle
 from workflows.models import (
     ActionKind,
@@ -34,7 +34,9 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
     if action.key in state.seen_action_keys:
         return
     state.seen_action_keys.append(action.key)
-    if state.ts is None and action.channel and action.message_ts:
+    if action.action is ActionKind.CREATE_CHANNEL and dedicated.on_click(state, action, effects):
+        return
+    if state.ts is None and action.channel and action.message_ts and action.channel != state.dedicated.channel:
         # A click on a message from an earlier run of this incident: keep using that message.
         state.channel, state.ts = action.channel, action.message_ts
     reason = _why_not_now(state, action)
@@ -78,7 +80,7 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
     if reason is not None:
         return reason
     for command in state.pending_commands():
-        if command.action is action.action and action.action is not ActionKind.NOTE:
+        if command.action is action.action and action.action not in {ActionKind.NOTE, ActionKind.CREATE_CHANNEL}:
             return (
                 f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
                 "the message shows its outcome."
@@ -111,6 +113,9 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
                                     outcome="not_needed"))
         return
     command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
+    if command.action is ActionKind.CREATE_CHANNEL:
+        dedicated.start(state, command, now, effects)
+        return
     effects.append(_write(state, command, facts.actor))
 
 
@@ -135,6 +140,7 @@ def _write(state: IncidentState, command: Command, actor: Person, may_have_lande
 
 def on_resumed(state: IncidentState, effects: list[Effect]) -> None:
     """A new run took over: ask again for what the old run had in flight (writes may have landed)."""
+    dedicated.resumed(state)
     if state.read_in_flight:
         state.read_in_flight = False
         request_read(state, state.read_again or "read again after the workflow continued as new", effects)
@@ -142,6 +148,8 @@ def on_resumed(state: IncidentState, effects: list[Effect]) -> None:
     for command in state.commands:
         if command.phase not in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
             continue
+        if command.action is ActionKind.CREATE_CHANNEL and command.actor is not None:
+            continue  # the channel's creation is never abandoned by a new run (workflows/incident.py)
         if command.actor is None:
             effects.append(ResolveActor(command_id=command.id, slack_user=command.slack_user,
                                         target_slack_user=command.target_slack_user))

@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.identity import IdentityActivities, ResolveActorRequest
     from activities.pagerduty import EscalationTarget, PagerDutyActivities, ReadRequest, WriteRequest
     from activities.slack import SlackActivities
-    from workflows import options, search
+    from workflows import channel_work, options, search
+    from workflows.channel_models import ArchiveChannel, CreateChannel, InviteToChannel, PostSummary
     from workflows.models import (
         ActionKind,
         ActorResolved,
@@ -54,12 +55,14 @@ RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: WorkflowInput) -> None:
-        self._state = inp.state or IncidentState(incident_id=inp.incident_id, timing=inp.timing)
+        self._state = inp.state or IncidentState(incident_id=inp.incident_id, timing=inp.timing,
+                                                 channels=inp.channels)
         # A new run after continue-as-new first asks again for what the old run had in flight.
         self._inbox: list[Event] = [*([Resumed()] if inp.state else []), *inp.inbox]
         self._tasks = Tasks()
         self._untold: list[TellUser] = list(inp.untold)
         self._slack_sync = SlackSync(lambda: self._state, self._apply, self._spawn)
+        self._dedicated_sync = SlackSync(lambda: self._state, self._apply, self._spawn, dedicated=True)
         self._published: tuple[Any, ...] | None = None
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
@@ -73,9 +76,10 @@ class IncidentWorkflow:
         self._inbox.append(action)
 
     @workflow.signal(name="slack_grant")
-    def slack_grant(self, kind: int) -> None:
-        """The shared Slack budget's turn for one call (workflows/pacing.py)."""
-        self._slack_sync.granted(kind)
+    def slack_grant(self, kind: int, channel: str = "") -> None:
+        """The shared Slack budget's turn for one call (workflows/pacing.py), for the message in `channel`."""
+        mine = channel and channel == self._state.dedicated.channel and channel != self._state.channel
+        (self._dedicated_sync if mine else self._slack_sync).granted(kind)
         self._tasks.poked = True
 
     @workflow.query(name="state")
@@ -90,24 +94,28 @@ class IncidentWorkflow:
             while self._inbox:
                 self._apply(self._inbox.pop(0))
             self._slack_sync.sync()
+            self._dedicated_sync.sync()
             self._published = search.publish(self._state, self._published)
             if self._state.finished and not self._tasks:
                 return self._state
             if (workflow.info().is_continue_as_new_suggested() and not self._slack_sync.posting
+                    and not self._dedicated_sync.posting and self._state.dedicated.phase != "creating"
                     and workflow.all_handlers_finished()):
                 # Nothing in flight holds the incident's decisions: the new run asks again for reads and
-                # writes (which are idempotent) and renders from state. Only a root post is waited for,
-                # since abandoning it could leave a second message for the incident.
+                # writes (which are idempotent) and renders from state. Only a root post and a channel's
+                # creation are waited for, since abandoning them could leave a second message or channel.
                 workflow.continue_as_new(WorkflowInput(incident_id=self._state.incident_id,
-                                                       timing=self._state.timing, state=self._state,
+                                                       timing=self._state.timing, channels=self._state.channels,
+                                                       state=self._state,
                                                        inbox=self._inbox, untold=self._untold))
             await self._wait()
 
     async def _wait(self) -> None:
         deadline = None if self._state.finished else next_deadline(self._state)
-        retry = self._slack_sync.wake_at()
-        if retry is not None and (deadline is None or retry < deadline):
-            deadline = retry
+        for sync in (self._slack_sync, self._dedicated_sync):
+            retry = sync.wake_at()
+            if retry is not None and (deadline is None or retry < deadline):
+                deadline = retry
         self._tasks.poked = False
 
         def wake() -> bool:
@@ -153,6 +161,8 @@ class IncidentWorkflow:
                 await self._write(effect)
             case TellUser():
                 await self._tell(effect)
+            case CreateChannel() | InviteToChannel() | PostSummary() | ArchiveChannel():
+                self._feed(await channel_work.run(effect))
 
     async def _read(self, effect: ReadIncident) -> IncidentRead:
         request = ReadRequest(incident_id=self._state.incident_id, reason=effect.reason)

@@ -6,24 +6,27 @@ does I/O, so the module is safe to import inside the workflow sandbox.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from workflows.base import Model, When
+from workflows.channel_models import (
+    ArchiveChannel,
+    ChannelArchived,
+    ChannelCreated,
+    ChannelInvited,
+    ChannelPolicy,
+    CreateChannel,
+    Dedicated,
+    InviteToChannel,
+    PostSummary,
+    SummaryPosted,
+)
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-def _aware(value: datetime) -> datetime:
-    # The API refuses times without a zone; anything that still gets here is taken as UTC, so comparing
-    # times can never fail inside the reducer.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-When = Annotated[datetime, AfterValidator(_aware)]
+__all__ = ["ChannelPolicy", "Dedicated", "Model", "When"]
 
 
 class Status(StrEnum):
@@ -41,6 +44,7 @@ class ActionKind(StrEnum):
     SNOOZE = "snooze"
     PRIORITY = "priority"
     ADD_RESPONDER = "add_responder"
+    CREATE_CHANNEL = "create_channel"  # Slack only: the incident's dedicated channel
 
 
 class Ref(Model):
@@ -168,12 +172,14 @@ class MessagePosted(Model):
     kind: Literal["message_posted"] = "message_posted"
     channel: str
     ts: str
+    dedicated: bool = False  # the incident message in its dedicated channel
 
 
 class RenderFailed(Model):
     kind: Literal["render_failed"] = "render_failed"
     detail: str
     message_gone: bool = False  # the message was deleted in Slack: the next render posts a new one
+    dedicated: bool = False
 
 
 class RenderDone(Model):
@@ -219,7 +225,11 @@ Event = Annotated[
     | Resumed
     | Unexpected
     | RepliesPosted
-    | Tick,
+    | Tick
+    | ChannelCreated
+    | ChannelInvited
+    | SummaryPosted
+    | ChannelArchived,
     Field(discriminator="kind"),
 ]
 
@@ -270,7 +280,11 @@ class TellUser(Model):
     outcome: str = ""  # for the actions metric: not_needed, refused_identity, refused_authorization, failed
 
 
-Effect = Annotated[ReadIncident | ResolveActor | WriteToPagerDuty | TellUser, Field(discriminator="kind")]
+Effect = Annotated[
+    ReadIncident | ResolveActor | WriteToPagerDuty | TellUser | CreateChannel | InviteToChannel | PostSummary
+    | ArchiveChannel,
+    Field(discriminator="kind"),
+]
 
 
 # ---- state ------------------------------------------------------------------------------------------
@@ -332,6 +346,7 @@ class Reply(Model):
     text: str
     people: list[Ref] = Field(default_factory=list)
     texts: list[str] = Field(default_factory=list)
+    to_service: bool = False  # for the service channel's thread even while the incident has its own channel
 
 
 class Seen(Model):
@@ -350,6 +365,8 @@ class AuditEntry(Model):
 class IncidentState(Model):
     incident_id: str
     timing: Timing = Field(default_factory=Timing)
+    channels: ChannelPolicy = Field(default_factory=ChannelPolicy)
+    dedicated: Dedicated = Field(default_factory=Dedicated)
     known: bool = False
     saw_trigger: bool = False
     incident: Snapshot | None = None
@@ -361,6 +378,10 @@ class IncidentState(Model):
     details_read_at: datetime | None = None
     acted_by: Ref | None = None
     seen_event_ids: list[str] = Field(default_factory=list)
+    # PagerDuty's time of each of those events (same order), and the newest time among those trimmed away:
+    # an event at or before `event_floor` not in the list is taken for a redelivery of a forgotten one.
+    seen_event_at: list[datetime] = Field(default_factory=list)
+    event_floor: datetime | None = None
     # Notes and responder requests shown, by note id or request key; older than `additive_floor` were
     # shown too (the list is bounded, the floor remembers what was trimmed).
     shown_additive: list[Seen] = Field(default_factory=list)
@@ -402,6 +423,7 @@ class IncidentState(Model):
 class WorkflowInput(Model):
     incident_id: str
     timing: Timing = Field(default_factory=Timing)
+    channels: ChannelPolicy = Field(default_factory=ChannelPolicy)
     state: IncidentState | None = None
     inbox: list[Event] = Field(default_factory=list)
     untold: list[TellUser] = Field(default_factory=list)  # private answers still to deliver

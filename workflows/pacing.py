@@ -96,7 +96,8 @@ class SlackBudgetWorkflow:
 
     async def _grant(self, grant: Grant) -> None:
         try:
-            await workflow.get_external_workflow_handle(grant.workflow_id).signal(GRANT_SIGNAL, grant.kind.value)
+            await workflow.get_external_workflow_handle(grant.workflow_id).signal(
+                GRANT_SIGNAL, args=[grant.kind.value, grant.channel])
         except ApplicationError as exc:
             # The incident's workflow is gone (finished, or never existed): its turn is simply over.
             workflow.logger.info("grant for %s not delivered: %s", grant.workflow_id, exc)

@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
     from workflows import options
     from workflows.budget import Kind, SlackAsk, SlackDone, SlackThrottled
-    from workflows.models import Event, IncidentState, MessagePosted, RenderDone, RenderFailed, RepliesPosted
+    from workflows.channel_models import ChannelArchived
+    from workflows.models import Event, IncidentState, MessagePosted, RenderDone, RenderFailed, RepliesPosted, Reply
     from workflows.pacing import budget_workflow_id
     from workflows.view import MessageView, message_view
 
@@ -52,12 +53,28 @@ def _slot(kind: Kind) -> Kind:
     return Kind.UPDATE if kind is Kind.STATUS else kind
 
 
+def replies_for(state: IncidentState, dedicated: bool) -> list[Reply]:
+    """The replies next in line for one of the incident's messages: the leading run that goes there.
+
+    While the incident has its own channel its timeline goes to that channel's thread, except replies
+    meant for the service channel (the link to the new channel); order is kept across both.
+    """
+    run: list[Reply] = []
+    for reply in state.replies:
+        if (state.dedicated.active and not reply.to_service) is not dedicated:
+            break
+        run.append(reply)
+    return run
+
+
 class SlackSync:
-    """Bookkeeping of what Slack shows; `apply` feeds results to the reducer, `spawn` runs a task."""
+    """Bookkeeping of what one message shows (the service channel's, or with `dedicated` the one in the
+    incident's own channel); `apply` feeds results to the reducer, `spawn` runs a task."""
 
     def __init__(self, state: Callable[[], IncidentState], apply: Callable[[Event], None],
-                 spawn: Callable[[Awaitable[None]], None]) -> None:
+                 spawn: Callable[[Awaitable[None]], None], dedicated: bool = False) -> None:
         self._state, self._apply, self._spawn = state, apply, spawn
+        self.dedicated = dedicated
         self._rendered: MessageView | None = None
         self._rendering = self._replying = self._posting = False
         self._failures = 0
@@ -79,27 +96,40 @@ class SlackSync:
         self._granted.add(slot)
         self._asked.pop(slot, None)
 
+    def where(self, state: IncidentState) -> tuple[str | None, str | None]:
+        """The message's channel and ts (None until posted)."""
+        if self.dedicated:
+            return state.dedicated.channel, state.dedicated.ts
+        return state.channel, state.ts
+
+    def _view(self, state: IncidentState) -> MessageView | None:
+        if not self.dedicated:
+            return message_view(state)
+        return message_view(state, dedicated=True) if state.dedicated.active else None
+
     def wake_at(self) -> datetime | None:
         times = [t for t in (self.retry_at, *(at + ASK_AGAIN_AFTER for at in self._asked.values())) if t]
         return min(times) if times else None
 
     def sync(self) -> None:
         state = self._state()
-        view = message_view(state)
+        view = self._view(state)
+        channel, ts = self.where(state)
         waiting = self.retry_at is not None and workflow.now() < self.retry_at
         if view is not None and not self._rendering and not waiting:
-            if state.ts is None:
-                if self._turn(Kind.POST, view, self._route):
+            if ts is None:
+                target = channel if self.dedicated else self._route
+                if self._turn(Kind.POST, view, target):
                     self._rendering = self._posting = True
-                    self._spawn(self._post(view))
+                    self._spawn(self._post(view, target or ""))
             elif view != self._rendered:
                 status = self._rendered is None or self._rendered.status is not view.status
-                if self._turn(Kind.STATUS if status else Kind.UPDATE, view, state.channel):
+                if self._turn(Kind.STATUS if status else Kind.UPDATE, view, channel):
                     self._rendering = True
-                    self._spawn(self._update(view, state.channel or "", state.ts))
-        replies_wait = (state.ts is not None and bool(state.replies) and not self._replying and view is not None
-                        and not waiting)
-        if replies_wait and view is not None and self._turn(Kind.REPLY, view, state.channel):
+                    self._spawn(self._update(view, channel or "", ts))
+        replies_wait = (ts is not None and bool(replies_for(state, self.dedicated)) and not self._replying
+                        and view is not None and not waiting)
+        if replies_wait and view is not None and self._turn(Kind.REPLY, view, channel):
             self._replying = True
             self._spawn(self._post_replies())
 
@@ -174,8 +204,13 @@ class SlackSync:
     # ---- the calls -------------------------------------------------------------------------------------------
 
     def _failed(self, exc: ActivityError, what: str) -> None:
+        if self.dedicated and failure_type(exc) == "SlackChannelError":
+            # The incident's channel was archived or the bridge removed from it in Slack: the incident goes
+            # back to its service channel rather than retrying a channel nobody can post to.
+            self._apply(ChannelArchived())
+            return
         gone = failure_type(exc) == "SlackMessageGone"
-        self._apply(RenderFailed(detail=failure_text(exc), message_gone=gone))
+        self._apply(RenderFailed(detail=failure_text(exc), message_gone=gone, dedicated=self.dedicated))
         if gone:
             return  # deleted in Slack: post a new message at once
         self._failures += 1
@@ -215,14 +250,14 @@ class SlackSync:
         self._spawn(self._throttled(kind, channel, exc))
         return True
 
-    async def _post(self, view: MessageView) -> None:
+    async def _post(self, view: MessageView, channel: str) -> None:
+        request = PostRequest(view=view, channel=channel if self.dedicated else None)
         try:
-            posted: MessagePosted = await self._slack(SlackActivities.post_message, PostRequest(view=view),
-                                                      Kind.POST, self._route or "")
+            posted: MessagePosted = await self._slack(SlackActivities.post_message, request, Kind.POST, channel)
             self._succeeded(view)
-            self._apply(posted)
+            self._apply(posted.model_copy(update={"dedicated": self.dedicated}))
         except ActivityError as exc:
-            if not self._rate_limited(exc, Kind.POST, self._route or ""):
+            if not self._rate_limited(exc, Kind.POST, channel):
                 self._failed(exc, "posted")
         finally:
             self._rendering = self._posting = False
@@ -243,15 +278,18 @@ class SlackSync:
     async def _post_replies(self) -> None:
         try:
             state = self._state()
-            if not state.replies or state.ts is None or state.channel is None:
+            channel, ts = self.where(state)
+            batch = replies_for(state, self.dedicated)[:MAX_REPLIES_AT_ONCE]
+            if not batch or ts is None or channel is None:
                 return
-            batch = state.replies[:MAX_REPLIES_AT_ONCE]
             try:
-                await self._slack(SlackActivities.post_reply,
-                                  ReplyRequest(channel=state.channel, ts=state.ts, replies=batch),
-                                  Kind.REPLY, state.channel)
+                await self._slack(SlackActivities.post_reply, ReplyRequest(channel=channel, ts=ts, replies=batch),
+                                  Kind.REPLY, channel)
             except ActivityError as exc:
-                if self._rate_limited(exc, Kind.REPLY, state.channel):
+                if self._rate_limited(exc, Kind.REPLY, channel):
+                    return
+                if self.dedicated and failure_type(exc) == "SlackChannelError":
+                    self._apply(ChannelArchived())
                     return
                 workflow.logger.error("thread replies up to %d not posted: %s", batch[-1].seq, failure_text(exc))
             self._apply(RepliesPosted(upto_seq=batch[-1].seq))

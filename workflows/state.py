@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows import controls, timeline
+from workflows import controls, dedicated, timeline
 from workflows.changes import (
     apply_status,
     audit,
@@ -30,6 +30,7 @@ from workflows.changes import (
     take_details,
     trim_additive,
 )
+from workflows.channel_models import ChannelArchived, ChannelCreated, ChannelInvited, SummaryPosted
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.models import (
     ActorResolved,
@@ -90,10 +91,7 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
         case WriteOutcome():
             on_write_outcome(new, event, now, effects)
         case EscalationPlanned():
-            planned = find_command(new, event.command_id)
-            if planned is not None:
-                planned.escalation_level = event.level
-                planned.expected_assignee_ids = list(event.user_ids)
+            _on_planned(new, event)
         case IncidentRead():
             _on_read(new, event, now, effects)
         case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted():
@@ -105,19 +103,34 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
             request_read(new, "the bridge hit an unexpected error", effects)
         case Tick():
             _on_tick(new, now, effects)
+        case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived():
+            dedicated.on_event(new, event, now, effects)
+    dedicated.after(new, event, now, effects)
     _trim(new)
     return new, effects
 
 
+def _on_planned(state: IncidentState, event: EscalationPlanned) -> None:
+    planned = find_command(state, event.command_id)
+    if planned is not None:
+        planned.escalation_level = event.level
+        planned.expected_assignee_ids = list(event.user_ids)
+
+
 def _on_slack_result(state: IncidentState, event: MessagePosted | RenderDone | RenderFailed | RepliesPosted) -> None:
     match event:
+        case MessagePosted() if event.dedicated:
+            if state.dedicated.channel == event.channel:
+                state.dedicated.ts, state.render_error = event.ts, None
         case MessagePosted():
             state.channel, state.ts, state.render_error = event.channel, event.ts, None
         case RenderDone():
             state.render_error = None
         case RenderFailed():
             state.render_error = event.detail
-            if event.message_gone:
+            if event.message_gone and event.dedicated:
+                state.dedicated.ts = None
+            elif event.message_gone:
                 state.ts = None
         case RepliesPosted():
             state.replies = [r for r in state.replies if r.seq > event.upto_seq]
@@ -135,12 +148,16 @@ def _fresh(state: IncidentState) -> IncidentState:
     """
     return state.model_copy(update={
         "seen_event_ids": list(state.seen_event_ids),
+        "seen_event_at": list(state.seen_event_at),
         "seen_action_keys": list(state.seen_action_keys),
         "commands": [c.model_copy() for c in state.commands],
         "replies": list(state.replies),
         "audit": list(state.audit),
         "shown_additive": list(state.shown_additive),
         "incident": state.incident.model_copy() if state.incident else None,
+        "dedicated": state.dedicated.model_copy(update={
+            "people": list(state.dedicated.people), "invited_pd": list(state.dedicated.invited_pd),
+            "invited": list(state.dedicated.invited), "askers": list(state.dedicated.askers)}),
     })
 
 
@@ -152,6 +169,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
     state.seen_event_ids.append(event.event_id)
+    state.seen_event_at.append(event.occurred_at)
     if event.event_type == "incident.triggered":
         # However late it comes, a trigger means the channel must see the incident.
         state.saw_trigger = True
@@ -170,6 +188,10 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
     elif not fresh:
         audit(state, now, event.event_id, f"stale {event.event_type} from {event.occurred_at.isoformat()}")
         return
+    elif state.event_floor is not None and event.occurred_at <= state.event_floor:
+        # Older than events the bridge has forgotten (a storm went by since): almost surely a redelivery of
+        # one shown then. Its facts are applied; the thread does not tell it twice.
+        audit(state, now, event.event_id, f"{event.event_type} older than the events remembered: not shown again")
     else:
         line = controls.outside_line(state, event)
         if line is not None:
@@ -284,6 +306,9 @@ def next_deadline(state: IncidentState) -> datetime | None:
     """When the reducer next wants a Tick, if ever."""
     timing = state.timing
     times = [at for at, _ in _awaiting_echo(state)]
+    archive_at = dedicated.deadline(state)
+    if archive_at is not None:
+        times.append(archive_at)
     retry = read_retry_at(state)
     if retry is not None:
         times.append(retry)
@@ -298,6 +323,7 @@ def next_deadline(state: IncidentState) -> datetime | None:
 
 def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
     timing = state.timing
+    dedicated.on_tick(state, now, effects)
     for deadline, command_id in _awaiting_echo(state):
         command = find_command(state, command_id)
         if command is not None and deadline <= now:
@@ -309,7 +335,7 @@ def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None
         request_read(state, f"retrying a failed read ({state.read_error})", effects)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
         linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
-        if linger_end <= now and not state.pending_commands():
+        if linger_end <= now and not state.pending_commands() and not dedicated.holds_open(state):
             state.finished = True
     elif (state.known and state.last_read_at is not None
           and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):
@@ -317,8 +343,21 @@ def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None
         request_read(state, "periodic re-read from PagerDuty", effects)
 
 
+def _trim_seen_events(state: IncidentState) -> None:
+    excess = len(state.seen_event_ids) - MAX_SEEN_EVENTS
+    if excess <= 0:
+        return
+    del state.seen_event_ids[:excess]
+    # Times are kept from the end, aligned with the ids (a state from before they were kept has fewer).
+    drop = max(len(state.seen_event_at) - MAX_SEEN_EVENTS, 0)
+    if drop:
+        newest = max(state.seen_event_at[:drop])
+        state.event_floor = max(newest, state.event_floor) if state.event_floor else newest
+        del state.seen_event_at[:drop]
+
+
 def _trim(state: IncidentState) -> None:
-    del state.seen_event_ids[:-MAX_SEEN_EVENTS]
+    _trim_seen_events(state)
     del state.seen_action_keys[:-MAX_SEEN_ACTIONS]
     del state.audit[:-MAX_AUDIT]
     trim_additive(state, MAX_SHOWN_ADDITIVE)

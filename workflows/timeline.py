@@ -16,6 +16,7 @@ VERB_DONE = {
     ActionKind.SNOOZE: "snoozed",
     ActionKind.PRIORITY: "reprioritized",
     ActionKind.ADD_RESPONDER: "responder requested",
+    ActionKind.CREATE_CHANNEL: "opened its own channel",
 }
 VERB_DOING = {
     ActionKind.ACKNOWLEDGE: "acknowledging",
@@ -26,6 +27,7 @@ VERB_DOING = {
     ActionKind.SNOOZE: "snoozing",
     ActionKind.PRIORITY: "changing the priority",
     ActionKind.ADD_RESPONDER: "requesting a responder",
+    ActionKind.CREATE_CHANNEL: "creating the incident's channel",
 }
 
 
@@ -161,3 +163,21 @@ def command_failed(command: Command, status: str) -> Line:
 def synced(status: str) -> Line:
     return Line().add(f":arrows_counterclockwise: Synced from PagerDuty: the incident is now *{status}* "
                       "(a change the bridge had not heard about)")
+
+
+def channel_opened(slack_user: str | None, channel: str) -> Line:
+    """In the service channel's thread: where the incident is worked from now on."""
+    by = f" by <@{slack_user}>" if slack_user else " (the channel policy opens one for incidents like this)"
+    return Line().add(f":hash: The incident now has its own channel, <#{channel}>, opened{by}; its timeline "
+                      "continues there")
+
+
+def channel_failed(detail: str) -> Line:
+    line = Line()
+    return line.add(f":warning: The incident's own channel could not be created: {line.typed(detail)}. The "
+                    "incident stays in this channel.")
+
+
+def channel_invite_failed(detail: str) -> Line:
+    line = Line()
+    return line.add(f":warning: Not everyone could be invited to this channel: {line.typed(detail)}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
-from workflows.models import CommandPhase, IncidentState, Model, Ref, Status
+from workflows.models import ActionKind, CommandPhase, IncidentState, Model, Ref, Status
 from workflows.slack_text import escape
 from workflows.timeline import VERB_DOING, VERB_DONE
 
@@ -23,10 +25,20 @@ class MessageView(Model):
     acted_by: Ref | None = None
     progress: list[str] = Field(default_factory=list)
     outcome: str | None = None
+    # The incident channel convention: the Create/Join channel button's label (None: no button), the
+    # dedicated channel's id once it exists, and whether this is the short service-channel message.
+    channel_button: str | None = None
+    dedicated_channel: str | None = None
+    dedicated_archived: bool = False
+    short: bool = False
 
 
-def message_view(state: IncidentState) -> MessageView | None:
-    """None until the bridge knows enough about the incident to post it."""
+def message_view(state: IncidentState, dedicated: bool = False) -> MessageView | None:
+    """None until the bridge knows enough about the incident to post it.
+
+    With `dedicated`, the message in the incident's own channel; otherwise the service channel's, which
+    is kept short (and links there) while the incident has its own channel.
+    """
     inc = state.incident
     if not state.known or inc is None:
         return None
@@ -37,6 +49,8 @@ def message_view(state: IncidentState) -> MessageView | None:
     progress: list[str] = []
     outcome: str | None = None
     for command in state.commands:
+        if command.action is ActionKind.CREATE_CHANNEL and command.phase is CommandPhase.APPLIED:
+            continue  # the message links the channel itself
         # Progress and outcome lines are mrkdwn: the bridge's mentions, everything else escaped.
         who = f"<@{command.slack_user}>"
         doing = VERB_DOING[command.action]
@@ -67,4 +81,17 @@ def message_view(state: IncidentState) -> MessageView | None:
         acted_by=state.acted_by,
         progress=progress,
         outcome=outcome,
+        **_channel_fields(state, dedicated),
     )
+
+
+def _channel_fields(state: IncidentState, dedicated: bool) -> dict[str, Any]:
+    ded = state.dedicated
+    if dedicated:
+        return {}
+    if state.channels.dedicated == "never" and ded.phase != "ready":
+        return {}
+    if ded.phase == "ready":
+        return {"channel_button": None if ded.archived else "Join channel", "dedicated_channel": ded.channel,
+                "dedicated_archived": ded.archived, "short": ded.active}
+    return {"channel_button": "Create channel"}

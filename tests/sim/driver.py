@@ -15,6 +15,7 @@ from tests.sim.effects import Fault, InFlight, execute, start
 from tests.sim.pagerduty import PagerDuty
 from tests.sim.people import INCIDENT_ID
 from tests.sim.slack import SlackShows
+from workflows.channel_models import CreateChannel
 from workflows.models import (
     Event,
     IncidentState,
@@ -26,6 +27,7 @@ from workflows.models import (
     Tick,
     Timing,
 )
+from workflows.rendering import replies_for
 from workflows.state import next_deadline, reduce
 from workflows.view import MessageView, message_view
 
@@ -50,6 +52,7 @@ class SimWorkflow:
     inflight: list[InFlight] = field(default_factory=list)
     run: int = 1
     rendered: MessageView | None = None
+    dedicated_rendered: MessageView | None = None
     clicks: dict[str, Click] = field(default_factory=dict)
     triggers_delivered: int = 0
     runs_completed: int = 0
@@ -101,10 +104,27 @@ class SimWorkflow:
             elif view != self.rendered and self.state.channel is not None:
                 self.slack.update(self.state.channel, self.state.ts, view)
                 self.rendered = view
-        if self.state.replies and self.state.ts is not None and self.state.channel is not None:
-            waiting = list(self.state.replies)
-            self.slack.reply(self.state.channel, self.state.ts, waiting)
-            self._apply(RepliesPosted(upto_seq=waiting[-1].seq))
+        ded = self.state.dedicated
+        if ded.active and ded.channel is not None and view is not None:
+            mine = message_view(self.state, dedicated=True)
+            if ded.ts is None and mine is not None:
+                self.dedicated_rendered = mine
+                self._apply(self.slack.post(mine, ded.channel).model_copy(update={"dedicated": True}))
+            elif mine != self.dedicated_rendered and ded.ts is not None and mine is not None:
+                self.slack.update(ded.channel, ded.ts, mine)
+                self.dedicated_rendered = mine
+        # Replies in order, each run to the thread it belongs to (the dedicated channel's while there is one).
+        while self.state.replies:
+            for dedicated in (False, True):
+                channel, ts = ((self.state.dedicated.channel, self.state.dedicated.ts) if dedicated
+                               else (self.state.channel, self.state.ts))
+                run = replies_for(self.state, dedicated)
+                if run and channel is not None and ts is not None:
+                    self.slack.reply(channel, ts, run)
+                    self._apply(RepliesPosted(upto_seq=run[-1].seq))
+                    break
+            else:
+                return
 
     # ---- what the schedule controls ------------------------------------------------------------------
 
@@ -137,9 +157,10 @@ class SimWorkflow:
         `abandon=False` is a new run when nothing is in flight.
         """
         if abandon:
-            self.inflight = []
+            # As the workflow does, a channel's creation is waited for, never abandoned.
+            self.inflight = [job for job in self.inflight if isinstance(job.effect, CreateChannel)]
         self.run += 1
-        self.rendered = None
+        self.rendered = self.dedicated_rendered = None
         self.inbox.insert(0, Resumed())
         self.process()
 

@@ -15,6 +15,15 @@ from typing import Literal
 
 from tests.sim.pagerduty import PagerDuty
 from tests.sim.people import BY_PD_ID, BY_SLACK_ID, ON_CALL, OWNING_TEAM
+from workflows.channel_models import (
+    ChannelArchived,
+    ChannelCreated,
+    ChannelInvited,
+    CreateChannel,
+    InviteToChannel,
+    PostSummary,
+    SummaryPosted,
+)
 from workflows.models import (
     ActionKind,
     ActorResolved,
@@ -30,6 +39,7 @@ from workflows.models import (
 )
 from workflows.policy import ECHO_CLOCK_SKEW
 
+DEDICATED = "C0DEDIC1"  # the incident's own channel, when one is created
 Fault = Literal["ok", "stale", "error", "refused", "unavailable", "timeout_applied"]
 FAULTS: tuple[Fault, ...] = ("ok", "stale", "error", "refused", "unavailable", "timeout_applied")
 
@@ -64,7 +74,24 @@ def execute(job: InFlight, fault: Fault, pd: PagerDuty, now: datetime) -> tuple[
         return [_resolve(effect, fault)], True
     if isinstance(effect, WriteToPagerDuty):
         return _write(job, effect, fault, pd, now)
-    return [], True
+    return [_channel_work(effect, fault)], True
+
+
+def _channel_work(effect: Effect, fault: Fault) -> Event:
+    """The dedicated channel's Slack calls: created as DEDICATED, or refused as a workspace may refuse."""
+    failed = fault in {"error", "refused"}
+    match effect:
+        case CreateChannel():
+            if failed:
+                return ChannelCreated(error="this workspace lets only some members create channels")
+            return ChannelCreated(channel=DEDICATED, name="inc-1-database")
+        case InviteToChannel():
+            return ChannelInvited(pd_user_ids=effect.pd_user_ids, slack_users=effect.slack_users,
+                                  error="Slack refused (cant_invite)" if failed else None)
+        case PostSummary():
+            return SummaryPosted()
+        case _:
+            return ChannelArchived(error="Slack refused (not_in_channel)" if failed else None)
 
 
 def _resolve(effect: ResolveActor, fault: Fault) -> ActorResolved:

@@ -91,8 +91,8 @@ class SlackShows:
         config = BridgeConfig(routing=Routing(default_channel=CHANNEL))
         self._acts = SlackActivities(cast(AsyncWebClient, self.channel), cast(Directory, _Directory()), config)
 
-    def post(self, view: MessageView) -> MessagePosted:
-        posted = finish(self._acts.post_message(PostRequest(view=view)))
+    def post(self, view: MessageView, channel: str | None = None) -> MessagePosted:
+        posted = finish(self._acts.post_message(PostRequest(view=view, channel=channel)))
         self.channel.views[posted.ts] = view
         return posted
 

@@ -1,0 +1,137 @@
+"""Slack activities of the incident's dedicated channel: create it, invite people, post the summary, archive.
+
+Permanent Slack answers are turned into sentences a person can act on (the scope to add, the workspace
+setting that blocks it); transient ones (429, Slack down) are retried by the workflow's retry policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
+
+from activities.channel_summary import summary_text
+from activities.errors import SlackError, SlackRefused
+from activities.identity import Directory
+from activities.pagerduty_api import PagerDutyApi
+from activities.slack import slack_call
+from workflows.channel_models import ArchiveChannel, ChannelCreated, ChannelInvited, CreateChannel, InviteToChannel
+from workflows.channel_models import PostSummary as PostSummaryRequest
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 80  # Slack's limit on channel names
+MAX_SUFFIX = 20  # inc-12-db, inc-12-db-2 … inc-12-db-20; then the creation is reported failed
+SLUG_WORDS = 6
+INVITE_BATCH = 100
+
+HINTS = {
+    "missing_scope": "the bridge's Slack app lacks the {scope} scope: add it under oauth_config.scopes.bot "
+                     "(see slack-app-manifest.yml) and reinstall the app",
+    "restricted_action": "this workspace lets only some members create channels, and the bridge's app is not "
+                         "one of them: a Slack admin can allow it under Settings & permissions",
+    "team_access_not_granted": "the bridge's app has no access to this workspace",
+    "not_authed": "the bridge's Slack token was refused",
+    "invalid_auth": "the bridge's Slack token was refused",
+}
+
+
+def slug(text: str, words: int = SLUG_WORDS) -> str:
+    """Lowercase ascii words joined by hyphens: `DB down: 50% errors!` -> `db-down-50-errors`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_text)[:words])
+
+
+def channel_name(request: CreateChannel) -> str:
+    """The channel name from the template, with Slack's rules applied (lowercase, digits, - and _, ≤ 80)."""
+    number = str(request.number) if request.number is not None else request.incident_id.lower()
+    raw = request.name_template.format(number=number, slug=slug(request.title), id=request.incident_id.lower(),
+                                       service=slug(request.service, 3))
+    name = re.sub(r"[^a-z0-9_-]+", "-", raw.lower())
+    name = re.sub(r"-{2,}", "-", name).strip("-_")
+    if not re.search(r"[a-z0-9]", name):
+        name = f"inc-{number}"
+    return name[: MAX_NAME - 3].rstrip("-_")  # room for a -NN suffix
+
+
+def _explain(exc: SlackError, private: bool) -> str:
+    code = str(exc.code or "")
+    scope = "groups:write" if private else "channels:manage"
+    hint = HINTS.get(code)
+    return f"{hint.format(scope=scope)} (Slack said {code})" if hint else exc.message
+
+
+class ChannelActivities:
+    def __init__(self, client: AsyncWebClient, directory: Directory, pd: PagerDutyApi) -> None:
+        self._client, self._directory, self._pd = client, directory, pd
+
+    @activity.defn(name="slack_create_channel")
+    async def create_channel(self, request: CreateChannel) -> ChannelCreated:
+        """Create the channel; a taken name gets -2, -3 …; a permanent refusal is explained, not raised."""
+        base = channel_name(request)
+        for attempt in range(1, MAX_SUFFIX + 1):
+            name = base if attempt == 1 else f"{base}-{attempt}"
+            try:
+                response = await slack_call("create incident channel", lambda n=name: self._client.conversations_create(  # type: ignore[misc]
+                    name=n, is_private=request.private))
+            except SlackRefused as exc:
+                if exc.code == "name_taken":
+                    continue
+                if str(exc.code or "").startswith("invalid_name") and name != f"inc-{request.incident_id.lower()}":
+                    base = f"inc-{request.incident_id.lower()}"
+                    continue
+                return ChannelCreated(error=_explain(exc, request.private))
+            except SlackError as exc:
+                if exc.retryable:
+                    raise
+                return ChannelCreated(error=_explain(exc, request.private))
+            channel = response.get("channel") or {}
+            log.info("incident %s: created channel #%s (%s)", request.incident_id, channel.get("name"),
+                     channel.get("id"))
+            return ChannelCreated(channel=str(channel.get("id")), name=str(channel.get("name") or name))
+        return ChannelCreated(error=f"every name from #{base} to #{base}-{MAX_SUFFIX} is taken in Slack; "
+                                    "change [channels] name_template or free one of those names")
+
+    @activity.defn(name="slack_invite_to_channel")
+    async def invite(self, request: InviteToChannel) -> ChannelInvited:
+        """Invite Slack users and the Slack accounts of PagerDuty users; unmapped people are skipped."""
+        users = list(dict.fromkeys(request.slack_users))
+        for pd_user_id in request.pd_user_ids:
+            slack_user = await self._directory.slack_user_for(pd_user_id)
+            if slack_user and slack_user not in users:
+                users.append(slack_user)
+        invited: list[str] = []
+        for start in range(0, len(users), INVITE_BATCH):
+            batch = users[start:start + INVITE_BATCH]
+            try:
+                await slack_call("invite to incident channel", lambda b=batch: self._client.conversations_invite(  # type: ignore[misc]
+                    channel=request.channel, users=",".join(b), force=True))
+            except SlackError as exc:
+                if exc.retryable:
+                    raise
+                if exc.code != "already_in_channel":
+                    return ChannelInvited(pd_user_ids=request.pd_user_ids, slack_users=invited,
+                                          error=_explain(exc, False))
+            invited += batch
+        return ChannelInvited(pd_user_ids=request.pd_user_ids, slack_users=invited)
+
+    @activity.defn(name="slack_post_channel_summary")
+    async def post_summary(self, request: PostSummaryRequest) -> None:
+        """The final summary, from what PagerDuty recorded (the system of record), in the channel."""
+        incident = await self._pd.get_incident(request.incident_id)
+        entries = await self._pd.list_log_entries(request.incident_id, max_pages=5)
+        text = summary_text(incident, entries)
+        await slack_call("post incident summary", lambda: self._client.chat_postMessage(
+            channel=request.channel, text=text, unfurl_links=False, unfurl_media=False))
+
+    @activity.defn(name="slack_archive_channel")
+    async def archive(self, request: ArchiveChannel) -> None:
+        try:
+            await slack_call("archive incident channel",
+                             lambda: self._client.conversations_archive(channel=request.channel))
+        except SlackError as exc:
+            if exc.code != "already_archived":
+                raise
