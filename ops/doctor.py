@@ -28,6 +28,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import errors
 from activities.pagerduty_api import PagerDutyApi
+from ops.doctor_channels import CHANNEL_SCOPES, channel_scope_check
+from ops.doctor_channels import NAME as CHANNEL_SCOPE_CHECK
 from ops.doctor_webhooks import NAME as WEBHOOK_CHECK
 from ops.doctor_webhooks import webhook_subscription_check
 from settings import BridgeConfig, ConfigError, Settings, load_config
@@ -37,6 +39,9 @@ from worker import INDEXED_TYPES, _wanted, connect, register_command
 TIMEOUT = 3.0
 REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "users:read", "users:read.email",
                                    "channels:read"})
+# What the repository's manifest declares: every install's scopes plus those dedicated incident channels need
+# (checked against the token only when the config creates such channels).
+MANIFEST_SLACK_SCOPES = REQUIRED_SLACK_SCOPES | CHANNEL_SCOPES
 MANIFEST = Path(__file__).resolve().parent.parent / "slack-app-manifest.yml"
 SLASH_COMMAND, COMMANDS_PATH = "/pd", "/slack/commands"
 # A syntactically valid address nobody has: the users search must run, its answer does not matter.
@@ -151,7 +156,7 @@ def manifest_check(path: Path = MANIFEST) -> Check:
         problems.append(f"no {SLASH_COMMAND} slash command")
     elif not str(pd.get("url", "")).endswith(COMMANDS_PATH):
         problems.append(f"{SLASH_COMMAND} does not point at …{COMMANDS_PATH}")
-    if missing := sorted(REQUIRED_SLACK_SCOPES - scopes):
+    if missing := sorted(MANIFEST_SLACK_SCOPES - scopes):
         problems.append("missing bot scopes " + ", ".join(missing))
     if problems:
         return failed(name, f"{path.name}: " + "; ".join(problems),
@@ -207,7 +212,8 @@ async def slack_checks(settings: Settings, config: BridgeConfig | None) -> list[
         return [token, secret]
     channels = routed_channels(config) if config else {}
     results = await asyncio.gather(*(channel_check(client, ch, keys) for ch, keys in channels.items()))
-    return [token, slack_scope_check(scopes), secret, *results]
+    dedicated = [Check(CHANNEL_SCOPE_CHECK, *channel_scope_check(config.channels, scopes))] if config else []
+    return [token, slack_scope_check(scopes), *dedicated, secret, *results]
 
 
 

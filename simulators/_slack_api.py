@@ -147,6 +147,12 @@ def build_app(sim: SlackSimulator) -> FastAPI:
             channels = [c.to_api() for c in sim.channels.values()]
         return channel_page.render_index(channels)
 
+    @app.get("/_sim/channels")
+    async def channel_list() -> JSONResponse:
+        """Every channel, those created at run time included; the index page polls it."""
+        with sim.lock:
+            return JSONResponse({"channels": [c.to_api() for c in sim.channels.values()]})
+
     @app.get("/channels/{channel_id}", response_class=HTMLResponse)
     async def channel(channel_id: str, user: str = "") -> HTMLResponse:
         with sim.lock:

@@ -291,7 +291,7 @@ class InteractionMixin:
             view = self.open_view_for(user_id)
             return {
                 "channel": channel.to_api(),
-                "channels": [{"id": c.id, "name": c.name} for c in self.channels.values() if c.id[0] in "CG"],
+                "channels": [c.to_api() for c in self.channels.values() if c.id[0] in "CG"],
                 "users": [{"id": u.id, "name": u.name, "real_name": u.real_name} for u in self.users.values()],
                 "messages": [m.to_page() for m in self.messages(channel.id)],
                 "ephemerals": [

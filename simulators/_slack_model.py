@@ -9,11 +9,13 @@ from typing import Any
 
 
 class SlackError(Exception):
-    """A Web API error string (`{"ok": false, "error": ...}`)."""
+    """A Web API error string (`{"ok": false, "error": ...}`), with any extra fields Slack adds to it
+    (`missing_scope` names the `needed` and `provided` scopes)."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, **extra: str) -> None:
         super().__init__(error)
         self.error = error
+        self.extra = extra
 
 
 @dataclass
@@ -39,18 +41,33 @@ class SlackUser:
 
 @dataclass
 class Channel:
+    """A conversation; `members` holds the people in it (the bot is `bot_is_member`)."""
+
     id: str
     name: str
     bot_is_member: bool = True
+    is_private: bool = False
+    is_archived: bool = False
+    created_by_bot: bool = False  # made through conversations.create (not seeded)
+    created: int = 0
+    creator: str = ""
+    members: set[str] = field(default_factory=set)
+
+    @property
+    def is_im(self) -> bool:
+        return self.name.startswith("@")
 
     def to_api(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": not self.name.startswith("@"),
-            "is_im": self.name.startswith("@"),
-            "is_private": False,
+            "is_channel": not self.is_im,
+            "is_im": self.is_im,
+            "is_private": self.is_private,
+            "is_archived": self.is_archived,
             "is_member": self.bot_is_member,
+            "created": self.created,
+            "creator": self.creator,
         }
 
 

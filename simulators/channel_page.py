@@ -11,7 +11,7 @@ import html
 import json
 from typing import Any
 
-from simulators import command_box
+from simulators import channel_list, command_box
 from simulators._mrkdwn_js import script as mrkdwn_script
 
 _STYLE = """
@@ -37,7 +37,7 @@ pre{background:#f8f8f8;border:1px solid #ddd;border-radius:4px;padding:8px;white
 .app{background:#ddd;border-radius:2px;font-size:10px;padding:0 3px}.layout{display:flex}
 nav{width:200px;background:#3f0e40;color:#cfc3cf;min-height:calc(100vh - 44px);padding:12px 0}
 nav a{display:block;color:#cfc3cf;padding:3px 16px;text-decoration:none}nav a.here{background:#1164a3;color:#fff}
-nav h4{margin:0 16px 6px;color:#fff;font-size:13px}
+nav h4{margin:0 16px 6px;color:#fff;font-size:13px}.archived{font-size:11px;color:#999;font-style:italic}
 #status{position:fixed;bottom:8px;right:12px;color:#616061;font-size:12px}
 """
 
@@ -45,12 +45,13 @@ _SCRIPT = r"""
 const CHANNEL = __CHANNEL__;
 let state = __STATE__;
 let actor = localStorage.getItem("sim-actor") || __ACTOR__;
-let lastMessages = "", lastModal = "";
+let lastMessages = "", lastModal = "", lastChannels = "";
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) =>
   ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 function userName(id) { const u = state.users.find((x) => x.id === id); return u ? u.name : id; }
 __MRKDWN__
+__CHANNELS__
 const txt = (t) => (t ? (t.type === "plain_text" ? plain(t.text) : mrkdwn(t.text)) : "");
 function when(ts) {
   const d = new Date(Number(String(ts).split(".")[0]) * 1000);
@@ -95,7 +96,14 @@ function message(m, cls) {
     `${when(m.ts)}${edited}</div>${body}` +
     (replies ? `<div class="thread">${replies}</div>` : "") + "</div>";
 }
+function renderChannels() {
+  const key = JSON.stringify(state.channels);
+  if (key === lastChannels) return;
+  lastChannels = key;
+  $("channels").innerHTML = channelLinks(state.channels, CHANNEL);
+}
 function render() {
+  renderChannels();
   const key = JSON.stringify([state.messages, state.ephemerals, state.users.length]);
   if (key !== lastMessages) {
     lastMessages = key;
@@ -183,23 +191,10 @@ def _script_json(value: Any) -> str:
 
 
 def render_index(channels: list[dict[str, Any]]) -> str:
-    items = "".join(
-        f'<li><a href="/channels/{html.escape(c["id"])}">#{html.escape(c["name"])}</a>'
-        f"{'' if c.get('is_member') else ' (bot not a member)'}</li>"
-        for c in channels
-    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Slack simulator</title>"
         f"<style>{_STYLE}</style></head><body><header><h1>Slack simulator</h1></header>"
-        f"<main><h3>Channels</h3><ul>{items}</ul></main></body></html>"
-    )
-
-
-def _channel_links(state: dict[str, Any], current: str) -> str:
-    return "".join(
-        f'<a class="{"here" if c["id"] == current else ""}" href="/channels/{html.escape(c["id"])}">'
-        f"# {html.escape(c['name'])}</a>"
-        for c in state.get("channels", [])
+        f"<main>{channel_list.index_body(channels)}</main></body></html>"
     )
 
 
@@ -211,6 +206,7 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
     )
     script = (
         _SCRIPT.replace("__MRKDWN__", mrkdwn_script())
+        .replace("__CHANNELS__", channel_list.SCRIPT)
         .replace("__CHANNEL__", _script_json(channel["id"]))
         .replace("__STATE__", _script_json(state))
         .replace("__ACTOR__", _script_json(actor))
@@ -220,7 +216,8 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>#{title} · Slack simulator</title>"
         f"<style>{_STYLE}</style></head><body><header><a href='/'>channels</a><h1>#{title}</h1>"
         f"<label>Acting as <select id='actor'>{options}</select></label></header>"
-        f"<div class='layout'><nav><h4>Channels</h4>{_channel_links(state, channel['id'])}</nav>"
+        f"<div class='layout'><nav><h4>Channels</h4><div id='channels'>"
+        f"{channel_list.sidebar_links(state.get('channels', []), channel['id'])}</div></nav>"
         f"<main><div id='messages'></div><div id='ephemerals'></div>"
         f"{command_box.render(str(state['channel']['id']))}</main></div>"
         f"<div id='modal'></div><div id='status'></div><script>{script}</script></body></html>"

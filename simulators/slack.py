@@ -3,7 +3,8 @@
 Serve `sim.app`, point slack_sdk at `<url>/api/` and the simulator's `interactions_url` at the bridge's
 interactivity endpoint. `click()` / `submit_view()` play the human: they build realistic signed payloads from
 the messages and modals the bridge created. Web API methods live here; routes and the interaction payload
-builders are in `simulators._slack_api` and `simulators._slack_interact`.
+builders are in `simulators._slack_api` and `simulators._slack_interact`, the conversations.* methods (create,
+invite, archive, info) in `simulators._slack_channels`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from simulators._slack_api import build_app
+from simulators._slack_channels import ChannelMixin
 from simulators._slack_commands import CommandMixin, CommandRun
 from simulators._slack_interact import InteractionMixin
 from simulators._slack_limits import Clock, MethodCount, RateLimiter
@@ -39,7 +41,8 @@ __all__ = [
 ]
 
 DEFAULT_SCOPES = [
-    "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read"
+    "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
+    "channels:manage", "groups:write",
 ]
 
 
@@ -49,7 +52,7 @@ class _Faults:
     failing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # method -> [(error, remaining)]
 
 
-class SlackSimulator(InteractionMixin, CommandMixin):
+class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
@@ -83,6 +86,7 @@ class SlackSimulator(InteractionMixin, CommandMixin):
         self._app: FastAPI | None = None
         InteractionMixin.__init__(self)
         CommandMixin.__init__(self)
+        ChannelMixin.__init__(self)
 
     @property
     def app(self) -> FastAPI:
@@ -97,9 +101,13 @@ class SlackSimulator(InteractionMixin, CommandMixin):
             user = self.users[id] = SlackUser(id, name, email, real_name or name.title())
             return user
 
-    def add_channel(self, id: str, name: str, bot_is_member: bool = True) -> Channel:
+    def add_channel(
+        self, id: str, name: str, bot_is_member: bool = True, *, members: set[str] | None = None,
+        is_private: bool = False,
+    ) -> Channel:
         with self.lock:
-            channel = self.channels[id] = Channel(id, name.lstrip("#"), bot_is_member)
+            channel = Channel(id, name.lstrip("#"), bot_is_member, is_private, members=set(members or ()))
+            self.channels[id] = channel
             self._messages.setdefault(id, [])
             return channel
 
@@ -113,9 +121,9 @@ class SlackSimulator(InteractionMixin, CommandMixin):
             ("U0LEAD", "lead", "Lee Lead"),
         ]:
             self.add_user(uid, name, f"{name}@example.com", real)
-        self.add_channel("C0DEFAULT", "#incidents")
-        self.add_channel("C0PAYMENTS", "#payments-oncall")
-        self.add_channel("C0PLATFORM", "#platform-oncall")
+        for id, name in [("C0DEFAULT", "#incidents"), ("C0PAYMENTS", "#payments-oncall"),
+                         ("C0PLATFORM", "#platform-oncall")]:
+            self.add_channel(id, name, members=set(self.users))
 
     # -- state for assertions ------------------------------------------------------------------------
 
@@ -209,7 +217,7 @@ class SlackSimulator(InteractionMixin, CommandMixin):
         try:
             return {"ok": True, **handler(params)}
         except SlackError as exc:
-            return {"ok": False, "error": exc.error}
+            return {"ok": False, "error": exc.error, **exc.extra}
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
@@ -223,9 +231,9 @@ class SlackSimulator(InteractionMixin, CommandMixin):
             "views.update": self._views_update,
             "users.info": self._users_info,
             "users.lookupByEmail": self._lookup_by_email,
-            "conversations.info": self._conversations_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            **self._conversation_methods(),
         }
 
     def next_ts(self) -> str:
@@ -238,7 +246,7 @@ class SlackSimulator(InteractionMixin, CommandMixin):
         found = self.channels.get(key) or next((c for c in self.channels.values() if c.name == key.lstrip("#")), None)
         if found is None and key in self.users:
             dm_id = "D" + key[1:]  # like Slack, posting to a user id lands in the bot's DM (a D... channel)
-            found = self.channels.get(dm_id) or self.add_channel(dm_id, f"@{self.users[key].name}")
+            found = self.channels.get(dm_id) or self.add_channel(dm_id, f"@{self.users[key].name}", members={key})
         if found is None:
             raise SlackError("channel_not_found")
         return found
@@ -260,9 +268,7 @@ class SlackSimulator(InteractionMixin, CommandMixin):
         }
 
     def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self.channel(p.get("channel"))
-        if not channel.bot_is_member:
-            raise SlackError("not_in_channel")
+        channel = self.writable(self.channel(p.get("channel")))
         text, blocks = str(p.get("text") or ""), _blocks(p.get("blocks"))
         if not text and not blocks:
             raise SlackError("no_text")
@@ -282,6 +288,8 @@ class SlackSimulator(InteractionMixin, CommandMixin):
     def _update(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self.channel(p.get("channel"))
         ts = str(p.get("ts") or "")
+        if channel.is_archived:
+            raise SlackError("is_archived")
         if not self._has(channel.id, ts):
             raise SlackError("message_not_found")
         msg = self.find_message(channel.id, ts)
@@ -301,6 +309,8 @@ class SlackSimulator(InteractionMixin, CommandMixin):
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self.channel(p.get("channel"))
+        if channel.is_archived:
+            raise SlackError("is_archived")
         user = str(p.get("user") or "")
         if user not in self.users:
             raise SlackError("user_not_found")
@@ -340,12 +350,6 @@ class SlackSimulator(InteractionMixin, CommandMixin):
         if user is None:
             raise SlackError("users_not_found")
         return {"user": user.to_api(self.team_id)}
-
-    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self.channels.get(str(p.get("channel") or ""))
-        if channel is None:
-            raise SlackError("channel_not_found")
-        return {"channel": channel.to_api()}
 
     def _history(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self.channel(p.get("channel"))

@@ -59,7 +59,8 @@ SEARCH_ATTRIBUTES = {
     "CommandPending": "Bool",
     "IncidentStuck": "Bool",
 }
-SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read"}
+SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
+                    "channels:manage", "groups:write"}
 TIMING_KEYS = {
     "action_deadline_seconds",
     "confirmation_deadline_seconds",

@@ -20,7 +20,15 @@ from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
-from ops.doctor import REQUIRED_SLACK_SCOPES, Check, exit_code, format_report, manifest_check, run_checks
+from ops.doctor import (
+    MANIFEST_SLACK_SCOPES,
+    REQUIRED_SLACK_SCOPES,
+    Check,
+    exit_code,
+    format_report,
+    manifest_check,
+    run_checks,
+)
 from settings import Settings
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp, stop_all
@@ -101,7 +109,20 @@ def test_manifest_check_names_a_missing_command_and_scope(tmp_path: Path) -> Non
 
 def test_required_scopes_match_the_manifest() -> None:
     manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == REQUIRED_SLACK_SCOPES
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == MANIFEST_SLACK_SCOPES
+    # Every install needs these; the incident channel scopes only where the config creates channels.
+    channel_scopes = MANIFEST_SLACK_SCOPES - REQUIRED_SLACK_SCOPES
+    assert channel_scopes == {"channels:manage", "groups:write"}
+
+
+def test_manifest_check_names_a_missing_channel_scope(tmp_path: Path) -> None:
+    manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
+    manifest["oauth_config"]["scopes"]["bot"].remove("groups:write")
+    broken = tmp_path / "slack-app-manifest.yml"
+    broken.write_text(yaml.safe_dump(manifest))
+    check = manifest_check(broken)
+    assert not check.ok
+    assert check.detail == "slack-app-manifest.yml: missing bot scopes groups:write"
 
 
 async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> None:
@@ -110,7 +131,7 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
     assert exit_code(checks) == 0
     assert set(by_name(checks)) == {
         "Config file", "Slack app manifest", "PagerDuty services",
-        "Slack bot token", "Slack scopes", "Slack signing secret", "Slack channel C0DEFAULT",
+        "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack signing secret", "Slack channel C0DEFAULT",
         "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
         "Temporal search attributes"}
@@ -138,6 +159,40 @@ async def test_missing_scope_is_named(sims: Sims, make_settings: MakeSettings) -
     assert failures(checks) == ["Slack scopes"]
     assert scopes.detail == "the bot token lacks users:read.email"
     assert "slack-app-manifest.yml" in scopes.fix
+
+
+async def test_dedicated_channels_need_channels_manage(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.slack.scopes.remove("channels:manage")
+    checks = await run_checks(make_settings())  # no [channels] table: dedicated = "on_demand", public channels
+    check = by_name(checks)["Slack channel scopes"]
+    assert failures(checks) == ["Slack channel scopes"]
+    assert check.detail == ('[channels] dedicated = "on_demand" creates public incident channels, but the bot token '
+                            "lacks channels:manage")
+    assert "Add channels:manage under oauth_config.scopes.bot" in check.fix and "reinstall the app" in check.fix
+    assert "✗ Slack channel scopes" in format_report(checks) and exit_code(checks) == 1
+
+
+async def test_private_dedicated_channels_need_groups_write(sims: Sims, make_settings: MakeSettings) -> None:
+    private = '\n[channels]\ndedicated = "always"\nprivate = true'
+    sims.slack.scopes.remove("groups:write")
+    checks = await run_checks(make_settings(private))
+    check = by_name(checks)["Slack channel scopes"]
+    assert failures(checks) == ["Slack channel scopes"]  # channels:manage does not make up for it
+    assert "lacks groups:write" in check.detail and "private incident channels" in check.detail
+    assert "Add groups:write under oauth_config.scopes.bot" in check.fix
+    sims.slack.scopes = [s for s in sims.slack.scopes if s != "channels:manage"] + ["groups:write"]
+    checks = await run_checks(make_settings(private))
+    assert failures(checks) == []
+    detail = by_name(checks)["Slack channel scopes"].detail
+    assert detail == 'groups:write ([channels] dedicated = "always", private channels)'
+
+
+async def test_no_channel_scopes_needed_when_dedicated_is_never(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.slack.scopes = [s for s in sims.slack.scopes if s not in {"channels:manage", "groups:write"}]
+    checks = await run_checks(make_settings('\n[channels]\ndedicated = "never"'))
+    assert failures(checks) == []
+    check = by_name(checks)["Slack channel scopes"]
+    assert check.ok and check.detail == 'none needed: [channels] dedicated = "never" creates no incident channels'
 
 
 async def test_unknown_channel_names_channel_and_key(make_settings: MakeSettings) -> None:
