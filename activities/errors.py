@@ -2,7 +2,9 @@
 
     BridgeError                      (ApplicationError: its `type` is the class name, for retry policies)
     ├── PagerDutyError
-    │   ├── PagerDutyUnavailable     5xx, 408, timeouts, connection errors           retried
+    │   ├── PagerDutyUnavailable     503, 408: PagerDuty answered, nothing was done   retried
+    │   │   └── PagerDutyNoAnswer    timeouts, connection errors, other 5xx: it may    retried
+    │   │                            have been done (a retry looks before it writes)
     │   ├── PagerDutyRateLimited     429, waits `ratelimit-reset` / `Retry-After`      retried
     │   ├── PagerDutyAuthError       401: the API token is wrong or revoked           not retried
     │   ├── PagerDutyNotFound        404                                              not retried
@@ -44,6 +46,10 @@ class PagerDutyError(BridgeError):
 
 class PagerDutyUnavailable(PagerDutyError):
     retryable = True
+
+
+class PagerDutyNoAnswer(PagerDutyUnavailable):
+    """No answer that says nothing was done: the request may have been applied."""
 
 
 class PagerDutyRateLimited(PagerDutyError):
@@ -94,8 +100,11 @@ class SlackRefused(SlackError):
     pass
 
 
-RETRYABLE_TYPES = [cls.__name__ for cls in (PagerDutyUnavailable, PagerDutyRateLimited, SlackUnavailable,
-                                            SlackRateLimited)]
+RETRYABLE_TYPES = [cls.__name__ for cls in (PagerDutyUnavailable, PagerDutyNoAnswer, PagerDutyRateLimited,
+                                            SlackUnavailable, SlackRateLimited)]
+# Failures that are PagerDuty's own answer that it did nothing: a retry after one of these cannot find an
+# earlier attempt of its own (any other failure, a timeout of the activity too, may hide a landed one).
+NOT_DONE_TYPES = [cls.__name__ for cls in (PagerDutyUnavailable, PagerDutyRateLimited)]
 
 # PagerDuty error codes that mean "the incident is already in the state you asked for".
 PD_ALREADY_CODES = {1001: "already resolved", 1002: "already acknowledged"}
@@ -133,8 +142,10 @@ def pagerduty_error(status: int, headers: Any, body: Any, what: str) -> PagerDut
     if status == 429:
         wait = _seconds(headers.get("ratelimit-reset")) or _seconds(headers.get("retry-after"))
         return PagerDutyRateLimited(f"{what}: PagerDuty rate limit reached", retry_after=wait, code=code)
-    if status >= 500 or status == 408:
+    if status in {503, 408}:
         return PagerDutyUnavailable(f"{what}: PagerDuty API unavailable (HTTP {status})", code=code)
+    if status >= 500:
+        return PagerDutyNoAnswer(f"{what}: PagerDuty API unavailable (HTTP {status})", code=code)
     if status == 401:
         return PagerDutyAuthError(f"{what}: PagerDuty rejected the API token (401)", code=code)
     if status == 404:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from activities.errors import PagerDutyUnavailable, pagerduty_error
+from activities.errors import PagerDutyNoAnswer, pagerduty_error
 from activities.metrics import PD_CALLS
 from workflows.models import Ref, Snapshot, Status
 
@@ -85,10 +85,10 @@ class PagerDutyApi:
             response = await self._http.request(method, path, params=params, json=body, headers=headers)
         except httpx.TimeoutException:
             PD_CALLS.labels(what, "timeout").observe(time.monotonic() - started)
-            raise PagerDutyUnavailable(f"{what}: PagerDuty API timed out") from None
+            raise PagerDutyNoAnswer(f"{what}: PagerDuty API timed out") from None
         except httpx.TransportError as exc:
             PD_CALLS.labels(what, "unreachable").observe(time.monotonic() - started)
-            raise PagerDutyUnavailable(f"{what}: PagerDuty API unreachable ({type(exc).__name__})") from None
+            raise PagerDutyNoAnswer(f"{what}: PagerDuty API unreachable ({type(exc).__name__})") from None
         PD_CALLS.labels(what, str(response.status_code)).observe(time.monotonic() - started)
         try:
             payload = response.json() if response.content else {}

@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import RETRYABLE_TYPES
+    from activities.errors import NOT_DONE_TYPES, RETRYABLE_TYPES
     from activities.identity import IdentityActivities, ResolveActorRequest
     from activities.pagerduty import EscalationTarget, PagerDutyActivities, ReadRequest, WriteRequest
     from activities.slack import SlackActivities
@@ -193,7 +193,9 @@ class IncidentWorkflow:
         """One attempt alone, so the message can say why it waits; then durable retries until the deadline.
 
         The deadline counts from the click, across every step of the command. `retry_arg`, when given, is
-        what the durable retries send (a write marked as a retry, since the first attempt may have landed).
+        what the durable retries send when the first attempt may have landed (a write marked as a retry); after
+        PagerDuty's own answer that it did nothing (503, 429) they send `arg`: a change found since the click is
+        then someone's own, never taken for this click's.
         """
         command = next((c for c in self._state.commands if c.id == command_id), None)
         started = command.issued_at if command else workflow.now()
@@ -209,7 +211,8 @@ class IncidentWorkflow:
             remaining = self._action_deadline() - (workflow.now() - started)
             try:
                 return await workflow.execute_activity_method(
-                    method, arg if retry_arg is None else retry_arg, start_to_close_timeout=options.CALL_TIMEOUT,
+                    method, arg if retry_arg is None or failure_type(first) in NOT_DONE_TYPES else retry_arg,
+                    start_to_close_timeout=options.CALL_TIMEOUT,
                     schedule_to_close_timeout=max(remaining, timedelta(seconds=1)),
                     retry_policy=options.PAGERDUTY_RETRY)
             except ActivityError as final:

@@ -4,7 +4,8 @@ Mirrors `workflows/incident.py` and `activities/pagerduty.py`: one attempt, then
 retries until the action deadline; escalation decides its level once per click; "already" only for
 acknowledge and resolve, naming who made the change (the clicker's own earlier attempt counts as applied);
 a note write looks for the same note only on a retry (or a write asked again by a new run), never taking a
-note the bridge already knows.
+note the bridge already knows. Only an attempt that got no answer (a timeout) may have landed: after a 503,
+PagerDuty's own answer that it did nothing, the retry looks for no earlier attempt of its own.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class InFlight:
     attempts: int = 0
     retried_after: list[str] = field(default_factory=list)
     generation: int = 0  # command ids restart in a workflow started afresh: the ledger tells them apart
+    unanswered: bool = False  # an attempt got no answer (timed out): it may have landed
 
 
 def start(effect: Effect, run: int, pd: PagerDuty, generation: int = 0) -> InFlight:
@@ -122,27 +124,29 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
                                         user_ids=[str(ON_CALL[pd.level + 1].pd_id)]))
     retry = job.attempts > 0
     job.attempts += 1
+    landed = job.unanswered or w.may_have_landed  # whether an earlier attempt may have landed
     if fault in {"unavailable", "timeout_applied"}:
         if fault == "timeout_applied":
-            _apply(w, pd, now, retry or w.may_have_landed, f"{job.generation}/{w.command_id}")
+            _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")
+            job.unanswered = True
+        why = "PagerDuty API timed out" if fault == "timeout_applied" else "PagerDuty unavailable (503)"
         if retry:
             # The durable retries ran out before the action deadline.
-            detail = "PagerDuty unavailable (503); gave up after 3 min of retries"
+            detail = f"{why}; gave up after 3 min of retries"
             return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
-        return [*events, WriteOutcome(command_id=w.command_id, result="retrying",
-                                      detail="PagerDuty unavailable (503); retrying")], False
+        return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False
     if fault in {"refused", "error"}:
         return [*events, WriteOutcome(command_id=w.command_id, result="failed",
                                       detail="PagerDuty refused: Arguments Caused Error")], True
-    return [*events, _apply(w, pd, now, retry or w.may_have_landed, f"{job.generation}/{w.command_id}")], True
+    return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
 
 
-def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: str) -> WriteOutcome:
+def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
     """The write as PagerDuty takes it, and the activity's answer."""
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
     if w.action is ActionKind.NOTE:
-        return _note(w, pd, now, retry, tag)
+        return _note(w, pd, now, landed, tag)
     if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE}:
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail="PagerDuty refused: Incident Already Resolved")
@@ -150,7 +154,7 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: 
         target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
         kind = "incident.acknowledged" if target is Status.ACKNOWLEDGED else "incident.resolved"
         since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        if retry and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
+        if landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
                          for c in pd.ledger):
             # As the activity does: PagerDuty's log shows this person's change since the click.
             return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
@@ -159,7 +163,7 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: 
                                 detail="PagerDuty refused: Incident Already Resolved")
         changed = pd.rest_status_changed_at()
         since = (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0) if w.issued_at else None
-        if (pd.status is target and retry and pd.last_status_change_by == w.actor_pd_id
+        if (pd.status is target and landed and pd.last_status_change_by == w.actor_pd_id
                 and (since is None or (changed is not None and changed >= since))):
             return done.model_copy(update={"snapshot": pd.snapshot(),
                                            "status_changed_at": pd.rest_status_changed_at()})
@@ -171,7 +175,7 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: 
         pd.set_status(now, target, actor, tag)
     elif w.action is ActionKind.REASSIGN:
         if pd.assignees == [w.target_pd_id]:
-            return WriteOutcome(command_id=w.command_id, result="applied" if retry else "already",
+            return WriteOutcome(command_id=w.command_id, result="applied" if landed else "already",
                                 detail="already assigned to them", snapshot=pd.snapshot(),
                                 status_changed_at=pd.rest_status_changed_at())
         pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, tag)
@@ -180,13 +184,13 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: 
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
 
 
-def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, retry: bool, tag: str) -> WriteOutcome:
-    """A note write: only a retry looks for its own earlier note, never one the bridge knows."""
+def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
+    """A note write: only a retry whose earlier attempt may have landed looks for its note, never a known one."""
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
     content = (w.note or "").strip()
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-    for note in pd.notes if retry else []:
+    for note in pd.notes if landed else []:
         if note.id in w.known_note_ids:
             continue
         if (since is None or note.created_at >= since) and note.author == w.actor_pd_id and note.content == content:

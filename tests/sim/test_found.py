@@ -152,3 +152,17 @@ def test_b16_continue_as_new_abandons_a_click() -> None:
     m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
     m.continue_as_new(abandon=True)
     m.teardown()
+
+
+def test_b17_retry_after_a_503_takes_the_clickers_own_change_for_its_own() -> None:
+    # Shrunk from `dev.py soak --seed 1831546883`: PagerDuty answered the first attempt 503 (it did not land),
+    # Alice then acknowledged in PagerDuty herself, and the retry took her change for the click's own:
+    # "Acknowledged by @alice from Slack", a change the bridge never made.
+    m = life("attributed", "answered")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)  # its webhook waits
+    m.job_answers(pick=0, fault="unavailable")  # the write: 503, retrying
+    m.job_answers(pick=0, fault="ok")  # the retry finds Alice's acknowledgement since the click
+    m.teardown()

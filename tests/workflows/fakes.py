@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.errors import PagerDutyUnavailable, SlackAuthError
+from activities.errors import PagerDutyNoAnswer, PagerDutyUnavailable, SlackAuthError
 from activities.identity import ResolveActorRequest
 from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
@@ -47,6 +47,7 @@ class FakeBackend:
         self.writes: list[WriteRequest] = []
         self.write_fails = False
         self.write_failures = 0  # the first N writes fail (retryably), then writes succeed
+        self.write_failures_answered = False  # those failures: PagerDuty's 503 (nothing done), else timeouts
         self.identity_failures = 0
         self.update_failures = 0  # the first N updates fail for good (as a revoked token does)
         self.update_hangs = False  # updates never answer (until cancelled)
@@ -61,7 +62,9 @@ class FakeBackend:
         self.writes.append(request)
         if self.write_failures:
             self.write_failures -= 1
-            raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
+            if self.write_failures_answered:
+                raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
+            raise PagerDutyNoAnswer("update incident: PagerDuty API timed out")
         if self.write_fails:
             raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
         return WriteOutcome(command_id=request.write.command_id, result="applied")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -45,16 +46,19 @@ async def test_failed_update_is_retried_until_slack_shows_the_resolve(ts_env: Wo
     assert state.render_error is None
 
 
+@pytest.mark.parametrize("answered,marked", [(False, True), (True, False)], ids=["timed-out", "503"])
 async def test_durable_write_retries_are_marked_so_a_landed_first_attempt_is_found(
-        ts_env: WorkflowEnvironment) -> None:
+        ts_env: WorkflowEnvironment, answered: bool, marked: bool) -> None:
+    # Only a first attempt that got no answer may have landed; after PagerDuty's 503 nothing was done, so a
+    # change found since the click is someone's own (the clicker's, made in PagerDuty), never this click's.
     backend, queue = FakeBackend(), str(uuid.uuid4())
-    backend.write_failures = 1
+    backend.write_failures, backend.write_failures_answered = 1, answered
     async with backend.worker(ts_env.client, queue):
         handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0))
         await eventually(lambda: _true(bool(backend.posts)))
         await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.NOTE, note="deploy rolled back"))
         await eventually(lambda: _true(len(backend.writes) >= 2), timeout=30)
-    assert [w.is_retry for w in backend.writes[:2]] == [False, True]
+    assert [w.is_retry for w in backend.writes[:2]] == [False, marked]
 
 
 async def test_continue_as_new_never_waits_on_a_hanging_slack_update() -> None:
