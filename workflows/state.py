@@ -313,8 +313,9 @@ def next_deadline(state: IncidentState) -> datetime | None:
     if retry is not None:
         times.append(retry)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
-        # While a command is unsettled the linger waits for it; its own outcome will wake the workflow.
-        if not state.pending_commands():
+        # While a command (or the channel's work) is unsettled the linger waits for it; its own outcome, or
+        # the archive's deadline, wakes the workflow.
+        if not state.pending_commands() and not dedicated.holds_open(state):
             times.append(state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds))
     elif state.known and state.last_read_at is not None:
         times.append(state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds))

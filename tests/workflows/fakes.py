@@ -18,6 +18,15 @@ from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
 from tests.factories import ALICE, snapshot
 from workflows.budget import SlackAsk
+from workflows.channel_models import (
+    ArchiveChannel,
+    ChannelCreated,
+    ChannelInvited,
+    ChannelPolicy,
+    CreateChannel,
+    InviteToChannel,
+    PostSummary,
+)
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     ActorResolved,
@@ -42,7 +51,9 @@ class FakeBackend:
         self.posts: list[PostRequest] = []
         self.updates: list[UpdateRequest] = []
         self.replies: list[str] = []
+        self.threads: list[tuple[str, str]] = []  # (channel, line) of each thread reply
         self.told: list[TellUser] = []
+        self.channel_work: list[Any] = []
         self.reads: list[str] = []
         self.writes: list[WriteRequest] = []
         self.write_fails = False
@@ -84,7 +95,27 @@ class FakeBackend:
     @activity.defn(name="slack_post_message")
     async def post(self, request: PostRequest) -> MessagePosted:
         self.posts.append(request)
-        return MessagePosted(channel="C0PAYMENTS", ts=f"1700000000.{len(self.posts):06d}")
+        return MessagePosted(channel=request.channel or "C0PAYMENTS", ts=f"1700000000.{len(self.posts):06d}")
+
+    # ---- the incident's dedicated channel ----
+
+    @activity.defn(name="slack_create_channel")
+    async def create_channel(self, request: CreateChannel) -> ChannelCreated:
+        self.channel_work.append(request)
+        return ChannelCreated(channel="C0DEDIC", name=f"inc-{request.number}")
+
+    @activity.defn(name="slack_invite_to_channel")
+    async def invite(self, request: InviteToChannel) -> ChannelInvited:
+        self.channel_work.append(request)
+        return ChannelInvited(pd_user_ids=request.pd_user_ids, slack_users=request.slack_users)
+
+    @activity.defn(name="slack_post_channel_summary")
+    async def summary(self, request: PostSummary) -> None:
+        self.channel_work.append(request)
+
+    @activity.defn(name="slack_archive_channel")
+    async def archive(self, request: ArchiveChannel) -> None:
+        self.channel_work.append(request)
 
     @activity.defn(name="slack_update_message")
     async def update(self, request: UpdateRequest) -> None:
@@ -98,6 +129,7 @@ class FakeBackend:
     @activity.defn(name="slack_post_reply")
     async def reply(self, request: ReplyRequest) -> int:
         for reply in request.replies:
+            self.threads.append((request.channel, fill(reply.text, reply.texts, [p.summary for p in reply.people])))
             self.replies.append(fill(reply.text, reply.texts, [p.summary for p in reply.people]))
         return request.replies[-1].seq
 
@@ -116,16 +148,17 @@ class FakeBackend:
 
     def activities(self) -> list[Callable[..., Any]]:
         return [self.read, self.write, self.escalation_target, self.resolve, self.post, self.update, self.reply,
-                self.tell, self.route, self.budget_ask]
+                self.tell, self.route, self.budget_ask, self.create_channel, self.invite, self.summary, self.archive]
 
     def worker(self, client: Client, task_queue: str) -> Worker:
         return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=self.activities())
 
 
-async def start(client: Client, task_queue: str, first: PdEvent, timing: Timing | None = None
-                ) -> WorkflowHandle[IncidentWorkflow, IncidentState]:
+async def start(client: Client, task_queue: str, first: PdEvent, timing: Timing | None = None,
+                channels: ChannelPolicy | None = None) -> WorkflowHandle[IncidentWorkflow, IncidentState]:
     return await client.start_workflow(
-        IncidentWorkflow.run, WorkflowInput(incident_id=first.incident_id, timing=timing or Timing()),
+        IncidentWorkflow.run, WorkflowInput(incident_id=first.incident_id, timing=timing or Timing(),
+                                            channels=channels or ChannelPolicy()),
         id=f"pd-incident-{first.incident_id}-{uuid.uuid4().hex[:8]}", task_queue=task_queue,
         start_signal="pd_event", start_signal_args=[first])
 
