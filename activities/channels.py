@@ -6,15 +6,18 @@ setting that blocks it); transient ones (429, Slack down) are retried by the wor
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 import unicodedata
+from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from activities.channel_summary import summary_text
-from activities.errors import SlackError, SlackRefused
+from activities.errors import SlackError, SlackRateLimited, SlackRefused
 from activities.identity import Directory
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import slack_call
@@ -64,9 +67,32 @@ def _explain(exc: SlackError, private: bool) -> str:
     return f"{hint.format(scope=scope)} (Slack said {code})" if hint else exc.message
 
 
+class Spacing:
+    """Calls of one Slack tier from this worker, spaced out: a storm of incidents that each get a channel
+    (`dedicated = "always"`) waits here instead of drawing 429s (Tier 2 allows about 20 a minute)."""
+
+    def __init__(self, per_minute: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._gap, self._clock = 60.0 / per_minute, clock
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def turn(self, max_wait: float = 20.0) -> None:
+        """Wait for this call's slot; a slot further off than `max_wait` is a retry later (no Slack call)."""
+        async with self._lock:
+            wait = self._next - self._clock()
+            if wait > max_wait:
+                raise SlackRateLimited(f"Slack channel calls are spaced out here; next slot in {wait:.0f} s",
+                                       retry_after=wait)
+            self._next = max(self._next, self._clock()) + self._gap
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
 class ChannelActivities:
-    def __init__(self, client: AsyncWebClient, directory: Directory, pd: PagerDutyApi) -> None:
+    def __init__(self, client: AsyncWebClient, directory: Directory, pd: PagerDutyApi,
+                 tier2_per_minute: float = 18, tier3_per_minute: float = 45) -> None:
         self._client, self._directory, self._pd = client, directory, pd
+        self._tier2, self._tier3 = Spacing(tier2_per_minute), Spacing(tier3_per_minute)
 
     @activity.defn(name="slack_create_channel")
     async def create_channel(self, request: CreateChannel) -> ChannelCreated:
@@ -74,6 +100,7 @@ class ChannelActivities:
         base = channel_name(request)
         for attempt in range(1, MAX_SUFFIX + 1):
             name = base if attempt == 1 else f"{base}-{attempt}"
+            await self._tier2.turn()
             try:
                 response = await slack_call("create incident channel", lambda n=name: self._client.conversations_create(  # type: ignore[misc]
                     name=n, is_private=request.private))
@@ -106,6 +133,7 @@ class ChannelActivities:
         invited: list[str] = []
         for start in range(0, len(users), INVITE_BATCH):
             batch = users[start:start + INVITE_BATCH]
+            await self._tier3.turn()
             try:
                 await slack_call("invite to incident channel", lambda b=batch: self._client.conversations_invite(  # type: ignore[misc]
                     channel=request.channel, users=",".join(b), force=True))
@@ -129,6 +157,7 @@ class ChannelActivities:
 
     @activity.defn(name="slack_archive_channel")
     async def archive(self, request: ArchiveChannel) -> None:
+        await self._tier2.turn()
         try:
             await slack_call("archive incident channel",
                              lambda: self._client.conversations_archive(channel=request.channel))

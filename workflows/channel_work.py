@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.rendering import failure_text
 
-CHANNEL_DEADLINE = timedelta(minutes=10)
+CHANNEL_DEADLINE = timedelta(hours=1)  # a storm of channels waits its turn (about 20 a minute)
 
 ChannelEffect = CreateChannel | InviteToChannel | PostSummary | ArchiveChannel
 ChannelResult = ChannelCreated | ChannelInvited | SummaryPosted | ChannelArchived
