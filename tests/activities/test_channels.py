@@ -46,7 +46,8 @@ def test_the_summary_shows_pagerduty_text_literally_and_credits_people() -> None
                 "html_url": "https://x.pagerduty.com/incidents/Q1"}
     user = {"type": "user_reference", "id": "PALICE1", "summary": "Alice <b>"}
     entries = [  # newest first, as PagerDuty lists them
-        {"type": "resolve_log_entry", "created_at": "2026-11-26T13:15:30Z", "summary": "Resolved by Alice", "agent": user},
+        {"type": "resolve_log_entry", "created_at": "2026-11-26T13:15:30Z", "summary": "Resolved by Alice",
+         "agent": user},
         {"type": "annotate_log_entry", "created_at": "2026-11-26T12:10:00Z", "summary": "Note: <!here>", "agent": user},
         {"type": "notify_log_entry", "created_at": "2026-11-26T12:00:05Z", "summary": "Notified Alice"},
         {"type": "acknowledge_log_entry", "created_at": "2026-11-26T12:02:00Z", "summary": "Acknowledged",
