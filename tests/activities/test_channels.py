@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_the_summary_shows_pagerduty_text_literally_and_credits_people() -> None
                 "status": "resolved", "created_at": "2026-11-26T12:00:00Z", "resolved_at": "2026-11-26T13:15:30Z",
                 "html_url": "https://x.pagerduty.com/incidents/Q1"}
     user = {"type": "user_reference", "id": "PALICE1", "summary": "Alice <b>"}
-    entries = [  # newest first, as PagerDuty lists them
+    entries: list[dict[str, Any]] = [  # newest first, as PagerDuty lists them
         {"type": "resolve_log_entry", "created_at": "2026-11-26T13:15:30Z", "summary": "Resolved by Alice",
          "agent": user},
         {"type": "annotate_log_entry", "created_at": "2026-11-26T12:10:00Z", "summary": "Note: <!here>", "agent": user},
