@@ -138,7 +138,9 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
         print(f"Incident {silent} was opened in PagerDuty without any webhook: the sweep (every {SANDBOX_SWEEP} s, "
               f"a Schedule in the Web UI) posts it to {slack_url}/channels/C0PLATFORM")
         print(f"\nIncident {open_incident} is open for you: {slack_url}/channels/C0PAYMENTS — pick who you act as, "
-              "then acknowledge, reassign, escalate, add a note or resolve.\nCtrl-C stops the bridge.")
+              "then acknowledge, reassign, escalate, add a note or resolve.\nCreate channel gives it a channel "
+              "of its own (it appears in the channel list, with the incident message and its timeline).\n"
+              "Ctrl-C stops the bridge.")
         await stopped()
     return 0
 
