@@ -80,7 +80,9 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
     if reason is not None:
         return reason
     for command in state.pending_commands():
-        if command.action is action.action and action.action not in {ActionKind.NOTE, ActionKind.CREATE_CHANNEL}:
+        if action.action is ActionKind.CREATE_CHANNEL and command.slack_user != action.slack_user:
+            continue  # someone else's click: this one waits for the same channel, and is answered with it
+        if command.action is action.action and action.action is not ActionKind.NOTE:
             return (
                 f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
                 "the message shows its outcome."

@@ -71,6 +71,8 @@ def on_click(state: IncidentState, action: SlackAction, effects: list[Effect]) -
             _ask(state, action.slack_user, action.channel)
         return True
     if ded.phase == "creating":
+        if any(a.slack_user == action.slack_user for a in ded.askers):
+            tell(f"{who}, the incident's channel is being created; its link follows here.")
         _ask(state, action.slack_user, action.channel)  # told the link (or why there is none) when it is done
         return True
     return False

@@ -128,6 +128,17 @@ def test_clicks_while_it_is_being_created_wait_for_it_and_are_answered_once() ->
     assert sorted(of(effects, InviteToChannel)[0].slack_users) == ["U0ALICE", "U0BOB"]
 
 
+def test_every_click_gets_exactly_one_answer_even_the_same_persons_second() -> None:
+    state, effects = reduce(started(), click(ActionKind.CREATE_CHANNEL, user="U0BOB"), at(10))
+    state, effects = reduce(state, click(ActionKind.CREATE_CHANNEL, user="U0BOB"), at(10.5))
+    assert [t.slack_user for t in of(effects, TellUser)] == ["U0BOB"]  # "already under way", at once
+    state, _ = reduce(state, resolved_actor("c1", actor=BOB), at(11))
+    state, effects = reduce(state, click(ActionKind.CREATE_CHANNEL, user="U0BOB"), at(11.5))
+    assert [t.slack_user for t in of(effects, TellUser)] == ["U0BOB"]  # "being created", at once
+    state, effects = reduce(state, ChannelCreated(channel="C0DEDIC", name="inc-42"), at(12))
+    assert [t.slack_user for t in of(effects, TellUser)] == ["U0BOB"]  # the first click's link
+
+
 def test_a_refusal_is_explained_and_the_incident_stays_where_it_was() -> None:
     state, _ = asked(started(), 10)
     state, effects = reduce(state, ChannelCreated(error="the Slack app lacks the channels:manage scope"), at(12))

@@ -1,0 +1,229 @@
+"""Events (everything the reducer reacts to) and effects (what it asks the workflow to do)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from workflows.base import Model, When
+from workflows.channel_models import (
+    ArchiveChannel,
+    ChannelArchived,
+    ChannelCreated,
+    ChannelInvited,
+    CreateChannel,
+    InviteToChannel,
+    PostSummary,
+    SummaryPosted,
+)
+from workflows.incident_types import ActionKind, Ref, Snapshot
+
+# ---- events: everything the reducer reacts to ------------------------------------------------------
+
+
+class PdEvent(Model):
+    """One PagerDuty v3 webhook about an incident, parsed at the edge."""
+
+    kind: Literal["pd_event"] = "pd_event"
+    event_id: str
+    event_type: str
+    occurred_at: When
+    incident_id: str
+    agent: Ref | None = None
+    incident: Snapshot | None = None
+    note_id: str | None = None
+    note_content: str | None = None
+    responder: Ref | None = None
+    responder_message: str | None = None
+    incident_key: str | None = None  # incident.triggered: `slack-…` when `/pd trigger` opened it
+
+
+class SlackAction(Model):
+    """A control used in Slack: a button, the reassign select, or the note modal's submission."""
+
+    kind: Literal["slack_action"] = "slack_action"
+    key: str
+    action: ActionKind
+    incident_id: str
+    slack_user: str
+    channel: str | None = None
+    message_ts: str | None = None
+    target_slack_user: str | None = None
+    note: str | None = None
+    # A menu's choice (snooze seconds, priority id) and the text Slack showed for it.
+    choice: str | None = None
+    choice_label: str | None = None
+
+
+class IncidentRead(Model):
+    """The result of reading the incident from PagerDuty, or why it could not be read."""
+
+    kind: Literal["incident_read"] = "incident_read"
+    read_no: int = 0
+    snapshot: Snapshot | None = None
+    status_changed_at: When | None = None
+    error: str | None = None
+
+
+class Person(Model):
+    pd_id: str
+    email: str
+    name: str
+
+
+class ActorResolved(Model):
+    """Identity and authorization facts gathered for a command, for the reducer to decide on."""
+
+    kind: Literal["actor_resolved"] = "actor_resolved"
+    command_id: str
+    actor: Person | None = None
+    target: Person | None = None
+    actor_team_ids: list[str] = Field(default_factory=list)
+    incident_team_ids: list[str] = Field(default_factory=list)
+    is_admin: bool = False
+    allow_without_team: bool = True
+    error: str | None = None
+
+
+class WriteOutcome(Model):
+    """How a PagerDuty write went: applied, already so, still retrying, or failed for good."""
+
+    kind: Literal["write_outcome"] = "write_outcome"
+    command_id: str
+    result: Literal["applied", "already", "retrying", "failed"]
+    detail: str = ""
+    snapshot: Snapshot | None = None
+    status_changed_at: When | None = None
+    note_id: str | None = None
+    # On "already": who PagerDuty says made the change (its `last_status_change_by`), when known.
+    already_by: Ref | None = None
+
+
+class EscalationPlanned(Model):
+    """The level a click escalates to, and who is on call there (the echo must name them)."""
+
+    kind: Literal["escalation_planned"] = "escalation_planned"
+    command_id: str
+    level: int
+    user_ids: list[str] = Field(default_factory=list)
+
+
+class MessagePosted(Model):
+    kind: Literal["message_posted"] = "message_posted"
+    channel: str
+    ts: str
+    dedicated: bool = False  # the incident message in its dedicated channel
+
+
+class RenderFailed(Model):
+    kind: Literal["render_failed"] = "render_failed"
+    detail: str
+    message_gone: bool = False  # the message was deleted in Slack: the next render posts a new one
+    dedicated: bool = False
+
+
+class RenderDone(Model):
+    """Slack shows the current view of the message."""
+
+    kind: Literal["render_done"] = "render_done"
+
+
+class Resumed(Model):
+    """A new run (after continue-as-new) took over: work the old run had in flight is asked for again."""
+
+    kind: Literal["resumed"] = "resumed"
+
+
+class Unexpected(Model):
+    """The workflow hit an error it did not expect while handling an event; recorded, then re-read."""
+
+    kind: Literal["unexpected"] = "unexpected"
+    detail: str
+
+
+class RepliesPosted(Model):
+    kind: Literal["replies_posted"] = "replies_posted"
+    upto_seq: int
+
+
+class Tick(Model):
+    """Time passed: deadlines (confirmation, linger, reconcile) are checked against `now`."""
+
+    kind: Literal["tick"] = "tick"
+
+
+Event = Annotated[
+    PdEvent
+    | SlackAction
+    | IncidentRead
+    | ActorResolved
+    | WriteOutcome
+    | EscalationPlanned
+    | MessagePosted
+    | RenderFailed
+    | RenderDone
+    | Resumed
+    | Unexpected
+    | RepliesPosted
+    | Tick
+    | ChannelCreated
+    | ChannelInvited
+    | SummaryPosted
+    | ChannelArchived,
+    Field(discriminator="kind"),
+]
+
+
+# ---- effects: what the reducer asks the workflow to do ---------------------------------------------
+
+
+class ReadIncident(Model):
+    kind: Literal["read_incident"] = "read_incident"
+    reason: str
+    read_no: int = 0  # comes back on the IncidentRead: tells a read sent after a change from one before
+
+
+class ResolveActor(Model):
+    kind: Literal["resolve_actor"] = "resolve_actor"
+    command_id: str
+    slack_user: str
+    target_slack_user: str | None = None
+
+
+class WriteToPagerDuty(Model):
+    kind: Literal["write"] = "write"
+    command_id: str
+    action: ActionKind
+    actor_email: str
+    actor_pd_id: str
+    target_pd_id: str | None = None
+    note: str | None = None
+    choice: str | None = None
+    assignee_ids: list[str] = Field(default_factory=list)
+    issued_at: datetime | None = None
+    escalation_level: int | None = None
+    # Asked for again after a new run took over: an earlier attempt may have landed in PagerDuty.
+    may_have_landed: bool = False
+    # Notes the bridge already knows (other clicks' notes, notes seen in webhooks): a retried note
+    # write never takes one of these for its own.
+    known_note_ids: list[str] = Field(default_factory=list)
+
+
+class TellUser(Model):
+    """A message only the acting person sees (ephemeral)."""
+
+    kind: Literal["tell_user"] = "tell_user"
+    channel: str
+    slack_user: str
+    text: str
+    action: ActionKind | None = None
+    outcome: str = ""  # for the actions metric: not_needed, refused_identity, refused_authorization, failed
+
+
+Effect = Annotated[
+    ReadIncident | ResolveActor | WriteToPagerDuty | TellUser | CreateChannel | InviteToChannel | PostSummary
+    | ArchiveChannel,
+    Field(discriminator="kind"),
+]
