@@ -84,3 +84,13 @@ def confirms(command: Command, event: PdEvent) -> bool:
             return command.note_id == event.note_id
         return (event.note_content or "").strip() == (command.note or "").strip()
     return True
+
+# Which status each status-carrying webhook sets. Other incident events never change status by
+# themselves; if their snapshot disagrees with a newer status, that is a jump to re-read.
+EVENT_STATUS: dict[str, Status] = {
+    "incident.triggered": Status.TRIGGERED,
+    "incident.acknowledged": Status.ACKNOWLEDGED,
+    "incident.unacknowledged": Status.TRIGGERED,
+    "incident.resolved": Status.RESOLVED,
+    "incident.reopened": Status.TRIGGERED,
+}

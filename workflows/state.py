@@ -14,15 +14,13 @@ small shared changes in `workflows/changes.py`; nothing else changes `IncidentSt
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from workflows import controls, dedicated, timeline
 from workflows.changes import (
     apply_status,
     audit,
     find_command,
-    merge_snapshot,
-    read_retry_at,
     remember_additive,
     reply,
     request_read,
@@ -53,7 +51,10 @@ from workflows.models import (
     Unexpected,
     WriteOutcome,
 )
-from workflows.policy import EXPECTED_STATUS, confirms
+from workflows.policy import EVENT_STATUS, confirms
+from workflows.reads import next_deadline, on_read, on_tick
+
+__all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
 
 UNANSWERED = {CommandPhase.SENDING, CommandPhase.RETRYING}
 
@@ -67,15 +68,6 @@ RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.de
 # Changes that add to the incident rather than replace something: each is shown once, in any order.
 ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.responder.replied"}
 
-# Which status each status-carrying webhook sets. Other incident events never change status by
-# themselves; if their snapshot disagrees with a newer status, that is a jump to re-read.
-EVENT_STATUS: dict[str, Status] = {
-    "incident.triggered": Status.TRIGGERED,
-    "incident.acknowledged": Status.ACKNOWLEDGED,
-    "incident.unacknowledged": Status.TRIGGERED,
-    "incident.resolved": Status.RESOLVED,
-    "incident.reopened": Status.TRIGGERED,
-}
 
 Result = tuple[IncidentState, list[Effect]]
 def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
@@ -93,7 +85,7 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
         case EscalationPlanned():
             _on_planned(new, event)
         case IncidentRead():
-            _on_read(new, event, now, effects)
+            on_read(new, event, now, effects)
         case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted():
             _on_slack_result(new, event)
         case Resumed():
@@ -102,7 +94,7 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
             audit(new, now, "workflow", f"unexpected error, re-reading: {event.detail}"[:500])
             request_read(new, "the bridge hit an unexpected error", effects)
         case Tick():
-            _on_tick(new, now, effects)
+            on_tick(new, now, effects)
         case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
@@ -260,88 +252,6 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
                          effects, after=True)
     # The thread still tells what happened (in the event's own words); only the message keeps the newest.
     return taken != "repeat"
-
-
-# ---- reads and time --------------------------------------------------------------------------------------
-
-
-def _on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: list[Effect]) -> None:
-    state.read_in_flight = False
-    again, state.read_again = state.read_again, None
-    if read.snapshot is None:
-        state.read_error = read.error or "read failed"
-        state.read_failures += 1
-        state.read_failed_at = now
-    else:
-        state.read_error, state.read_failures, state.read_failed_at = None, 0, None
-        state.last_read_at = now
-        was_known, before = state.known, state.status
-        merge_snapshot(state, read.snapshot, read.status_changed_at, now, effects, read_no=read.read_no)
-        if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
-            audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
-        own = any(c.phase is CommandPhase.APPLIED and EXPECTED_STATUS.get(c.action) is state.status
-                  for c in state.commands)
-        tied, state.tied = state.tied, None
-        tied_line = (timeline.external_change(tied, tied.incident or state.incident)
-                     if tied is not None and EVENT_STATUS.get(tied.event_type) is state.status else None)
-        if tied_line is not None and tied is not None and state.status is not before:
-            reply(state, tied_line)  # PagerDuty says the tied webhook's change came last
-            state.acted_by = tied.agent or state.acted_by
-        elif was_known and before is not None and state.status is not before and not own:
-            reply(state, timeline.synced(state.status.value if state.status else "unknown"))
-        for command in state.commands:
-            if command.phase is CommandPhase.APPLIED:
-                command.confirmed = True
-    if again:
-        request_read(state, again, effects)
-
-
-def _awaiting_echo(state: IncidentState) -> list[tuple[datetime, str]]:
-    wait = timedelta(seconds=state.timing.confirmation_deadline_seconds)
-    return [(c.settled_at + wait, c.id) for c in state.commands
-            if c.phase is CommandPhase.APPLIED and not c.echo_seen and not c.confirmed and c.settled_at]
-
-
-def next_deadline(state: IncidentState) -> datetime | None:
-    """When the reducer next wants a Tick, if ever."""
-    timing = state.timing
-    times = [at for at, _ in _awaiting_echo(state)]
-    archive_at = dedicated.deadline(state)
-    if archive_at is not None:
-        times.append(archive_at)
-    retry = read_retry_at(state)
-    if retry is not None:
-        times.append(retry)
-    if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
-        # While a command (or the channel's work) is unsettled the linger waits for it; its own outcome, or
-        # the archive's deadline, wakes the workflow.
-        if not state.pending_commands() and not dedicated.holds_open(state):
-            times.append(state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds))
-    elif state.known and state.last_read_at is not None:
-        times.append(state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds))
-    return min(times) if times else None
-
-
-def _on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
-    timing = state.timing
-    dedicated.on_tick(state, now, effects)
-    for deadline, command_id in _awaiting_echo(state):
-        command = find_command(state, command_id)
-        if command is not None and deadline <= now:
-            command.confirmed = True
-            request_read(state, f"no webhook confirmed {command.action} by {command.slack_user}", effects,
-                         after=True)
-    retry = read_retry_at(state)
-    if retry is not None and retry <= now:
-        request_read(state, f"retrying a failed read ({state.read_error})", effects)
-    if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
-        linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
-        if linger_end <= now and not state.pending_commands() and not dedicated.holds_open(state):
-            state.finished = True
-    elif (state.known and state.last_read_at is not None
-          and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):
-        state.last_read_at = now
-        request_read(state, "periodic re-read from PagerDuty", effects)
 
 
 def _trim_seen_events(state: IncidentState) -> None:
