@@ -215,3 +215,85 @@ async def test_private_channel_invites_only_the_clicker_and_assignees(make_sandb
         assert "a private channel: ask someone in it to add you" in told[0]
         await sb.pd.wait_idle(10)
         assert "U0BOB" not in sb.slack.members(channel.id)
+
+
+async def test_people_pagerduty_adds_later_are_invited_and_its_timeline_goes_to_the_channel(
+        sandbox: Sandbox) -> None:
+    incident, service_msg = await _incident(sandbox)
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
+    channel, dedicated_msg = await _created(sandbox)
+    await until(lambda: "U0ALICE" in sandbox.slack.members(channel.id), what="Alice invited")
+    sandbox.pd.escalate(incident, "PUALICE", 2)  # in PagerDuty, not from Slack
+    await until(lambda: "U0BOB" in sandbox.slack.members(channel.id), what="Bob invited after the escalation")
+    sandbox.pd.add_responder(incident, "PUBOB01", "PUCAROL", "Need a DB hand")
+    await until(lambda: "U0CAROL" in sandbox.slack.members(channel.id), what="Carol invited as a responder")
+    await until(lambda: len(reply_texts(dedicated_msg)) >= 2, what="both lines in the channel's thread")
+    await sandbox.pd.wait_idle(10)
+    assert reply_texts(dedicated_msg) == [
+        ":arrow_double_up: Escalated by <@U0ALICE> in PagerDuty, now assigned to <@U0BOB>",
+        ":sos: <@U0BOB> asked <@U0CAROL> to respond in PagerDuty: Need a DB hand"]
+    assert len(reply_texts(service_msg)) == 1  # only the link
+    assert "U0DAVE" not in sandbox.slack.members(channel.id)
+
+
+async def test_two_clicks_at_once_make_one_channel_and_invite_both(sandbox: Sandbox) -> None:
+    _, service_msg = await _incident(sandbox)
+    sandbox.slack.rate_limit("conversations.create", 1)  # the first try waits a second: both clicks land meanwhile
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0BOB")
+    channel, _ = await _created(sandbox)
+    await until(lambda: {"U0ALICE", "U0BOB"} <= sandbox.slack.members(channel.id), what="both invited")
+    link = f"<#{channel.id}>"
+    await until(lambda: all(any(link in t for t in _told(sandbox, u)) for u in ("U0ALICE", "U0BOB")),
+                what="both told the link")
+    await until(lambda: any(link in line for line in reply_texts(service_msg)), what="the link reply")
+    await sandbox.pd.wait_idle(10)
+    assert len(sandbox.slack.created_channels()) == 1
+    assert [c.error for c in sandbox.slack.calls_to("conversations.create") if c.ok] == [None]
+    assert [line for line in reply_texts(service_msg) if link in line] == [
+        f":hash: The incident now has its own channel, {link}, opened by <@U0ALICE>; its timeline continues there"]
+
+
+async def test_policy_channel_that_cannot_be_created_is_said_in_the_service_thread(
+        make_sandbox: SandboxFactory) -> None:
+    async with make_sandbox(channels=Channels(dedicated="always")) as sb:
+        sb.slack.fail("conversations.create", "restricted_action")
+        incident, service_msg = await _incident(sb)
+        await until(lambda: reply_texts(service_msg), what="the failure in the service thread")
+        assert reply_texts(service_msg)[0].startswith(
+            ":warning: The incident's own channel could not be created: ")
+        assert "Settings &amp; permissions" in reply_texts(service_msg)[0]  # escaped: Slack shows "&"
+        assert sb.slack.created_channels() == [] and sb.slack.ephemerals == []
+        sb.pd.acknowledge(incident, "PUBOB01")
+        await until(lambda: status_of(service_msg) == "acknowledged", what="still worked in the service channel")
+        await until(lambda: len(reply_texts(service_msg)) >= 2, what="the acknowledge line")
+        assert reply_texts(service_msg)[1] == ":eyes: Acknowledged by <@U0BOB> in PagerDuty"
+
+
+async def test_resolve_in_pagerduty_posts_the_summary_once(sandbox: Sandbox) -> None:
+    incident, service_msg = await _incident(sandbox)
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
+    channel, dedicated_msg = await _created(sandbox)
+    sandbox.pd.acknowledge(incident, "PUALICE")
+    sandbox.pd.add_note(incident, "PUALICE", "Rolled back")
+    sandbox.pd.resolve(incident, "PUBOB01")
+    await until(lambda: status_of(dedicated_msg) == "resolved" and status_of(service_msg) == "resolved",
+                what="both resolved")
+    summary = await until(lambda: [m for m in sandbox.slack.messages(channel.id) if m.text.startswith(":clipboard:")],
+                          what="the summary")
+    await sandbox.pd.wait_idle(10)
+    await until(lambda: any("Resolved by <@U0BOB>" in line for line in reply_texts(dedicated_msg)),
+                what="the resolve line in the channel's thread")
+    assert len(summary) == 1
+    assert "Alice Adams: acknowledged, note" in summary[0].text and "Bob Brown: resolved" in summary[0].text
+    assert not any(b["type"] == "actions" for b in dedicated_msg.blocks)
+    assert not channel.is_archived  # archive_after_resolve_hours = 0: never
+
+
+async def test_long_unicode_title_makes_a_valid_name(sandbox: Sandbox) -> None:
+    title = "Zahlungsausfälle: Café-Kasse & API — 50% Fehler!! " + "sehr " * 30
+    incident, service_msg = await _incident(sandbox, title)
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
+    channel, _ = await _created(sandbox)
+    number = sandbox.pd.incidents[incident].number
+    assert channel.name == f"inc-{number}-zahlungsausfalle-cafe-kasse-api-50-fehler"
