@@ -297,3 +297,21 @@ async def test_long_unicode_title_makes_a_valid_name(sandbox: Sandbox) -> None:
     channel, _ = await _created(sandbox)
     number = sandbox.pd.incidents[incident].number
     assert channel.name == f"inc-{number}-zahlungsausfalle-cafe-kasse-api-50-fehler"
+
+
+async def test_channel_archived_by_a_person_sends_the_incident_back_to_the_service_channel(
+        sandbox: Sandbox) -> None:
+    incident, service_msg = await _incident(sandbox)
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
+    channel, dedicated_msg = await _created(sandbox)
+    link = f"<#{channel.id}>"
+    await until(lambda: any(link in line for line in reply_texts(service_msg)), what="the link reply")
+    with sandbox.slack.lock:
+        channel.is_archived = True  # someone archives the channel in Slack
+    sandbox.pd.acknowledge(incident, "PUBOB01")
+    await until(lambda: status_of(service_msg) == "acknowledged", what="the service message acknowledged")
+    await until(lambda: any("Acknowledged by <@U0BOB>" in line for line in reply_texts(service_msg)),
+                what="the acknowledge line back in the service thread")
+    await until(lambda: "(archived)" in _context(service_msg), what="the service message says archived")
+    assert reply_texts(dedicated_msg) == []
+    assert any({"pd_acknowledge", "pd_resolve"} & row for row in _actions(service_msg))
