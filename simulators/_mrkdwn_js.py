@@ -2,7 +2,7 @@
 
 The text is parsed first (code, `<…>` sequences, entities), and every piece of it is escaped for HTML
 only afterwards, so what a message says can never become markup in the page. Expects `esc` (HTML
-escaping) and `userName(id)` from the page's script.
+escaping), `userName(id)` and `channelName(id)` from the page's script.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ function angle(inner, keep) {
   const target = bar < 0 ? inner : inner.slice(0, bar);
   const label = bar < 0 ? "" : decode(inner.slice(bar + 1));
   if (target[0] === "@") return keep(`<span class="mention">@${esc(label || userName(target.slice(1)))}</span>`);
-  if (target[0] === "#") return keep(`<span class="mention">#${esc(label || target.slice(1))}</span>`);
+  if (target[0] === "#") {
+    // As Slack shows a channel: its name, a link to it.
+    const id = target.slice(1), href = `/channels/${encodeURIComponent(id)}`;
+    return keep(`<a class="mention" href="${esc(href)}">#${esc(label || channelName(id))}</a>`);
+  }
   if (target[0] === "!") {
     const word = target.slice(1).split("^")[0];
     const shown = SPECIAL[word] || label || "@" + word;

@@ -50,6 +50,7 @@ const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) =>
   ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 function userName(id) { const u = state.users.find((x) => x.id === id); return u ? u.name : id; }
+function channelName(id) { const c = (state.channels || []).find((x) => x.id === id); return c ? c.name : id; }
 __MRKDWN__
 __CHANNELS__
 const txt = (t) => (t ? (t.type === "plain_text" ? plain(t.text) : mrkdwn(t.text)) : "");
@@ -104,7 +105,7 @@ function renderChannels() {
 }
 function render() {
   renderChannels();
-  const key = JSON.stringify([state.messages, state.ephemerals, state.users.length]);
+  const key = JSON.stringify([state.messages, state.ephemerals, state.users.length, state.channels]);
   if (key !== lastMessages) {
     lastMessages = key;
     $("messages").innerHTML = state.messages.map((m) => message(m, "")).join("") ||

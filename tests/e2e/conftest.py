@@ -12,7 +12,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from ops.sandbox import Sandbox, sandbox_config
-from settings import Timing
+from settings import Channels, Timing
 from simulators._slack_model import Message
 
 T = TypeVar("T")
@@ -23,11 +23,15 @@ SandboxFactory = Callable[..., AbstractAsyncContextManager[Sandbox]]
 
 @pytest_asyncio.fixture
 async def make_sandbox(dev_env: WorkflowEnvironment) -> SandboxFactory:
-    """Sandboxes with a chosen config (e.g. short deadlines), on the session's Temporal server."""
+    """Sandboxes with a chosen config (e.g. short deadlines, a [channels] policy), on the session's Temporal
+    server."""
     address = dev_env.client.service_client.config.target_host
 
-    def make(timing: Timing | None = None, **kwargs: Any) -> AbstractAsyncContextManager[Sandbox]:
-        config = sandbox_config(timing) if timing else None
+    def make(timing: Timing | None = None, channels: Channels | None = None,
+             **kwargs: Any) -> AbstractAsyncContextManager[Sandbox]:
+        config = sandbox_config(timing) if timing or channels else None
+        if config is not None and channels is not None:
+            config = config.model_copy(update={"channels": channels})
         return Sandbox(address, task_queue=f"e2e-{uuid.uuid4().hex[:8]}", config=config, **kwargs)
 
     return make

@@ -97,3 +97,35 @@ async def test_mrkdwn_shapes_render_like_slack(browser: Browser, sandbox: Sandbo
     assert "@here" in shown and "👀" in shown and ":no_such_emoji:" in shown
     assert "1 < 2 && 3 > 2" in shown
     assert any("incidents" in c for c in channels) and any("platform-oncall" in c for c in channels)
+
+
+@pytest.mark.timeout(240)
+async def test_acting_as_alice_create_channel_opens_it_in_the_list(browser: Browser, sandbox: Sandbox) -> None:
+    incident = sandbox.pd.trigger("PSVC001", "Checkout errors spiking")
+    await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="the incident message")
+    name = f"inc-{sandbox.pd.incidents[incident].number}-checkout-errors-spiking"
+    page = await open_channel(browser, sandbox, "C0PAYMENTS", "U0ALICE")
+    card = page.locator("#messages .msg").first
+    await card.get_by_text("Triggered").wait_for()
+    assert await page.locator("nav a", has_text=name).count() == 0
+
+    await card.get_by_role("button", name="Create channel").click()
+    created = await until(lambda: sandbox.slack.channel_by_name(name), what="the channel in Slack's record")
+    listed = page.locator("nav a", has_text=name)
+    await listed.wait_for(timeout=15000)  # appears in the sidebar without a reload
+    await card.get_by_role("button", name="Join channel").wait_for(timeout=15000)
+    told = await page.locator("#ephemerals").inner_text()
+    await listed.click()
+    await page.wait_for_url(f"**/channels/{created.id}**")
+    shown = page.locator("#messages .msg").first
+    await shown.get_by_text("Checkout errors spiking").wait_for(timeout=15000)
+    text = await shown.inner_text()
+    buttons = await shown.get_by_role("button").all_inner_texts()
+    here = await page.locator("nav a.here").inner_text()
+    await page.close()
+
+    assert name in here and "U0ALICE" in sandbox.slack.members(created.id)
+    assert "🔴 Triggered" in text and ":red_circle:" not in text
+    assert "Acknowledge" in buttons and "Resolve" in buttons
+    # The link to the channel, told only to Alice, shows its name as Slack does (not its id).
+    assert f"the incident's channel is #{name}; you are invited." in told and created.id not in told
