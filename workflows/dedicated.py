@@ -36,6 +36,7 @@ from workflows.models import (
     Status,
     TellUser,
 )
+from workflows.slack_text import plain
 
 MAX_PEOPLE = 100
 MAX_ASKERS = 50
@@ -151,8 +152,7 @@ def _created(state: IncidentState, event: ChannelCreated, now: datetime, effects
     if event.channel is None:
         ded.phase, ded.error = "failed", event.error or "Slack did not say why"
         audit(state, now, "channel", f"dedicated channel not created: {ded.error}"[:500])
-        text = (f":warning: The incident's own channel could not be created: {ded.error}. The incident stays in "
-                "this channel.")
+        text = plain(timeline.channel_failed(ded.error))  # the reason shown literally, as in the thread
         for asker in ded.askers:
             if asker.channel:
                 effects.append(TellUser(channel=asker.channel, slack_user=asker.slack_user,

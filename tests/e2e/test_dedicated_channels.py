@@ -136,7 +136,7 @@ async def _refused_then_acknowledged(sb: Sandbox, service_msg: Message, incident
 async def test_restricted_workspace_is_explained_and_the_incident_stays(sandbox: Sandbox) -> None:
     incident, service_msg = await _incident(sandbox)
     sandbox.slack.fail("conversations.create", "restricted_action")
-    await _refused_then_acknowledged(sandbox, service_msg, incident, "Settings & permissions")
+    await _refused_then_acknowledged(sandbox, service_msg, incident, "Settings &amp; permissions")  # Slack shows "&"
 
 
 async def test_missing_scope_is_explained_and_the_incident_stays(sandbox: Sandbox) -> None:

@@ -141,9 +141,11 @@ def test_every_click_gets_exactly_one_answer_even_the_same_persons_second() -> N
 
 def test_a_refusal_is_explained_and_the_incident_stays_where_it_was() -> None:
     state, _ = asked(started(), 10)
-    state, effects = reduce(state, ChannelCreated(error="the Slack app lacks the channels:manage scope"), at(12))
+    state, effects = reduce(state, ChannelCreated(error="the Slack app lacks the channels:manage scope <!here>"),
+                            at(12))
     (told,) = of(effects, TellUser)
     assert told.slack_user == "U0ALICE" and "channels:manage" in told.text
+    assert "<!here>" not in told.text and "&lt;!here&gt;" in told.text  # Slack's words shown, never pinging
     assert state.dedicated.phase == "failed" and state.commands[-1].phase is CommandPhase.FAILED
     view = message_view(state)
     assert view is not None and not view.short and view.channel_button == "Create channel"
