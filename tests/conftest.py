@@ -7,6 +7,10 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+# Imported here, at collection, on purpose: otherwise hypothesis's pytest plugin imports it at the very end
+# of a run that collected no hypothesis test, while browser and server threads are still winding down, and
+# CPython 3.11 can then fail to compile it ("AST constructor recursion depth mismatch"), crashing the run.
+import hypothesis  # noqa: F401
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
