@@ -93,6 +93,7 @@ class ChannelActivities:
                  tier2_per_minute: float = 18, tier3_per_minute: float = 45) -> None:
         self._client, self._directory, self._pd = client, directory, pd
         self._tier2, self._tier3 = Spacing(tier2_per_minute), Spacing(tier3_per_minute)
+        self._bot_user_id: str | None = None
 
     @activity.defn(name="slack_create_channel")
     async def create_channel(self, request: CreateChannel) -> ChannelCreated:
@@ -106,6 +107,13 @@ class ChannelActivities:
                     name=n, is_private=request.private))
             except SlackRefused as exc:
                 if exc.code == "name_taken":
+                    mine = await self._made_already(name, request.private)
+                    if mine is not None:
+                        # An earlier attempt made it (its answer was lost, or the click was retried): the same
+                        # channel, never a second one.
+                        log.info("incident %s: channel #%s made by an earlier attempt is kept", request.incident_id,
+                                 name)
+                        return ChannelCreated(channel=mine, name=name)
                     continue
                 if str(exc.code or "").startswith("invalid_name") and name != f"inc-{request.incident_id.lower()}":
                     base = f"inc-{request.incident_id.lower()}"
@@ -122,12 +130,39 @@ class ChannelActivities:
         return ChannelCreated(error=f"every name from #{base} to #{base}-{MAX_SUFFIX} is taken in Slack; "
                                     "change [channels] name_template or free one of those names")
 
+    async def _bot_user(self) -> str:
+        if self._bot_user_id is None:
+            response = await slack_call("who the bot is", lambda: self._client.auth_test())
+            self._bot_user_id = str(response.get("user_id") or "")
+        return self._bot_user_id
+
+    async def _made_already(self, name: str, private: bool) -> str | None:
+        """The id of an open channel named `name` that this bot created, if there is one.
+
+        Names carry the incident's number (or id), so such a channel is this incident's: an earlier attempt
+        created it. Looked up among the bot's own channels (users.conversations), a few pages at most.
+        """
+        bot, cursor = await self._bot_user(), ""
+        kind = "private_channel" if private else "public_channel"
+        for _ in range(10):
+            response = await slack_call("look for the incident channel", lambda c=cursor: (  # type: ignore[misc]
+                self._client.users_conversations(types=kind, exclude_archived=True, limit=200, cursor=c or None)))
+            for channel in response.get("channels") or []:
+                if channel.get("name") == name and channel.get("creator") == bot:
+                    return str(channel.get("id"))
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+        return None
+
     @activity.defn(name="slack_invite_to_channel")
     async def invite(self, request: InviteToChannel) -> ChannelInvited:
         """Invite Slack users and the Slack accounts of PagerDuty users; unmapped people are skipped."""
         users = list(dict.fromkeys(request.slack_users))
         for pd_user_id in request.pd_user_ids:
-            slack_user = await self._directory.slack_user_for(pd_user_id)
+            # Strict: a lookup that failed (PagerDuty or Slack unavailable) is retried, never taken for
+            # "has no Slack account", or the on-call person would never be invited.
+            slack_user = await self._directory.slack_user_for(pd_user_id, strict=True)
             if slack_user and slack_user not in users:
                 users.append(slack_user)
         invited: list[str] = []
@@ -141,8 +176,10 @@ class ChannelActivities:
                 if exc.retryable:
                     raise
                 if exc.code != "already_in_channel":
-                    return ChannelInvited(pd_user_ids=request.pd_user_ids, slack_users=invited,
-                                          error=_explain(exc, False))
+                    # Refused for good (a guest, an external user, a missing scope): those asked are handled,
+                    # so the invitation is not asked for again and again; the thread says why once.
+                    return ChannelInvited(pd_user_ids=request.pd_user_ids, slack_users=users,
+                                          error=_explain(exc, request.private))
             invited += batch
         return ChannelInvited(pd_user_ids=request.pd_user_ids, slack_users=invited)
 

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
-from activities.errors import BridgeError, PagerDutyNotFound, slack_error
+from activities.errors import BridgeError, PagerDutyNotFound, SlackUnavailable, slack_error
 from activities.metrics import MENTION_LOOKUP_FAILURES
 from activities.pagerduty_api import PagerDutyApi
 from settings import BridgeConfig
@@ -113,13 +113,16 @@ class Directory:
             )
         return str(email)
 
-    async def slack_user_for(self, pd_user_id: str) -> str | None:
-        """The Slack user to mention for a PagerDuty user, or None (then the name is shown)."""
+    async def slack_user_for(self, pd_user_id: str, strict: bool = False) -> str | None:
+        """The Slack user to mention for a PagerDuty user, or None (then the name is shown).
+
+        With `strict`, None means the person has no Slack account: a lookup that failed raises (retryably).
+        """
         reverse = self._config.identity.pagerduty_to_slack()
         if pd_user_id in reverse:
             return reverse[pd_user_id]
         hit, value = self._slack_ids.get(pd_user_id)
-        if hit:
+        if hit and (value is not None or not strict):
             return value  # type: ignore[no-any-return]  # str | None as stored
         slack_id: str | None = None
         try:
@@ -132,14 +135,21 @@ class Directory:
         except SlackApiError as exc:
             if exc.response.get("error") != "users_not_found":
                 self._mention_lookup_failed(pd_user_id, "slack", str(exc.response.get("error") or exc))
+                if strict:
+                    raise SlackUnavailable(f"looking up PagerDuty user {pd_user_id} in Slack failed: "
+                                           f"{exc.response.get('error') or exc}") from None
                 return None
             self._on_miss("pagerduty_to_slack")
         except BridgeError as exc:
             # A mention is worth a lookup, never the message: show the name and try again a little later.
             self._mention_lookup_failed(pd_user_id, "pagerduty", str(exc))
+            if strict:
+                raise
             return None
         except (aiohttp.ClientError, TimeoutError) as exc:
             self._mention_lookup_failed(pd_user_id, "slack", f"Slack unreachable ({type(exc).__name__})")
+            if strict:
+                raise SlackUnavailable(f"looking up PagerDuty user {pd_user_id}: Slack unreachable") from None
             return None
         self._slack_ids.put(pd_user_id, slack_id)
         return slack_id

@@ -105,7 +105,21 @@ class ChannelMixin:
             "conversations.invite": self._conversations_invite,
             "conversations.archive": self._conversations_archive,
             "conversations.info": self._conversations_info,
+            "users.conversations": self._users_conversations,
         }
+
+    def _users_conversations(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The channels the bot is a member of (one page: the simulator's workspaces are small)."""
+        types = {t.strip() for t in str(p.get("types") or "public_channel").split(",") if t.strip()}
+        if "public_channel" in types:
+            self._require_scope("channels:read")
+        if "private_channel" in types:
+            self._require_scope("groups:read")
+        hide_archived = _flag(p.get("exclude_archived"))
+        found = [c.to_api() for c in self.channels.values()
+                 if c.bot_is_member and not c.is_im and not (hide_archived and c.is_archived)
+                 and ("private_channel" if c.is_private else "public_channel") in types]
+        return {"channels": found, "response_metadata": {"next_cursor": ""}}
 
     def _conversations_create(self, p: dict[str, Any]) -> dict[str, Any]:
         private = _flag(p.get("is_private"))

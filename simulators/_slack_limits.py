@@ -50,6 +50,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "conversations.create": TIER_2,
     "conversations.archive": TIER_2,
     "conversations.invite": TIER_3,
+    "users.conversations": TIER_3,
     "views.open": TIER_4,
     "views.push": TIER_4,
     "views.update": TIER_4,

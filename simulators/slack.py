@@ -42,7 +42,7 @@ __all__ = [
 
 DEFAULT_SCOPES = [
     "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
-    "channels:manage", "groups:write",
+    "channels:manage", "groups:write", "groups:read",
 ]
 
 

@@ -103,6 +103,7 @@ class CreateChannel(Model):
 class InviteToChannel(Model):
     kind: Literal["invite_to_channel"] = "invite_to_channel"
     channel: str
+    private: bool = False
     slack_users: list[str] = Field(default_factory=list)
     pd_user_ids: list[str] = Field(default_factory=list)  # mapped to Slack users by the activity
 

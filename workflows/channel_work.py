@@ -29,13 +29,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rendering import failure_text
 
 CHANNEL_DEADLINE = timedelta(hours=1)  # a storm of channels waits its turn (about 20 a minute)
+# One attempt: its turn (at most 20 s, else it comes back later) and a few Slack calls; a creation that
+# timed out anyway finds the channel it made on the next attempt (activities/channels.py).
+CHANNEL_CALL_TIMEOUT = timedelta(minutes=2)
 
 ChannelEffect = CreateChannel | InviteToChannel | PostSummary | ArchiveChannel
 ChannelResult = ChannelCreated | ChannelInvited | SummaryPosted | ChannelArchived
 
 
 async def run(effect: ChannelEffect) -> ChannelResult:
-    calls: Any = {"start_to_close_timeout": options.CALL_TIMEOUT, "schedule_to_close_timeout": CHANNEL_DEADLINE,
+    calls: Any = {"start_to_close_timeout": CHANNEL_CALL_TIMEOUT, "schedule_to_close_timeout": CHANNEL_DEADLINE,
                   "retry_policy": options.SLACK_RETRY}
     try:
         match effect:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows import timeline
-from workflows.changes import audit, find_command, reply, settle
+from workflows.changes import audit, reply, settle
 from workflows.channel_models import (
     ArchiveChannel,
     Asker,
@@ -60,7 +60,7 @@ def on_click(state: IncidentState, action: SlackAction, effects: list[Effect]) -
         tell(f"{who}, incident channels are turned off for this bridge ([channels] dedicated = \"never\").")
         return True
     if ded.phase == "ready" and ded.archived:
-        tell(f"{who}, this incident's channel {link(state)} was archived after the incident was resolved.")
+        tell(f"{who}, this incident's channel {link(state)} was archived; the incident is followed here again.")
         return True
     if ded.phase == "ready":
         if state.channels.private and action.slack_user not in ded.invited:
@@ -127,9 +127,10 @@ def on_event(state: IncidentState, event: ChannelEvent, now: datetime, effects: 
             ded.invited_pd = _bounded(ded.invited_pd + [p for p in event.pd_user_ids if p not in ded.invited_pd])
             ded.invited = _bounded(ded.invited + [u for u in event.slack_users if u not in ded.invited])
             if event.error is not None:
-                ded.invite_error = event.error
                 audit(state, now, "channel", f"invitations to {ded.channel} failed: {event.error}"[:500])
-                reply(state, timeline.channel_invite_failed(event.error))
+                if event.error != ded.invite_error:  # the same refusal is told once, not at every invitation
+                    reply(state, timeline.channel_invite_failed(event.error))
+                ded.invite_error = event.error
         case SummaryPosted():
             ded.summarizing, ded.summary_posted = False, True
             if event.error is not None:
@@ -172,18 +173,23 @@ def _created(state: IncidentState, event: ChannelCreated, now: datetime, effects
         command.confirmed = command.echo_seen = True
     reply(state, timeline.channel_opened(ded.created_by, event.channel), to_service=True)
     for asker in ded.askers:
+        invited = not state.channels.private or asker.slack_user == ded.created_by
+        text = (f"<@{asker.slack_user}>, the incident's channel is {link(state)}; you are invited." if invited
+                else f"<@{asker.slack_user}>, the incident's channel is {link(state)}, a private channel: ask "
+                     "someone in it to add you.")
         if asker.channel:
-            effects.append(TellUser(channel=asker.channel, slack_user=asker.slack_user,
-                                    text=f"<@{asker.slack_user}>, the incident's channel is {link(state)}; "
-                                         "you are invited.", action=ActionKind.CREATE_CHANNEL))
+            effects.append(TellUser(channel=asker.channel, slack_user=asker.slack_user, text=text,
+                                    action=ActionKind.CREATE_CHANNEL))
 
 
 def after(state: IncidentState, event: Event, now: datetime, effects: list[Effect]) -> None:
     """What the channel needs once an event is applied: creation by policy, invitations, the summary."""
     ded = state.dedicated
-    if isinstance(event, PdEvent):
-        _learn_people(state, event)
-    if state.incident is not None:
+    if isinstance(event, PdEvent) and event.event_type == "incident.responder.added" and event.responder:
+        _want(state, [event.responder.id])
+    if ded.active and state.incident is not None:
+        # The current assignees (the newest PagerDuty says), never those the incident had before the channel:
+        # someone moved off the incident is not added to its channel.
         _want(state, [a.id for a in state.incident.assignees])
     if ded.phase == "none" and _by_policy(state):
         _create(state, effects)
@@ -195,7 +201,8 @@ def after(state: IncidentState, event: Event, now: datetime, effects: list[Effec
                     and (not state.channels.private or a.slack_user == ded.created_by)]
     if (invite_pd or invite_slack) and not ded.inviting:
         ded.inviting = True
-        effects.append(InviteToChannel(channel=ded.channel, slack_users=invite_slack, pd_user_ids=invite_pd))
+        effects.append(InviteToChannel(channel=ded.channel, slack_users=invite_slack, pd_user_ids=invite_pd,
+                                       private=state.channels.private))
     if state.status is Status.RESOLVED and not ded.summary_posted and not ded.summarizing:
         ded.summarizing = True
         effects.append(PostSummary(incident_id=state.incident_id, channel=ded.channel))
@@ -208,13 +215,6 @@ def _by_policy(state: IncidentState) -> bool:
     if mode not in {"always", "high_urgency"} or not state.known or inc is None or inc.status is Status.RESOLVED:
         return False
     return mode == "always" or inc.urgency == "high"
-
-
-def _learn_people(state: IncidentState, event: PdEvent) -> None:
-    if event.event_type == "incident.responder.added" and event.responder is not None:
-        _want(state, [event.responder.id])
-    if event.incident is not None:
-        _want(state, [a.id for a in event.incident.assignees])
 
 
 def _want(state: IncidentState, pd_ids: list[str]) -> None:
@@ -251,8 +251,3 @@ def holds_open(state: IncidentState) -> bool:
     """Work for the channel still to come: the workflow does not finish before it."""
     ded = state.dedicated
     return ded.phase == "creating" or ded.inviting or ded.summarizing or ded.archiving or deadline(state) is not None
-
-
-def find_click(state: IncidentState, command_id: str) -> Command | None:
-    command = find_command(state, command_id)
-    return command if command is not None and command.action is ActionKind.CREATE_CHANNEL else None

@@ -146,6 +146,7 @@ class Unexpected(Model):
 class RepliesPosted(Model):
     kind: Literal["replies_posted"] = "replies_posted"
     upto_seq: int
+    seqs: list[int] = Field(default_factory=list)  # exactly these (one thread's); empty: all up to `upto_seq`
 
 
 class Tick(Model):

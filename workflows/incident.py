@@ -100,6 +100,7 @@ class IncidentWorkflow:
                 return self._state
             if (workflow.info().is_continue_as_new_suggested() and not self._slack_sync.posting
                     and not self._dedicated_sync.posting and self._state.dedicated.phase != "creating"
+                    and not self._state.dedicated.summarizing
                     and workflow.all_handlers_finished()):
                 # Nothing in flight holds the incident's decisions: the new run asks again for reads and
                 # writes (which are idempotent) and renders from state. Only a root post and a channel's

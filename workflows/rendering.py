@@ -54,17 +54,13 @@ def _slot(kind: Kind) -> Kind:
 
 
 def replies_for(state: IncidentState, dedicated: bool) -> list[Reply]:
-    """The replies next in line for one of the incident's messages: the leading run that goes there.
+    """The replies waiting for one of the incident's messages, in order.
 
     While the incident has its own channel its timeline goes to that channel's thread, except replies
-    meant for the service channel (the link to the new channel); order is kept across both.
+    meant for the service channel (the link to the new channel). Each thread keeps its own order and
+    never waits for the other's.
     """
-    run: list[Reply] = []
-    for reply in state.replies:
-        if (state.dedicated.active and not reply.to_service) is not dedicated:
-            break
-        run.append(reply)
-    return run
+    return [r for r in state.replies if (state.dedicated.active and not r.to_service) is dedicated]
 
 
 class SlackSync:
@@ -108,6 +104,11 @@ class SlackSync:
         return message_view(state, dedicated=True) if state.dedicated.active else None
 
     def wake_at(self) -> datetime | None:
+        if self._view(self._state()) is None:
+            # Nothing to show (the incident's channel was archived): no retry or turn is worth waking for.
+            self.retry_at = None
+            self._asked.clear()
+            return None
         times = [t for t in (self.retry_at, *(at + ASK_AGAIN_AFTER for at in self._asked.values())) if t]
         return min(times) if times else None
 
@@ -292,6 +293,6 @@ class SlackSync:
                     self._apply(ChannelArchived())
                     return
                 workflow.logger.error("thread replies up to %d not posted: %s", batch[-1].seq, failure_text(exc))
-            self._apply(RepliesPosted(upto_seq=batch[-1].seq))
+            self._apply(RepliesPosted(upto_seq=batch[-1].seq, seqs=[r.seq for r in batch]))
         finally:
             self._replying = False

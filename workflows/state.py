@@ -125,7 +125,8 @@ def _on_slack_result(state: IncidentState, event: MessagePosted | RenderDone | R
             elif event.message_gone:
                 state.ts = None
         case RepliesPosted():
-            state.replies = [r for r in state.replies if r.seq > event.upto_seq]
+            posted = set(event.seqs) or {r.seq for r in state.replies if r.seq <= event.upto_seq}
+            state.replies = [r for r in state.replies if r.seq not in posted]
             state.replies_posted_seq = max(state.replies_posted_seq, event.upto_seq)
 
 

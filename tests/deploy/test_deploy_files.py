@@ -60,7 +60,7 @@ SEARCH_ATTRIBUTES = {
     "IncidentStuck": "Bool",
 }
 SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
-                    "channels:manage", "groups:write"}
+                    "channels:manage", "groups:write", "groups:read"}
 TIMING_KEYS = {
     "action_deadline_seconds",
     "confirmation_deadline_seconds",

@@ -116,6 +116,20 @@ async def test_a_taken_name_gets_a_suffix(sandbox: Sandbox) -> None:
     assert [c.error for c in sandbox.slack.calls_to("conversations.create")] == ["name_taken", None]
 
 
+async def test_a_channel_an_earlier_attempt_made_is_used_not_a_second_one(sandbox: Sandbox) -> None:
+    # An earlier attempt created the channel, but its answer was lost (a timeout): the name is taken by the
+    # bridge's own channel for this incident, which is the one to use.
+    incident, service_msg = await _incident(sandbox)
+    name = _expected_name(sandbox, incident)
+    mine = sandbox.slack.add_channel("C0MADE01", name, members=set())
+    mine.created_by_bot, mine.creator = True, sandbox.slack.bot_user_id
+    await _click(sandbox, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
+    await until(lambda: sandbox.slack.messages("C0MADE01"), what="the incident message in the channel made before")
+    await until(lambda: "U0ALICE" in sandbox.slack.members("C0MADE01"), what="Alice invited")
+    assert [c.id for c in sandbox.slack.created_channels()] == ["C0MADE01"]
+    assert sandbox.slack.channel_by_name(f"{name}-2") is None
+
+
 async def _refused_then_acknowledged(sb: Sandbox, service_msg: Message, incident: str, reason: str) -> None:
     await _click(sb, CHANNEL, service_msg, "pd_create_channel", "U0ALICE")
     told = await until(lambda: _told(sb, "U0ALICE"), what="the explanation to the clicker")

@@ -112,7 +112,7 @@ def test_required_scopes_match_the_manifest() -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == MANIFEST_SLACK_SCOPES
     # Every install needs these; the incident channel scopes only where the config creates channels.
     channel_scopes = MANIFEST_SLACK_SCOPES - REQUIRED_SLACK_SCOPES
-    assert channel_scopes == {"channels:manage", "groups:write"}
+    assert channel_scopes == {"channels:manage", "groups:write", "groups:read"}
 
 
 def test_manifest_check_names_a_missing_channel_scope(tmp_path: Path) -> None:
@@ -184,11 +184,11 @@ async def test_private_dedicated_channels_need_groups_write(sims: Sims, make_set
     checks = await run_checks(make_settings(private))
     assert failures(checks) == []
     detail = by_name(checks)["Slack channel scopes"].detail
-    assert detail == 'groups:write ([channels] dedicated = "always", private channels)'
+    assert detail == 'groups:write, groups:read ([channels] dedicated = "always", private channels)'
 
 
 async def test_no_channel_scopes_needed_when_dedicated_is_never(sims: Sims, make_settings: MakeSettings) -> None:
-    sims.slack.scopes = [s for s in sims.slack.scopes if s not in {"channels:manage", "groups:write"}]
+    sims.slack.scopes = [s for s in sims.slack.scopes if s not in {"channels:manage", "groups:write", "groups:read"}]
     checks = await run_checks(make_settings('\n[channels]\ndedicated = "never"'))
     assert failures(checks) == []
     check = by_name(checks)["Slack channel scopes"]

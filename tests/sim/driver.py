@@ -121,7 +121,7 @@ class SimWorkflow:
                 run = replies_for(self.state, dedicated)
                 if run and channel is not None and ts is not None:
                     self.slack.reply(channel, ts, run)
-                    self._apply(RepliesPosted(upto_seq=run[-1].seq))
+                    self._apply(RepliesPosted(upto_seq=run[-1].seq, seqs=[r.seq for r in run]))
                     break
             else:
                 return

@@ -30,6 +30,7 @@ from workflows.models import (
     IncidentState,
     MessagePosted,
     Ref,
+    RepliesPosted,
     ResolveActor,
     Resumed,
     Status,
@@ -257,3 +258,51 @@ async def test_policy_channel_lives_through_the_incident_and_is_archived_hours_a
 
 async def _async(value: Any) -> Any:
     return value
+
+
+def test_an_invitation_refused_for_good_is_not_asked_again_and_told_once() -> None:
+    state, effects = created(started(), 10)
+    (invite,) = of(effects, InviteToChannel)
+    refused = ChannelInvited(pd_user_ids=invite.pd_user_ids, slack_users=invite.slack_users,
+                             error="Slack refused (user_is_restricted)")
+    state, effects = reduce(state, refused, at(13))
+    assert not of(effects, InviteToChannel)
+    warned = [r for r in state.replies if "could be invited" in r.text]
+    assert len(warned) == 1
+    state, effects = reduce(state, pd_event("incident.reassigned", 20, assignees=[Ref(id=BOB.pd_id)]), at(20))
+    (again,) = of(effects, InviteToChannel)
+    assert again.pd_user_ids == [BOB.pd_id]  # only the new assignee
+    state, _ = reduce(state, refused.model_copy(update={"pd_user_ids": [BOB.pd_id], "slack_users": []}), at(21))
+    assert len([r for r in state.replies if "could be invited" in r.text]) == 1  # the same refusal, told once
+
+
+def test_only_current_assignees_are_invited_not_those_moved_off_before() -> None:
+    state = started(private=True)
+    state, _ = reduce(state, pd_event("incident.reassigned", 5, assignees=[Ref(id=BOB.pd_id)]), at(5))
+    state, effects = asked(state, 10)
+    state, effects = reduce(state, ChannelCreated(channel="C0DEDIC", name="inc-42"), at(12))
+    (invite,) = of(effects, InviteToChannel)
+    assert invite.pd_user_ids == [BOB.pd_id] and invite.private  # Alice (assigned before) is not added
+
+
+def test_people_waiting_on_a_private_channel_are_not_told_they_are_invited() -> None:
+    state, _ = asked(started(private=True), 10)
+    state, _ = reduce(state, click(ActionKind.CREATE_CHANNEL, user="U0EVE"), at(11))
+    state, effects = reduce(state, ChannelCreated(channel="C0DEDIC", name="inc-42"), at(12))
+    told = {t.slack_user: t.text for t in of(effects, TellUser)}
+    assert "you are invited" in told["U0ALICE"] and "ask someone in it to add you" in told["U0EVE"]
+    assert of(effects, InviteToChannel)[0].slack_users == ["U0ALICE"]
+
+
+def test_the_channels_thread_never_waits_for_the_service_threads_backlog() -> None:
+    state = IncidentState(incident_id="PINC001", channels=ChannelPolicy(dedicated="always"))
+    state, _ = reduce(state, pd_event("incident.triggered", 0, agent=None), at(0))
+    state, _ = reduce(state, ChannelCreated(channel="C0DEDIC", name="inc-42"), at(1))
+    state, _ = reduce(state, MessagePosted(channel="C0DEDIC", ts="2.1", dedicated=True), at(2))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 3, agent=BOB), at(3))
+    # The service channel's message is still waiting for its turn (a storm): its link reply waits with it.
+    assert [r.to_service for r in replies_for(state, dedicated=False)] == [True]
+    waiting = replies_for(state, dedicated=True)
+    assert len(waiting) == 1 and "Acknowledged" in waiting[0].text
+    state, _ = reduce(state, RepliesPosted(upto_seq=waiting[-1].seq, seqs=[r.seq for r in waiting]), at(4))
+    assert [r.to_service for r in state.replies] == [True]  # the service thread's reply is still to post
