@@ -452,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds allowed for sending, then again for converging (default 120, --quick 45)")
     parser.add_argument("--storm", type=int, metavar="N", default=None,
                         help="only the alert-storm bench (ops/bench_storm.py): N incidents, Slack limits on")
+    parser.add_argument("--storm-channels", choices=["never", "on_demand", "high_urgency", "always"],
+                        default="on_demand", help="storm: the [channels] dedicated policy (always: every incident "
+                                                  "gets a channel of its own)")
     parser.add_argument("--storm-shuffled", action="store_true",
                         help="storm: play every incident to the end, then deliver all webhooks in random order")
     parser.add_argument("--no-ingest", action="store_true", help="skip (b), which starts a Temporal dev server")
@@ -470,7 +473,7 @@ async def main(argv: list[str]) -> int:
     if args.storm is not None:
         from ops import bench_storm  # imports this module's Temporal helpers
 
-        return await bench_storm.main(args.storm, args.timeout or 600.0, args.storm_shuffled)
+        return await bench_storm.main(args.storm, args.timeout or 600.0, args.storm_shuffled, args.storm_channels)
     webhooks = max(10, min(args.webhooks or (100 if args.quick else 200), 5_000))
     events = max(100, min(args.events, 200_000))
     timeout = args.timeout or (45.0 if args.quick else 120.0)

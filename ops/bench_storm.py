@@ -29,7 +29,8 @@ import httpx
 
 from api.signatures import pagerduty_signature
 from ops.bench import start_temporal, temporal_binary
-from ops.sandbox import ROUTES, Sandbox
+from ops.sandbox import ROUTES, Sandbox, sandbox_config
+from settings import Channels
 
 FINAL_PREFIX = "[RESOLVED]"
 STORM_MARK = "Alert storm"
@@ -77,6 +78,8 @@ class StormResult:
     delivery_statuses: Counter[int] = field(default_factory=Counter)
     roots_per_channel: dict[str, int] = field(default_factory=dict)  # incidents routed to each channel
     calls: Counter[str] = field(default_factory=Counter)  # Slack Web API calls per method (429s included)
+    channels_created: int = 0
+    channels_policy: str = "on_demand"
     ratelimited: Counter[str] = field(default_factory=Counter)
     storm_notice_after: dict[str, float | None] = field(default_factory=dict)  # channel -> seconds, None: never
     missing: int = 0  # incidents with no message at all at the end
@@ -241,7 +244,7 @@ def collect(sb: Sandbox, plan: StormPlan, result: StormResult) -> None:
 
 
 async def run_storm(incidents: int, timeout: float, *, shuffled: bool = False, seed: int = 7,
-                    slack_limits: bool = True) -> StormResult | None:
+                    slack_limits: bool = True, channels: str = "on_demand") -> StormResult | None:
     """The storm on an embedded Temporal dev server; None when the Temporal CLI is missing."""
     binary = temporal_binary()
     if binary is None:
@@ -249,7 +252,9 @@ async def run_storm(incidents: int, timeout: float, *, shuffled: bool = False, s
         return None
     async with await start_temporal(binary) as env:
         address = env.client.service_client.config.target_host
-        async with (Sandbox(address, task_queue=f"storm-{uuid.uuid4().hex[:8]}", slack_limits=slack_limits) as sb,
+        config = sandbox_config().model_copy(update={"channels": Channels(dedicated=channels)})
+        async with (Sandbox(address, task_queue=f"storm-{uuid.uuid4().hex[:8]}", slack_limits=slack_limits,
+                            config=config) as sb,
                     httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=SENDERS + 2)) as client):
             plan = StormPlan()
             result = StormResult(incidents, timeout, "shuffled" if shuffled else "live")
@@ -265,6 +270,8 @@ async def run_storm(incidents: int, timeout: float, *, shuffled: bool = False, s
             result.roots_per_channel = dict(Counter(plan.channel.values()))
             await watcher
             collect(sb, plan, result)
+            result.channels_created = len(sb.slack.created_channels())
+            result.channels_policy = channels
             for task in out.tasks:
                 task.cancel()
             return result
@@ -297,6 +304,7 @@ def storm_rows(r: StormResult) -> list[tuple[str, str]]:
         ("incidents missing (no message)", str(r.missing)),
         ("incidents wrong at the end", str(r.wrong)),
         ("root messages per incident", duplicated or "n/a"),
+        (f"incident channels created ([channels] dedicated = {r.channels_policy})", str(r.channels_created)),
     ]
 
 
@@ -310,7 +318,7 @@ def print_storm_table(result: StormResult) -> None:
         print(f"  {name:<{width}}  {value}")
 
 
-async def main(incidents: int, timeout: float, shuffled: bool = False) -> int:
+async def main(incidents: int, timeout: float, shuffled: bool = False, channels: str = "on_demand") -> int:
     incidents = max(2, min(incidents, 10_000))
     if shuffled:
         how = "every incident played to the end in PagerDuty first, then all webhooks delivered in random order"
@@ -323,7 +331,7 @@ async def main(incidents: int, timeout: float, shuffled: bool = False) -> int:
           f"timeout {timeout:.0f} s\n", flush=True)
     # Each 429 fails one activity attempt, which the SDK logs as a warning with a traceback: thousands of them.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
-    result = await run_storm(incidents, timeout, shuffled=shuffled)
+    result = await run_storm(incidents, timeout, shuffled=shuffled, channels=channels)
     if result is not None:
         print_storm_table(result)
     return 0
