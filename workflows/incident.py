@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         WriteOutcome,
         WriteToPagerDuty,
     )
-    from workflows.policy import REFUSED_PREFIX
+    from workflows.policy import MAYBE_LANDED, REFUSED_PREFIX
     from workflows.rendering import SlackSync, failure_text, failure_type, retry_delay
     from workflows.state import next_deadline, reduce
     from workflows.tasks import Tasks
@@ -221,6 +221,10 @@ class IncidentWorkflow:
                     minutes = self._state.timing.action_deadline_seconds / 60
                     raise ApplicationError(f"{failure_text(first)}; gave up after {minutes:g} min of retries",
                                            non_retryable=True) from final
+                if retry_arg is not None and failure_type(first) not in NOT_DONE_TYPES:
+                    # A refusal of the retry says nothing of the first attempt, which may have gone through:
+                    # not reported as refused, so its echo, should it come, is still this click's.
+                    raise ApplicationError(f"{failure_text(final)} {MAYBE_LANDED}", non_retryable=True) from final
                 raise
 
     async def _write(self, effect: WriteToPagerDuty) -> None:
@@ -241,6 +245,11 @@ class IncidentWorkflow:
             return
         except ActivityError as refused:
             prefix = "" if failure_type(refused) == "EscalationExhausted" else f"{REFUSED_PREFIX}: "
+            if effect.may_have_landed and failure_type(refused) != "EscalationExhausted":
+                # An attempt of the run before may have gone through: this refusal is no proof it did not.
+                self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
+                                        detail=f"{failure_text(refused)} {MAYBE_LANDED}"))
+                return
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
                                     detail=prefix + failure_text(refused)))
             return

@@ -27,6 +27,8 @@ SNOOZE_CHOICES = {"3600": "1 h", "14400": "4 h", "86400": "24 h"}
 
 # How a write PagerDuty refused (a 4xx no retry changes) is reported; such a write never landed.
 REFUSED_PREFIX = "PagerDuty refused"
+# Said of a refusal that came to a retry while an earlier attempt may have gone through: not proof it did not.
+MAYBE_LANDED = "(refused on a retry; an earlier attempt may have gone through)"
 
 # The status a command leaves the incident in, for commands that change it.
 EXPECTED_STATUS = {ActionKind.ACKNOWLEDGE: Status.ACKNOWLEDGED, ActionKind.RESOLVE: Status.RESOLVED}

@@ -38,7 +38,7 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
-from workflows.policy import ECHO_CLOCK_SKEW
+from workflows.policy import ECHO_CLOCK_SKEW, MAYBE_LANDED
 
 DEDICATED = "C0DEDIC1"  # the incident's own channel, when one is created
 Fault = Literal["ok", "stale", "error", "refused", "unavailable", "timeout_applied"]
@@ -136,8 +136,10 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
             return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False
     if fault in {"refused", "error"}:
-        return [*events, WriteOutcome(command_id=w.command_id, result="failed",
-                                      detail="PagerDuty refused: Arguments Caused Error")], True
+        # As the workflow reports it: a refusal proves nothing landed only when no earlier attempt may have.
+        detail = (f"Arguments Caused Error {MAYBE_LANDED}" if landed
+                  else "PagerDuty refused: Arguments Caused Error")
+        return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
     return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
 
 

@@ -166,3 +166,24 @@ def test_b17_retry_after_a_503_takes_the_clickers_own_change_for_its_own() -> No
     m.job_answers(pick=0, fault="unavailable")  # the write: 503, retrying
     m.job_answers(pick=0, fault="ok")  # the retry finds Alice's acknowledgement since the click
     m.teardown()
+
+
+def test_b19_a_refused_retry_after_a_lost_answer_does_not_disown_the_clicks_echo() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="timeout_applied")  # the first attempt lands, its answer is lost
+    m.deliver_webhook(pick=0)  # its echo comes while the click waits
+    m.job_answers(pick=0, fault="error")  # the retry is refused: no proof the first attempt did not land
+    m.teardown()
+
+
+def test_b20_an_event_older_than_those_forgotten_after_a_storm_is_not_shown_twice() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=0)  # the reassign, shown once
+    m.webhook_storm(roll=0)  # over 500 other events: the reassign's id is forgotten
+    m.redeliver_webhook(pick=1)  # PagerDuty delivers the reassign again
+    m.teardown()

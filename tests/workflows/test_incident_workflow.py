@@ -85,6 +85,8 @@ async def test_continue_as_new_keeps_state_and_loses_no_signal() -> None:
                 await handle.signal(IncidentWorkflow.pd_event, event)
             latest = env.client.get_workflow_handle(handle.id)
             state = await eventually(lambda: _seen(latest, 61), timeout=60)
+            # The message may still wait for its turn while the runs hand over: it comes, and only once.
+            await eventually(lambda: _async(bool(backend.posts)), timeout=60, what="the incident message")
             description = await latest.describe()
     assert description.run_id != first_run
     assert description.status is WorkflowExecutionStatus.RUNNING
