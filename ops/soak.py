@@ -44,6 +44,8 @@ def main(argv: list[str]) -> int:
             headline = str(failed).splitlines()[0][:160] if str(failed) else repr(failed)
             kind = headline.split(":")[0]
             print(f"soak: FAILED seed {seed}: {headline}", flush=True)
+            for note in getattr(failed, "__notes__", []):  # the shrunk schedule, step by step
+                print(f"    {note}", flush=True)
             failures.setdefault(kind, seed)
             if args.stop:
                 break
