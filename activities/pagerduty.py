@@ -17,7 +17,7 @@ from activities.errors import (
 from activities.escalation import current_level, oncall_levels
 from activities.metrics import ACTIONS
 from activities.pagerduty_api import PagerDutyApi, parse_time, ref, snapshot, status_changed_at
-from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
+from workflows.models import ActionKind, IncidentRead, Model, Ref, WriteOutcome, WriteToPagerDuty
 from workflows.policy import ECHO_CLOCK_SKEW
 
 # The log entry PagerDuty writes for a status change (how a retry finds that its first attempt landed).
@@ -82,6 +82,10 @@ class PagerDutyActivities:
             # An earlier attempt of this click landed (its answer was lost): doing it again would be a second
             # change (an acknowledgement that timed out in between would be acknowledged twice).
             return _applied(w, await self._api.get_incident(incident_id))
+        return await self._update(incident_id, w, retry=retry)
+
+    async def _update(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:
+        """Acknowledge, resolve, priority, reassign, escalate: one PUT of the incident, unless not needed."""
         if w.action is ActionKind.ACKNOWLEDGE:
             fields: dict[str, Any] = {"status": "acknowledged"}
         elif w.action is ActionKind.RESOLVE:
@@ -98,6 +102,9 @@ class PagerDutyActivities:
                                     status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
+            already = await self._escalated_already(incident_id, w, retry=retry)
+            if already is not None:
+                return already
             fields = {"escalation_level": w.escalation_level}
         try:
             data = await self._api.update_incident(incident_id, fields, w.actor_email)
@@ -126,6 +133,34 @@ class PagerDutyActivities:
                     and (since is None or (asked is not None and asked >= since.replace(microsecond=0)))):
                 return True
         return False
+
+    async def _escalated_already(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome | None:
+        """"Already" when someone (the clicker too, in PagerDuty, or PagerDuty itself) escalated since the click.
+
+        A second step would climb twice, and the escalation is theirs, not this click's. On a retry, the
+        acting person's own escalation is this click's earlier attempt: the write goes on (same level).
+        """
+        moved = await self._escalated_since_click(incident_id, w)
+        if moved is None or (retry and moved.id == w.actor_pd_id):
+            return None
+        data = await self._api.get_incident(incident_id)
+        return WriteOutcome(command_id=w.command_id, result="already", detail="already escalated",
+                            already_by=moved if moved.id else None, snapshot=snapshot(data),
+                            status_changed_at=status_changed_at(data))
+
+    async def _escalated_since_click(self, incident_id: str, w: WriteToPagerDuty) -> Ref | None:
+        """Who escalated the incident since the click (an empty id: PagerDuty's own timeout), if anyone did."""
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+        if since is None:
+            return None
+        for entry in await self._api.list_log_entries(incident_id):
+            written = parse_time(entry.get("created_at"))
+            if entry.get("type") == "escalate_log_entry" and written is not None and written >= since.replace(
+                    microsecond=0):
+                agent = entry.get("agent") or {}
+                person = str(agent.get("type", "")).startswith("user")
+                return Ref(id=str(agent.get("id") or "") if person else "", summary=str(agent.get("summary") or ""))
+        return None
 
     async def _landed(self, incident_id: str, w: WriteToPagerDuty) -> bool:
         """Whether PagerDuty's log shows this change by the acting person since the click."""

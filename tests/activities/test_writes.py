@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.testing import ActivityEnvironment
@@ -52,6 +52,25 @@ async def test_already_resolved_by_the_clicker_themself_is_applied(live: Live) -
     outcome = await send(live, incident, write(ActionKind.RESOLVE), is_retry=True, attempt=2)
     assert outcome.result == "applied"
     # PagerDuty's log shows Alice's resolve since the click: the retry does not send it again.
+    assert len([r for r in live.pd.requests if r.method == "PUT"]) == 1
+
+
+async def test_escalated_since_the_click_is_already_and_never_climbs_twice(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    w = write(ActionKind.ESCALATE, escalation_level=2)  # planned at the click: one above level 1
+    live.pd.escalate(incident, "PUBOB01", 2)  # Bob escalates in PagerDuty while the click is on its way
+    outcome = await send(live, incident, w)
+    assert outcome.result == "already" and outcome.already_by == Ref(id="PUBOB01", summary="Bob Brown")
+    assert not [r for r in live.pd.requests if r.method == "PUT"]  # nothing sent: no second step
+
+
+async def test_an_escalation_before_the_click_does_not_stop_it(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.escalate(incident, "PUBOB01", 1)  # an escalation (back to level 1) before the click
+    w = write(ActionKind.ESCALATE, escalation_level=2)
+    w = w.model_copy(update={"issued_at": datetime.now(UTC) + timedelta(minutes=1)})  # clicked after it
+    outcome = await send(live, incident, w)
+    assert outcome.result == "applied"
     assert len([r for r in live.pd.requests if r.method == "PUT"]) == 1
 
 

@@ -143,6 +143,35 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
 
 
+def _status(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome | None:
+    """Acknowledge or resolve as the activity does; None when the change was made now."""
+    actor = BY_PD_ID[w.actor_pd_id]
+    done = WriteOutcome(command_id=w.command_id, result="applied")
+    target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
+    kind = "incident.acknowledged" if target is Status.ACKNOWLEDGED else "incident.resolved"
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    if landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
+                     for c in pd.ledger):
+        # As the activity does: PagerDuty's log shows this person's change since the click.
+        return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+    if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
+        return WriteOutcome(command_id=w.command_id, result="failed",
+                            detail="PagerDuty refused: Incident Already Resolved")
+    changed = pd.rest_status_changed_at()
+    since = (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0) if w.issued_at else None
+    if (pd.status is target and landed and pd.last_status_change_by == w.actor_pd_id
+            and (since is None or (changed is not None and changed >= since))):
+        return done.model_copy(update={"snapshot": pd.snapshot(),
+                                       "status_changed_at": pd.rest_status_changed_at()})
+    if pd.status is target:
+        by = BY_PD_ID.get(pd.last_status_change_by or "")
+        detail = "Incident Already Acknowledged" if target is Status.ACKNOWLEDGED else "Incident Already Resolved"
+        return WriteOutcome(command_id=w.command_id, result="already", detail=detail,
+                            already_by=by.ref if by else None)
+    pd.set_status(now, target, actor, tag)
+    return None
+
+
 def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
     """The write as PagerDuty takes it, and the activity's answer."""
     actor = BY_PD_ID[w.actor_pd_id]
@@ -153,37 +182,34 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail="PagerDuty refused: Incident Already Resolved")
     if w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
-        target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
-        kind = "incident.acknowledged" if target is Status.ACKNOWLEDGED else "incident.resolved"
-        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        if landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
-                         for c in pd.ledger):
-            # As the activity does: PagerDuty's log shows this person's change since the click.
-            return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
-        if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
-            return WriteOutcome(command_id=w.command_id, result="failed",
-                                detail="PagerDuty refused: Incident Already Resolved")
-        changed = pd.rest_status_changed_at()
-        since = (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0) if w.issued_at else None
-        if (pd.status is target and landed and pd.last_status_change_by == w.actor_pd_id
-                and (since is None or (changed is not None and changed >= since))):
-            return done.model_copy(update={"snapshot": pd.snapshot(),
-                                           "status_changed_at": pd.rest_status_changed_at()})
-        if pd.status is target:
-            by = BY_PD_ID.get(pd.last_status_change_by or "")
-            detail = "Incident Already Acknowledged" if target is Status.ACKNOWLEDGED else "Incident Already Resolved"
-            return WriteOutcome(command_id=w.command_id, result="already", detail=detail,
-                                already_by=by.ref if by else None)
-        pd.set_status(now, target, actor, tag)
+        answered = _status(w, pd, now, landed, tag)
+        if answered is not None:
+            return answered
     elif w.action is ActionKind.REASSIGN:
         if pd.assignees == [w.target_pd_id]:
             return WriteOutcome(command_id=w.command_id, result="applied" if landed else "already",
                                 detail="already assigned to them", snapshot=pd.snapshot(),
                                 status_changed_at=pd.rest_status_changed_at())
         pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, tag)
-    elif w.escalation_level is not None and pd.level != w.escalation_level:
-        pd.escalate_to(now, w.escalation_level, actor, tag)
+    elif w.escalation_level is not None:
+        already = _escalated_already(w, pd, landed)
+        if already is not None:
+            return already
+        if pd.level != w.escalation_level:
+            pd.escalate_to(now, w.escalation_level, actor, tag)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+
+
+def _escalated_already(w: WriteToPagerDuty, pd: PagerDuty, landed: bool) -> WriteOutcome | None:
+    """As the activity does: escalated since the click by someone (or by PagerDuty) is theirs, never twice."""
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    moved = [c for c in pd.ledger if c.kind == "incident.escalated" and since is not None and c.at >= since]
+    if not moved or (landed and moved[-1].agent == w.actor_pd_id):
+        return None
+    by = BY_PD_ID.get(moved[-1].agent or "")
+    return WriteOutcome(command_id=w.command_id, result="already", detail="already escalated",
+                        already_by=by.ref if by else None, snapshot=pd.snapshot(),
+                        status_changed_at=pd.rest_status_changed_at())
 
 
 def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:

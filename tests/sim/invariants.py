@@ -37,8 +37,9 @@ ACTION_OF = {"incident.acknowledged": "acknowledge", "incident.resolved": "resol
              "incident.escalated": "escalate", "incident.annotated": "note"}
 # A click that found PagerDuty already done: its visible outcome, not a change by the clicker.
 FOUND_DONE = re.compile(
-    r"^:information_source: <@(\w+)>'s click found the incident already (acknowledged|resolved|reassigned)")
-FOUND_ACTION = {"acknowledged": "acknowledge", "resolved": "resolve", "reassigned": "reassign"}
+    r"^:information_source: <@(\w+)>'s click found the incident already (acknowledged|resolved|reassigned|escalated)")
+FOUND_ACTION = {"acknowledged": "acknowledge", "resolved": "resolve", "reassigned": "reassign",
+                "escalated": "escalate"}
 # A write reported failed whose echo came after all: the correction of an outcome already told.
 LANDED_LATE = "(PagerDuty confirmed it after the bridge had reported a failure)"
 # People without Slack appear by name, escaped like all text from PagerDuty.

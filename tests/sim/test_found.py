@@ -187,3 +187,15 @@ def test_b20_an_event_older_than_those_forgotten_after_a_storm_is_not_shown_twic
     m.webhook_storm(roll=0)  # over 500 other events: the reassign's id is forgotten
     m.redeliver_webhook(pick=1)  # PagerDuty delivers the reassign again
     m.teardown()
+
+
+def test_b21_the_clickers_own_escalation_in_pagerduty_is_not_the_clicks() -> None:
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=1, fault="ok")  # the escalate's identity
+    m.job_answers(pick=0, fault="ok")  # the acknowledge's identity
+    m.job_answers(pick=0, fault="unavailable")  # a 503: nothing done, retrying
+    m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)  # Alice escalates in PagerDuty
+    m.teardown()
