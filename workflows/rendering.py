@@ -104,17 +104,16 @@ class SlackSync:
         return message_view(state, dedicated=True) if state.dedicated.active else None
 
     def wake_at(self) -> datetime | None:
-        if self._view(self._state()) is None:
-            # Nothing to show (the incident's channel was archived): no retry or turn is worth waking for.
-            self.retry_at = None
-            self._asked.clear()
-            return None
         times = [t for t in (self.retry_at, *(at + ASK_AGAIN_AFTER for at in self._asked.values())) if t]
         return min(times) if times else None
 
     def sync(self) -> None:
         state = self._state()
         view = self._view(state)
+        if view is None:
+            # Nothing to show (say, the incident's channel was archived): no retry or turn is worth waking for.
+            self.retry_at = None
+            self._asked.clear()
         channel, ts = self.where(state)
         waiting = self.retry_at is not None and workflow.now() < self.retry_at
         if view is not None and not self._rendering and not waiting:
