@@ -1,13 +1,13 @@
-"""Records the workflow histories that tests/replay replays: `python -m tests.replay.record`.
-
-Run it on purpose when the workflow changes shape, and commit the JSON: replaying an old history against
-new code is how a non-deterministic change is caught before it reaches running incidents.
+"""Records a release's whole incident lifecycle on the time-skipping server, lingering and completion included:
+`python -m tests.replay.record <release>`, run once from that release's own commit beside
+tests/replay/record_release.py (the other phases). Never re-record a kept history: see tests/replay/library.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -58,8 +58,9 @@ async def main() -> None:
         from tests.conftest import register_search_attributes
 
         await register_search_attributes(env)
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / "incident_lifecycle.json").write_text(await record_lifecycle(env))
+        out = HISTORIES / sys.argv[1]
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "lifecycle_completed.json").write_text(await record_lifecycle(env))
 
 
 if __name__ == "__main__":
