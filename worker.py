@@ -23,10 +23,11 @@ from temporalio.worker import Worker
 from activities.channels import ChannelActivities
 from activities.identity import Directory, IdentityActivities
 from activities.metrics import IDENTITY_MISSES
-from activities.pacing import BudgetActivities, ensure_budget
+from activities.pacing import BudgetActivities, TurnActivities, ensure_budget
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
 from activities.priorities import Priorities
+from activities.recall import RecallActivities
 from activities.slack import SlackActivities
 from activities.sweep import PAGE_SIZE, SweepActivities
 from ops.schedule import ensure_sweep_schedule, schedule_id
@@ -98,11 +99,12 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         slack_acts = SlackActivities(slack, directory, config, Priorities(pd))
         pd_acts, identity = PagerDutyActivities(pd), IdentityActivities(directory, config)
         budget = BudgetActivities(client, pacing_limits(config))
+        turns, recall = TurnActivities(client, pacing_limits(config)), RecallActivities(client)
         sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
         channels = ChannelActivities(slack, directory, pd)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
-               slack_acts.route, slack_acts.post_notice, budget.ask,
+               slack_acts.route, slack_acts.post_notice, budget.ask, turns.turn, recall.recall,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,
                sweep.show_warning, channels.create_channel, channels.invite, channels.post_summary,
                channels.archive]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
 from workflows.budget import Limits, SlackAsk
+from workflows.models import Model
 from workflows.pacing import BudgetInput, SlackBudgetWorkflow, budget_workflow_id
 
 
@@ -31,3 +35,49 @@ class BudgetActivities:
         await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
                                           id=budget_workflow_id(task_queue), task_queue=task_queue,
                                           start_signal="ask", start_signal_args=[request])
+
+
+class BudgetTurn(Model):
+    """Whether the shared budget is there for an incident that waits for its turn, and how long to wait."""
+
+    alive: bool
+    queued: bool = False
+    eta_seconds: float = 0.0
+    why: str = ""
+
+
+STALLED_AFTER = timedelta(seconds=30)  # a queue with no grant for this long (and no 429 pause): wedged
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+class TurnActivities:
+    def __init__(self, client: Client, limits: Limits) -> None:
+        self._client, self._limits = client, limits
+
+    @activity.defn(name="slack_budget_turn")
+    async def turn(self, request: SlackAsk) -> BudgetTurn:
+        """An incident's turn is late: ask again (a budget restarted, reset or replaced learns who waits,
+        and one that was terminated starts), then ask the budget where the incident stands.
+
+        A budget that does not answer, or has a queue and has granted nothing for a while, is not there:
+        the incident then calls Slack paced by itself rather than wait for it.
+        """
+        task_queue = activity.info().task_queue
+        budget_id = budget_workflow_id(task_queue)
+        try:
+            await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
+                                              id=budget_id, task_queue=task_queue, start_signal="ask",
+                                              start_signal_args=[request], rpc_timeout=QUERY_TIMEOUT)
+            view = await self._client.get_workflow_handle(budget_id).query(
+                SlackBudgetWorkflow.turn, request.workflow_id, rpc_timeout=QUERY_TIMEOUT)
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
+            return BudgetTurn(alive=False, why=f"the Slack budget did not answer: {exc}")
+        now = datetime.now(UTC)
+        paused = view.paused_until is not None and view.paused_until > now
+        stalled = (view.waiting > 0 and not paused and view.last_grant_at is not None
+                   and now - view.last_grant_at > STALLED_AFTER)
+        if stalled:
+            return BudgetTurn(alive=False, queued=view.queued,
+                              why=f"the Slack budget has {view.waiting} waiting and granted nothing since "
+                                  f"{view.last_grant_at:%H:%M:%S}")
+        return BudgetTurn(alive=True, queued=view.queued, eta_seconds=view.eta_seconds)

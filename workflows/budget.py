@@ -108,6 +108,9 @@ class Budget(Model):
     storms: dict[str, Storm] = Field(default_factory=dict)
     granted: int = 0
     throttled: int = 0
+    last_grant_at: datetime | None = None  # when a turn was last granted: a budget with a queue and none
+    # for long is wedged, and incidents stop waiting for it (workflows/rendering.py)
+    dropped: int = 0  # asks not carried through continue-as-new (their incidents ask again)
 
 
 class Grant(Model):
@@ -214,7 +217,52 @@ def grant(budget: Budget, now: datetime) -> list[Grant]:
             kept.append(waiting)
     budget.waiting = sorted(kept, key=lambda w: w.seq)
     budget.granted += len(grants)
+    if grants:
+        budget.last_grant_at = now
     return grants
+
+
+class QueueView(Model):
+    """What the budget says of one incident's asks: the `turn` query, small however long the queue."""
+
+    queued: bool = False
+    eta_seconds: float = 0.0  # when its first waiting ask should be granted, at the current pace
+    waiting: int = 0
+    last_grant_at: datetime | None = None
+    paused_until: datetime | None = None  # the latest 429 pause of any bucket
+
+
+def queue_view(budget: Budget, workflow_id: str, now: datetime) -> QueueView:
+    ranked = sorted(budget.waiting, key=_rank)
+    etas: list[float] = []
+    for index, waiting in enumerate(ranked):
+        if waiting.ask.workflow_id != workflow_id:
+            continue
+        key = bucket_key(waiting.ask.kind, waiting.ask.channel)
+        ahead = sum(1 for w in ranked[:index] if bucket_key(w.ask.kind, w.ask.channel) == key)
+        rate, _ = _rate(budget, key)
+        bucket = _bucket(budget, key, now)
+        pause = (bucket.paused_until - now).total_seconds() if bucket.paused_until else 0.0
+        etas.append(max(0.0, pause) + (max(0.0, ahead + 1 - bucket.tokens) / rate if rate > 0 else 0.0))
+    pauses = [b.paused_until for b in budget.buckets.values() if b.paused_until is not None]
+    return QueueView(queued=bool(etas), eta_seconds=min(etas) if etas else 0.0, waiting=len(budget.waiting),
+                     last_grant_at=budget.last_grant_at, paused_until=max(pauses) if pauses else None)
+
+
+MAX_CARRIED = 2000  # waiting asks carried through continue-as-new: far under Temporal's 2 MiB payload limit
+
+
+def carried(budget: Budget) -> Budget:
+    """The budget a new run starts from: every bucket and storm, and the most important waiting asks.
+
+    What waits beyond MAX_CARRIED is dropped, counted: each of those incidents asks again when its turn
+    is late, so a storm of any size continues as new under the payload limit.
+    """
+    if len(budget.waiting) <= MAX_CARRIED:
+        return budget
+    keep = sorted(sorted(budget.waiting, key=_rank)[:MAX_CARRIED], key=lambda w: w.seq)
+    return budget.model_copy(update={"waiting": keep,
+                                     "dropped": budget.dropped + len(budget.waiting) - len(keep)})
 
 
 def next_wake(budget: Budget, now: datetime) -> datetime | None:

@@ -136,6 +136,13 @@ class Resumed(Model):
     kind: Literal["resumed"] = "resumed"
 
 
+class Recalled(Model):
+    """A new run took over from a finished one (an event came after the linger): the incident goes on with
+    what that run knew, its message and its own commands, lingers again, and is re-read from PagerDuty."""
+
+    kind: Literal["recalled"] = "recalled"
+
+
 class Unexpected(Model):
     """The workflow hit an error it did not expect while handling an event; recorded, then re-read."""
 
@@ -166,6 +173,7 @@ Event = Annotated[
     | RenderFailed
     | RenderDone
     | Resumed
+    | Recalled
     | Unexpected
     | RepliesPosted
     | Tick

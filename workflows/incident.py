@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import NOT_DONE_TYPES, RETRYABLE_TYPES
     from activities.identity import IdentityActivities, ResolveActorRequest
     from activities.pagerduty import EscalationTarget, PagerDutyActivities, ReadRequest, WriteRequest
+    from activities.recall import RecallActivities, RecallRequest
     from activities.slack import SlackActivities
     from workflows import channel_work, options, search
     from workflows.channel_models import ArchiveChannel, CreateChannel, InviteToChannel, PostSummary
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         PdEvent,
         ReadIncident,
+        Recalled,
         ResolveActor,
         Resumed,
         SlackAction,
@@ -88,6 +90,12 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, inp: WorkflowInput) -> IncidentState:
+        # Changes since release 0.1.0 (98334e2), each taken only by runs that did not start before it.
+        bounded, replies_clear = workflow.patched("slack-turn-bound"), workflow.patched("reply-clears-429-wait")
+        for sync in (self._slack_sync, self._dedicated_sync):
+            sync.turns.bounded, sync.replies_clear_wait = bounded, replies_clear
+        if inp.state is None and workflow.patched("recall-finished-run"):
+            await self._recall()
         for tell in self._untold:
             self._spawn(self._tell(tell))
         while True:
@@ -110,6 +118,23 @@ class IncidentWorkflow:
                                                        state=self._state,
                                                        inbox=self._inbox, untold=self._untold))
             await self._wait()
+
+    async def _recall(self) -> None:
+        """A run started by an event after an earlier run finished goes on with what that run knew."""
+        request = RecallRequest(workflow_id=workflow.info().workflow_id, run_id=workflow.info().run_id)
+        try:
+            recalled: IncidentState | None = await workflow.execute_activity_method(
+                RecallActivities.recall, request, start_to_close_timeout=options.CALL_TIMEOUT,
+                schedule_to_close_timeout=options.RECALL_DEADLINE, retry_policy=options.PAGERDUTY_RETRY)
+        except ActivityError as exc:
+            workflow.logger.warning("incident %s: the finished run could not be recalled (%s); going on from "
+                                    "PagerDuty alone", self._state.incident_id, failure_text(exc))
+            return
+        if recalled is not None and recalled.incident_id == self._state.incident_id:
+            # Like a continued run's state, taken whole; the reducer makes it go on (lingers again, re-reads).
+            self._state = recalled.model_copy(update={"timing": self._state.timing,
+                                                      "channels": self._state.channels})
+            self._apply(Recalled())
 
     async def _wait(self) -> None:
         deadline = None if self._state.finished else next_deadline(self._state)

@@ -34,3 +34,4 @@ SINGLE_TRY = RetryPolicy(maximum_attempts=1)
 READ_DEADLINE = timedelta(minutes=10)
 SLACK_DEADLINE = timedelta(hours=1)
 TELL_DEADLINE = timedelta(minutes=2)
+RECALL_DEADLINE = timedelta(minutes=1)  # then the run goes on from PagerDuty alone

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -21,7 +21,17 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.slack import SlackActivities
     from workflows import budget, options
-    from workflows.budget import Budget, Grant, Kind, Limits, NoticeStep, SlackAsk, SlackDone, SlackThrottled
+    from workflows.budget import (
+        Budget,
+        Grant,
+        Kind,
+        Limits,
+        NoticeStep,
+        QueueView,
+        SlackAsk,
+        SlackDone,
+        SlackThrottled,
+    )
     from workflows.models import Model
     from workflows.tasks import Tasks
 
@@ -64,32 +74,42 @@ class SlackBudgetWorkflow:
     def state(self) -> Budget:
         return self._budget
 
+    @workflow.query(name="turn")
+    def turn(self, workflow_id: str) -> QueueView:
+        """Where one incident's asks stand (small, unlike `state` in a storm)."""
+        return budget.queue_view(self._budget, workflow_id, workflow.now())
+
     @workflow.run
     async def run(self, inp: BudgetInput) -> None:
         while True:
             now = workflow.now()
-            while self._inbox:
-                item = self._inbox.pop(0)
-                if isinstance(item, SlackAsk):
-                    budget.ask(self._budget, item, now)
-                elif isinstance(item, SlackDone):
-                    budget.done(self._budget, item, now)
-                else:
-                    budget.throttled(self._budget, item, now)
+            self._take_inbox(now)
             for step in budget.notices(self._budget, now):
                 self._spawn(self._notice(step))
             for grant in budget.grant(self._budget, now):
                 self._spawn(self._grant(grant))
             if workflow.info().is_continue_as_new_suggested():
-                # Grants and notices in flight finish first (seconds); asks meanwhile wait in the inbox.
+                # Grants and notices in flight finish first (seconds); asks meanwhile wait in the inbox,
+                # and are queued before the budget is carried over, bounded (budget.carried).
                 await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
-                workflow.continue_as_new(BudgetInput(limits=self._budget.limits, budget=self._budget,
-                                                     inbox=self._inbox))
+                self._take_inbox(workflow.now())
+                workflow.continue_as_new(BudgetInput(limits=self._budget.limits,
+                                                     budget=budget.carried(self._budget)))
             wake = budget.next_wake(self._budget, now)
             timeout = max(wake - now, timedelta(milliseconds=50)) if wake else None
             self._tasks.poked = False
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: bool(self._inbox) or self._tasks.poked, timeout=timeout)
+
+    def _take_inbox(self, now: datetime) -> None:
+        while self._inbox:
+            item = self._inbox.pop(0)
+            if isinstance(item, SlackAsk):
+                budget.ask(self._budget, item, now)
+            elif isinstance(item, SlackDone):
+                budget.done(self._budget, item, now)
+            else:
+                budget.throttled(self._budget, item, now)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         self._tasks.spawn(work)

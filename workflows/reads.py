@@ -68,6 +68,16 @@ def next_deadline(state: IncidentState) -> datetime | None:
     return min(times) if times else None
 
 
+def on_recalled(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
+    """The finished run's state, taken over by a new run for an event that came after the linger."""
+    audit(state, now, "workflow", "an event came after the workflow had finished: going on with what it knew")
+    state.finished = False
+    state.read_in_flight, state.render_error = False, None
+    if state.resolved_seen_at is not None:
+        state.resolved_seen_at = now  # linger again, from this event
+    request_read(state, "an event came after the incident's workflow had finished", effects)
+
+
 def on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
     timing = state.timing
     dedicated.on_tick(state, now, effects)

@@ -20,22 +20,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
     from workflows import options
-    from workflows.budget import Kind, SlackAsk, SlackDone, SlackThrottled
+    from workflows.budget import Kind, SlackDone, SlackThrottled
     from workflows.channel_models import ChannelArchived
     from workflows.models import Event, IncidentState, MessagePosted, RenderDone, RenderFailed, RepliesPosted, Reply
-    from workflows.pacing import budget_workflow_id
+    from workflows.turns import Turns, failure_text
     from workflows.view import MessageView, message_view
 
 RENDER_BACKOFF_FIRST = timedelta(seconds=5)
 RENDER_BACKOFF_MAX = timedelta(minutes=10)
-ASK_AGAIN_AFTER = timedelta(minutes=10)  # a turn that never comes is asked for again
-UNPACED_FOR = timedelta(minutes=1)  # after the budget could not be reached
 MAX_REPLIES_AT_ONCE = 20
 
-
-def failure_text(exc: BaseException) -> str:
-    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
-    return cause.message if isinstance(cause, ApplicationError) else str(cause)
+__all__ = ["SlackSync", "failure_text", "failure_type", "retry_delay"]
 
 
 def failure_type(exc: BaseException) -> str | None:
@@ -47,10 +42,6 @@ def retry_delay(exc: BaseException) -> timedelta | None:
     """The wait the failure asked for (PagerDuty's ratelimit-reset, Slack's Retry-After), if any."""
     cause = exc.cause if isinstance(exc, ActivityError) else exc
     return cause.next_retry_delay if isinstance(cause, ApplicationError) else None
-
-
-def _slot(kind: Kind) -> Kind:
-    return Kind.UPDATE if kind is Kind.STATUS else kind
 
 
 def replies_for(state: IncidentState, dedicated: bool) -> list[Reply]:
@@ -75,11 +66,8 @@ class SlackSync:
         self._rendering = self._replying = self._posting = False
         self._failures = 0
         self.retry_at: datetime | None = None
-        self._granted: set[Kind] = set()
-        self._asked: dict[Kind, datetime] = {}
-        self._route: str | None = None
-        self._routing = False
-        self._unpaced_until: datetime | None = None
+        self.turns = Turns(spawn)
+        self.replies_clear_wait = False  # a reply that went out ends a 429's wait (runs from before: not)
 
     @property
     def posting(self) -> bool:
@@ -88,9 +76,7 @@ class SlackSync:
 
     def granted(self, kind: int) -> None:
         """The budget's turn for a call of `kind` (kept until used)."""
-        slot = _slot(Kind(kind))
-        self._granted.add(slot)
-        self._asked.pop(slot, None)
+        self.turns.granted(kind)
 
     def where(self, state: IncidentState) -> tuple[str | None, str | None]:
         """The message's channel and ts (None until posted)."""
@@ -104,7 +90,7 @@ class SlackSync:
         return message_view(state, dedicated=True) if state.dedicated.active else None
 
     def wake_at(self) -> datetime | None:
-        times = [t for t in (self.retry_at, *(at + ASK_AGAIN_AFTER for at in self._asked.values())) if t]
+        times = [t for t in (self.retry_at, *self.turns.wake_at()) if t]
         return min(times) if times else None
 
     def sync(self) -> None:
@@ -113,93 +99,32 @@ class SlackSync:
         if view is None:
             # Nothing to show (say, the incident's channel was archived): no retry or turn is worth waking for.
             self.retry_at = None
-            self._asked.clear()
+            self.turns.forget()
         channel, ts = self.where(state)
         waiting = self.retry_at is not None and workflow.now() < self.retry_at
         if view is not None and not self._rendering and not waiting:
             if ts is None:
-                target = channel if self.dedicated else self._route
-                if self._turn(Kind.POST, view, target):
+                target = channel if self.dedicated else self.turns.route
+                if self.turns.take(Kind.POST, view, target):
                     self._rendering = self._posting = True
                     self._spawn(self._post(view, target or ""))
             elif view != self._rendered:
                 status = self._rendered is None or self._rendered.status is not view.status
-                if self._turn(Kind.STATUS if status else Kind.UPDATE, view, channel):
+                if self.turns.take(Kind.STATUS if status else Kind.UPDATE, view, channel):
                     self._rendering = True
                     self._spawn(self._update(view, channel or "", ts))
         replies_wait = (ts is not None and bool(replies_for(state, self.dedicated)) and not self._replying
                         and view is not None and not waiting)
-        if replies_wait and view is not None and self._turn(Kind.REPLY, view, channel):
+        if replies_wait and view is not None and self.turns.take(Kind.REPLY, view, channel):
             self._replying = True
             self._spawn(self._post_replies())
-
-    # ---- turns from the budget ------------------------------------------------------------------------------
-
-    def _unpaced(self) -> bool:
-        return self._unpaced_until is not None and workflow.now() < self._unpaced_until
-
-    def _turn(self, kind: Kind, view: MessageView, channel: str | None) -> bool:
-        """Whether a call of `kind` may go now; asks the budget for a turn when it may not yet."""
-        slot = _slot(kind)
-        if self._unpaced():
-            return True
-        if slot in self._granted:
-            self._granted.discard(slot)
-            return True
-        asked = self._asked.get(slot)
-        if asked is not None and workflow.now() - asked < ASK_AGAIN_AFTER:
-            return False
-        if kind is Kind.POST and channel is None:
-            if not self._routing:
-                self._routing = True
-                self._spawn(self._find_route(view))
-            return False
-        self._asked[slot] = workflow.now()
-        request = SlackAsk(workflow_id=workflow.info().workflow_id, incident_id=view.incident_id, kind=kind,
-                           channel=channel or "", urgency=view.urgency, priority=view.priority,
-                           service=view.service, html_url=view.html_url)
-        self._spawn(self._ask(request))
-        return False
-
-    async def _find_route(self, view: MessageView) -> None:
-        try:
-            self._route = await workflow.execute_local_activity_method(
-                SlackActivities.route, view.service_id, start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=options.SINGLE_TRY)
-        except Exception as exc:
-            self._go_unpaced(f"no channel route: {failure_text(exc)}")
-        finally:
-            self._routing = False
-
-    async def _ask(self, request: SlackAsk) -> None:
-        budget_id = budget_workflow_id(workflow.info().task_queue)
-        try:
-            await workflow.get_external_workflow_handle(budget_id).signal("ask", request)
-            return
-        except Exception as exc:
-            workflow.logger.info("budget %s not reached by signal (%s); starting it", budget_id, exc)
-        try:
-            await workflow.execute_activity("slack_budget_ask", request, start_to_close_timeout=timedelta(seconds=10),
-                                            retry_policy=options.SINGLE_TRY)
-        except Exception as exc:
-            self._go_unpaced(failure_text(exc))
-
-    def _go_unpaced(self, why: str) -> None:
-        workflow.logger.warning("Slack budget unreachable (%s): calling Slack unpaced for a while", why)
-        self._unpaced_until = workflow.now() + UNPACED_FOR
-        self._asked.clear()
 
     async def _throttled(self, kind: Kind, channel: str, exc: ActivityError) -> None:
         delay = retry_delay(exc) or timedelta(seconds=1)
         # This incident waits `Retry-After` itself too, so its next ask cannot overtake the budget's pause.
         until = workflow.now() + delay
         self.retry_at = max(until, self.retry_at) if self.retry_at else until
-        note = SlackThrottled(kind=kind, channel=channel, retry_after=delay.total_seconds())
-        try:
-            await workflow.get_external_workflow_handle(budget_workflow_id(workflow.info().task_queue)).signal(
-                "throttled", note)
-        except Exception as failure:
-            workflow.logger.warning("could not tell the Slack budget about a 429: %s", failure)
+        await self.turns.tell_throttled(SlackThrottled(kind=kind, channel=channel, retry_after=delay.total_seconds()))
 
     # ---- the calls -------------------------------------------------------------------------------------------
 
@@ -223,7 +148,7 @@ class SlackSync:
 
     async def _slack(self, method: Callable[..., Awaitable[Any]], arg: Any, kind: Kind, channel: str) -> Any:
         """One Slack call on the budget's turn; the budget hears when it is over (a 429 is told apart)."""
-        paced = not self._unpaced()
+        paced = not self.turns.unpaced()
         # Under the budget a 429 is not retried here: the budget makes the whole channel wait instead.
         policy = options.SLACK_PACED_RETRY if paced else options.SLACK_RETRY
         try:
@@ -235,14 +160,7 @@ class SlackSync:
             raise
         finally:
             if paced:
-                self._spawn(self._report_done(SlackDone(kind=kind, channel=channel)))
-
-    async def _report_done(self, note: SlackDone) -> None:
-        try:
-            await workflow.get_external_workflow_handle(budget_workflow_id(workflow.info().task_queue)).signal(
-                "done", note)
-        except Exception as failure:
-            workflow.logger.warning("could not tell the Slack budget a call was done: %s", failure)
+                self._spawn(self.turns.report_done(SlackDone(kind=kind, channel=channel)))
 
     def _rate_limited(self, exc: ActivityError, kind: Kind, channel: str) -> bool:
         if failure_type(exc) != "SlackRateLimited":
@@ -285,6 +203,8 @@ class SlackSync:
             try:
                 await self._slack(SlackActivities.post_reply, ReplyRequest(channel=channel, ts=ts, replies=batch),
                                   Kind.REPLY, channel)
+                if self.replies_clear_wait:
+                    self.retry_at = None  # the 429's wait is over: nothing is left to wake for
             except ActivityError as exc:
                 if self._rate_limited(exc, Kind.REPLY, channel):
                     return

@@ -41,6 +41,7 @@ from workflows.models import (
     IncidentState,
     MessagePosted,
     PdEvent,
+    Recalled,
     RenderDone,
     RenderFailed,
     RepliesPosted,
@@ -52,7 +53,7 @@ from workflows.models import (
     WriteOutcome,
 )
 from workflows.policy import EVENT_STATUS, confirms
-from workflows.reads import next_deadline, on_read, on_tick
+from workflows.reads import next_deadline, on_read, on_recalled, on_tick
 
 __all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
 
@@ -88,8 +89,8 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
             on_read(new, event, now, effects)
         case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted():
             _on_slack_result(new, event)
-        case Resumed():
-            on_resumed(new, effects)
+        case Resumed() | Recalled():
+            _on_new_run(new, event, now, effects)
         case Unexpected():
             audit(new, now, "workflow", f"unexpected error, re-reading: {event.detail}"[:500])
             request_read(new, "the bridge hit an unexpected error", effects)
@@ -100,6 +101,13 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
     dedicated.after(new, event, now, effects)
     _trim(new)
     return new, effects
+
+
+def _on_new_run(state: IncidentState, event: Resumed | Recalled, now: datetime, effects: list[Effect]) -> None:
+    if isinstance(event, Recalled):
+        on_recalled(state, now, effects)
+    else:
+        on_resumed(state, effects)
 
 
 def _on_planned(state: IncidentState, event: EscalationPlanned) -> None:

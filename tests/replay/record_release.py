@@ -68,7 +68,7 @@ async def _click(sb: Sandbox, channel: str, message: Message, action_id: str, us
 async def _save(client: Client, out: Path, name: str, workflow_id: str) -> None:
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     (out / f"{name}.json").write_text(history.to_json())
-    print(f"recorded {name}: {workflow_id}, {len(history.events)} events", flush=True)
+    print(f"recorded {name}: {workflow_id}, {len(history.events)} events", flush=True)  # noqa: T201 (a command that prints what it recorded)
 
 
 async def record(out: Path) -> None:
@@ -164,7 +164,7 @@ async def _continued(client: Client, address: str, out: Path) -> None:
         latest = max(every, key=lambda w: w.start_time)
         history = await client.get_workflow_handle(handle.id, run_id=latest.run_id).fetch_history()
         (out / "continued_as_new.json").write_text(history.to_json())
-        print(f"recorded continued_as_new: {handle.id} ({len(every)} runs), {len(history.events)} events", flush=True)
+        print(f"recorded continued_as_new: {handle.id} ({len(every)} runs), {len(history.events)} events", flush=True)  # noqa: T201 (a command that prints what it recorded)
 
 
 def _channel_names(sb: Sandbox) -> list[str]:

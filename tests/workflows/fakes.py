@@ -14,7 +14,9 @@ from temporalio.worker import Worker
 
 from activities.errors import PagerDutyNoAnswer, PagerDutyUnavailable, SlackAuthError
 from activities.identity import ResolveActorRequest
+from activities.pacing import BudgetTurn
 from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
+from activities.recall import RecallRequest
 from activities.slack import PostRequest, ReplyRequest, UpdateRequest
 from tests.factories import ALICE, snapshot
 from workflows.budget import SlackAsk
@@ -62,6 +64,8 @@ class FakeBackend:
         self.identity_failures = 0
         self.update_failures = 0  # the first N updates fail for good (as a revoked token does)
         self.update_hangs = False  # updates never answer (until cancelled)
+        self.recalled: IncidentState | None = None  # what a new run recalls of a finished one
+        self.recalls: list[RecallRequest] = []
 
     @activity.defn(name="pd_read_incident")
     async def read(self, request: ReadRequest) -> IncidentRead:
@@ -141,6 +145,15 @@ class FakeBackend:
     async def route(self, service_id: str | None) -> str:
         return "C0PAYMENTS"
 
+    @activity.defn(name="slack_budget_turn")
+    async def budget_turn(self, request: SlackAsk) -> BudgetTurn:
+        return BudgetTurn(alive=False, why="no Slack budget in this test")
+
+    @activity.defn(name="recall_finished_run")
+    async def recall(self, request: RecallRequest) -> IncidentState | None:
+        self.recalls.append(request)
+        return self.recalled
+
     @activity.defn(name="slack_budget_ask")
     async def budget_ask(self, request: SlackAsk) -> None:
         # No shared budget runs beside these workflows: the incident calls Slack unpaced.
@@ -148,7 +161,8 @@ class FakeBackend:
 
     def activities(self) -> list[Callable[..., Any]]:
         return [self.read, self.write, self.escalation_target, self.resolve, self.post, self.update, self.reply,
-                self.tell, self.route, self.budget_ask, self.create_channel, self.invite, self.summary, self.archive]
+                self.tell, self.route, self.budget_ask, self.budget_turn, self.recall, self.create_channel, self.invite,
+                self.summary, self.archive]
 
     def worker(self, client: Client, task_queue: str) -> Worker:
         return Worker(client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=self.activities())
