@@ -130,3 +130,38 @@ def test_calls_granted_but_not_yet_done_hold_back_the_next_ones() -> None:
     budget.done(b, SlackDone(kind=Kind.POST, channel="C1"), at(5))
     assert len(granted(b, 5, finish=False)) == 1
     assert len(granted(b, 40, finish=False)) == 2  # calls that never report done are forgotten after 30 s
+
+
+def test_a_storm_of_10000_waiting_continues_as_new_far_under_the_payload_limit() -> None:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from workflows.pacing import BudgetInput
+
+    b = Budget(limits=Limits(storm_threshold=10))
+    for n in range(10_000):
+        budget.ask(b, SlackAsk(workflow_id=f"pd-incident-P{n:07d}", incident_id=f"P{n:07d}",
+                               kind=Kind.POST if n % 2 else Kind.REPLY, channel=f"C{n % 40:04d}",
+                               urgency="high" if n % 3 == 0 else "low", priority=f"P{n % 5 + 1}",
+                               service=f"service-{n % 40}",
+                               html_url=f"https://acme.pagerduty.com/incidents/P{n:07d}"), at(0))
+    whole = pydantic_data_converter.payload_converter.to_payloads([BudgetInput(budget=b)])[0].ByteSize()
+    carried = budget.carried(b)
+    size = pydantic_data_converter.payload_converter.to_payloads([BudgetInput(budget=carried)])[0].ByteSize()
+    assert whole > 2 * 1024 * 1024  # carried whole, as before, the new run could not even start
+    assert size < 1024 * 1024, f"{size} bytes carried"
+    assert carried.dropped == 10_000 - budget.MAX_CARRIED
+    # What is carried is what goes first: new incidents' messages, high urgency first.
+    assert all(w.ask.kind is Kind.POST for w in carried.waiting)
+    assert sum(w.ask.urgency == "high" for w in carried.waiting) == len([n for n in range(1, 10_000, 2) if n % 3 == 0])
+
+
+def test_the_budget_tells_an_incident_where_it_stands() -> None:
+    b = Budget(limits=Limits(posts_per_second=1.0, post_burst=1, storm_threshold=100))
+    for n in range(5):
+        ask(b, n, Kind.POST, 0)
+    assert granted(b, 0) == ["wf0"]
+    view = budget.queue_view(b, "wf3", at(0))
+    assert view.queued and view.waiting == 4
+    assert 3.0 <= view.eta_seconds <= 4.0  # three ahead of it, one a second
+    assert view.last_grant_at == at(0)
+    assert not budget.queue_view(b, "wf0", at(0)).queued
