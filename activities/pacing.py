@@ -9,7 +9,7 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRej
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from workflows.budget import Limits, SlackAsk
+from workflows.budget import Limits, QueueView, SlackAsk
 from workflows.models import Model
 from workflows.pacing import BudgetInput, SlackBudgetWorkflow, budget_workflow_id
 
@@ -63,15 +63,20 @@ class TurnActivities:
         the incident then calls Slack paced by itself rather than wait for it.
         """
         task_queue = activity.info().task_queue
-        budget_id = budget_workflow_id(task_queue)
+        budget = self._client.get_workflow_handle(budget_workflow_id(task_queue))
         try:
-            await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
-                                              id=budget_id, task_queue=task_queue, start_signal="ask",
-                                              start_signal_args=[request], rpc_timeout=QUERY_TIMEOUT)
-            view = await self._client.get_workflow_handle(budget_id).query(
-                SlackBudgetWorkflow.turn, request.workflow_id, rpc_timeout=QUERY_TIMEOUT)
-        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
-            return BudgetTurn(alive=False, why=f"the Slack budget did not answer: {exc}")
+            view: QueueView | None = await budget.query(SlackBudgetWorkflow.turn, request.workflow_id,
+                                                        rpc_timeout=QUERY_TIMEOUT)
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+            view = None  # ended, replaced, or not answering: asked again below, which tells them apart
+        if view is None or not view.queued:
+            try:
+                await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
+                                                  id=budget.id, task_queue=task_queue, start_signal="ask",
+                                                  start_signal_args=[request], rpc_timeout=QUERY_TIMEOUT)
+                view = await budget.query(SlackBudgetWorkflow.turn, request.workflow_id, rpc_timeout=QUERY_TIMEOUT)
+            except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
+                return BudgetTurn(alive=False, why=f"the Slack budget did not answer: {exc}")
         now = datetime.now(UTC)
         paused = view.paused_until is not None and view.paused_until > now
         stalled = (view.waiting > 0 and not paused and view.last_grant_at is not None
