@@ -103,6 +103,11 @@ async def _phases(client: Client, address: str, out: Path) -> None:
         await until(lambda: sb.pd.incidents[resolved].status == "resolved", "resolved in PagerDuty")
         await until(lambda: "Resolved by" in str(message.blocks), "resolved message")
 
+        working = sb.pd.trigger("PSVC001", "Webhooks backlog")  # left acknowledged: its controls are kept
+        message = await _posted(sb, channel, working)
+        await _click(sb, channel, message, "pd_acknowledge", "U0BOB")
+        await until(lambda: "Acknowledged by" in str(message.blocks), "acknowledged")
+
         dedicated = sb.pd.trigger("PSVC001", "Refunds stuck")
         message = await _posted(sb, channel, dedicated)
         await _click(sb, channel, message, "pd_create_channel", "U0ALICE")
@@ -130,6 +135,7 @@ async def _phases(client: Client, address: str, out: Path) -> None:
         assert status == 200, body
         await until(lambda: sb.pd.incidents[noted].notes, "note in PagerDuty")
 
+        _save_messages(sb, out)
         for name, incident in (("open", opened), ("resolved_lingering", resolved), ("dedicated_channel", dedicated),
                                ("note_echo_pending", noted), ("ack_write_in_flight", acked)):
             await _save(client, out, name, f"pd-incident-{incident}")
@@ -165,6 +171,18 @@ async def _continued(client: Client, address: str, out: Path) -> None:
         history = await client.get_workflow_handle(handle.id, run_id=latest.run_id).fetch_history()
         (out / "continued_as_new.json").write_text(history.to_json())
         print(f"recorded continued_as_new: {handle.id} ({len(every)} runs), {len(history.events)} events", flush=True)  # noqa: T201 (a command that prints what it recorded)
+
+
+def _save_messages(sb: Sandbox, out: Path) -> None:
+    """The messages and modals this release showed, controls and all: clicks on them come after a deploy."""
+    import json
+
+    messages = [{"channel": channel, "ts": m.ts, "blocks": m.blocks}
+                for channel in sb.slack.channels for m in sb.slack.messages(channel) if not m.deleted]
+    views = [v.view for v in sb.slack.views]
+    (out.parents[1] / "messages" / f"{out.name}.json").write_text(
+        json.dumps({"messages": messages, "views": views}, indent=1))
+    print(f"recorded messages: {len(messages)} messages, {len(views)} modals", flush=True)  # noqa: T201
 
 
 def _channel_names(sb: Sandbox) -> list[str]:
