@@ -2,6 +2,7 @@
 
     subscribe  create the PagerDuty v3 webhook subscription(s) that feed the bridge, print their secrets once
     stuck      list incident workflows that are stuck or still carrying a Slack action to PagerDuty
+    failing    list workflows whose workflow task keeps failing (a bad deploy), and a wedged budget or sweep
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import PagerDutyAuthError, PagerDutyError
 from activities.pagerduty_api import PagerDutyApi
+from ops.ctl_failing import add_parser as add_failing_parser
+from ops.ctl_failing import cmd_failing
 from ops.doctor import exit_without_teardown
 from ops.logs import PREFIX
 from settings import ConfigError, Settings
@@ -264,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     stuck.add_argument("--all", action="store_true", help="list every running incident workflow")
     stuck.add_argument("--ui-url", help="Temporal Web UI base URL (docker-compose.temporal.yml: "
                                         "http://localhost:8080); default localhost:8233 for a local server")
+    add_failing_parser(commands)
     return parser
 
 
@@ -271,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-        run = cmd_subscribe if args.command == "subscribe" else cmd_stuck
+        run = {"subscribe": cmd_subscribe, "stuck": cmd_stuck, "failing": cmd_failing}[args.command]
         return asyncio.run(run(settings, args))
     except (ValidationError, ConfigError) as exc:
         print(f"ctl {args.command}: {exc}", file=sys.stderr)

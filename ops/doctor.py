@@ -1,8 +1,9 @@
 """`python -m ops.doctor` (or `python3 dev.py doctor`): is this deployment able to work?
 
 Reads the environment and the config file, then asks Slack, PagerDuty and Temporal the questions the bridge
-depends on, and prints one line per check with, for every failure, what is wrong and what to do. It only
-reads: nothing is posted, changed or registered. Exit code 0 when every check passed, 1 otherwise.
+depends on (Temporal also about the workflows of its task queue after a deploy: ops/doctor_deploy.py), and
+prints one line per check with, for every failure, what is wrong and what to do. It only reads: nothing is
+posted, changed or registered. Exit code 0 when every check passed, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -28,8 +28,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import errors
 from activities.pagerduty_api import PagerDutyApi
+from ops.checks import Check as Check  # re-exported: the report's line type lives there
+from ops.checks import failed, passed
 from ops.doctor_channels import CHANNEL_SCOPES, channel_scope_check
 from ops.doctor_channels import NAME as CHANNEL_SCOPE_CHECK
+from ops.doctor_deploy import deploy_checks
 from ops.doctor_webhooks import NAME as WEBHOOK_CHECK
 from ops.doctor_webhooks import webhook_subscription_check
 from settings import BridgeConfig, ConfigError, Settings, load_config
@@ -51,23 +54,6 @@ PD_TOKEN_FIX = ("Create a REST API key (Integrations → API Access Keys) or a u
                 "for an EU account also set PAGERDUTY_API_URL=https://api.eu.pagerduty.com.")
 SLACK_TOKEN_FIX = ("Copy the Bot User OAuth Token (xoxb-…) from the Slack app's OAuth & Permissions page into "
                    "SLACK_BOT_TOKEN; if the app was uninstalled, reinstall it from slack-app-manifest.yml first.")
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-
-def passed(name: str, detail: str) -> Check:
-    return Check(name, True, detail)
-
-
-def failed(name: str, detail: str, fix: str) -> Check:
-    return Check(name, False, detail, fix)
-
 
 
 def load_settings() -> tuple[Settings | None, Check]:
@@ -319,7 +305,8 @@ async def temporal_checks(settings: Settings) -> list[Check]:
     client, reachable = await _temporal_client(settings)
     if client is None:
         return [reachable]
-    return [reachable, await search_attribute_check(client, settings.temporal_namespace)]
+    return [reachable, await search_attribute_check(client, settings.temporal_namespace),
+            *await deploy_checks(client, settings.temporal_namespace, settings.temporal_task_queue)]
 
 
 
@@ -336,6 +323,7 @@ def format_report(checks: list[Check]) -> str:
     lines = ["pd-slack-bridge doctor", ""]
     for check in checks:
         lines.append(f"{'✓' if check.ok else '✗'} {check.name.ljust(width)}  {check.detail}")
+        lines.extend(f"{' ' * (width + 4)}{line}" for line in check.lines)
         if not check.ok and check.fix:
             pad = " " * (width + 4)
             fix_lines = check.fix.splitlines()

@@ -70,7 +70,9 @@ def sims() -> Iterator[Sims]:
 
 @pytest.fixture
 def make_settings(sims: Sims, dev_env: WorkflowEnvironment, tmp_path: Path) -> MakeSettings:
-    """Settings pointing at the simulators and the dev server; keyword arguments override fields."""
+    """Settings pointing at the simulators and the dev server; keyword arguments override fields. The task queue
+    is the test's own: nothing of another test's bridge is on it."""
+    queue = f"doctor-{uuid.uuid4().hex[:8]}"
 
     def make(extra_routes: str = "", **overrides: Any) -> Settings:
         config = tmp_path / "bridge.toml"
@@ -80,7 +82,7 @@ def make_settings(sims: Sims, dev_env: WorkflowEnvironment, tmp_path: Path) -> M
             "pagerduty_api_token": SecretStr(PD_TOKEN), "pagerduty_api_url": sims.pd_server.url,
             "pagerduty_webhook_secrets": f"{HOOK_SECRET},{HOOK_SECRET}-next",
             "slack_bot_token": SecretStr(SLACK_TOKEN), "slack_signing_secret": SecretStr(SIGNING),
-            "slack_api_url": f"{sims.slack_server.url}/api/", "bridge_config": config,
+            "slack_api_url": f"{sims.slack_server.url}/api/", "bridge_config": config, "temporal_task_queue": queue,
         }
         return Settings(**{**fields, **overrides})
 
@@ -134,7 +136,11 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
         "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack signing secret", "Slack channel C0DEFAULT",
         "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
-        "Temporal search attributes"}
+        "Temporal search attributes", "Incident workflow tasks", "Slack budget workflow", "Sweep schedule"}
+    # Nothing of the bridge has run on this task queue yet: no workflow to fail, nothing for the worker to mend.
+    assert by_name(checks)["Incident workflow tasks"].detail.startswith("none of the 0 running incident workflow(s)")
+    assert "never started" in by_name(checks)["Slack budget workflow"].detail
+    assert "not created yet: the worker creates it when it starts" in by_name(checks)["Sweep schedule"].detail
     report = format_report(checks)
     assert f"All {len(checks)} checks passed." in report
     assert "2 secret(s) configured" in report
@@ -278,7 +284,7 @@ async def test_command_line_exit_codes(make_settings: MakeSettings, tmp_path: Pa
         "TEMPORAL_ADDRESS": str(settings.temporal_address), "PAGERDUTY_API_TOKEN": PD_TOKEN,
         "PAGERDUTY_API_URL": settings.pagerduty_api_url, "PAGERDUTY_WEBHOOK_SECRETS": HOOK_SECRET,
         "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING, "SLACK_API_URL": settings.slack_api_url,
-        "BRIDGE_CONFIG": str(settings.bridge_config),
+        "BRIDGE_CONFIG": str(settings.bridge_config), "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
     })
     green, out = await run_doctor(env)
     assert green == 0, out
