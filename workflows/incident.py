@@ -68,6 +68,7 @@ class IncidentWorkflow:
         self._published: tuple[Any, ...] | None = None
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
+        self._remembered: tuple[str | None, str | None] = (None, None)
 
     @workflow.signal(name="pd_event")
     def pd_event(self, event: PdEvent) -> None:
@@ -94,6 +95,7 @@ class IncidentWorkflow:
         bounded, replies_clear = workflow.patched("slack-turn-bound"), workflow.patched("reply-clears-429-wait")
         for sync in (self._slack_sync, self._dedicated_sync):
             sync.turns.bounded, sync.replies_clear_wait = bounded, replies_clear
+        remember = workflow.patched("message-memo")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
         for tell in self._untold:
@@ -104,6 +106,8 @@ class IncidentWorkflow:
             self._slack_sync.sync()
             self._dedicated_sync.sync()
             self._published = search.publish(self._state, self._published)
+            if remember:
+                self._remembered = search.remember_message(self._state, self._remembered)
             if self._state.finished and not self._tasks:
                 return self._state
             if (workflow.info().is_continue_as_new_suggested() and not self._slack_sync.posting

@@ -19,6 +19,19 @@ STUCK = SearchAttributeKey.for_bool("IncidentStuck")
 ALL_KEYS: list[SearchAttributeKey[Any]] = [INCIDENT_ID, INCIDENT_NUMBER, STATUS, SERVICE, COMMAND_PENDING, STUCK]
 
 
+MESSAGE_MEMO = "message"  # where the incident's message is: what a run after a terminated one goes on from
+
+
+def remember_message(state: IncidentState, last: tuple[str | None, str | None]) -> tuple[str | None, str | None]:
+    """Keep the message's place in the workflow's memo, so it outlives a run that ends without a result
+    (terminated by an operator); activities/recall.py reads it. A memo upsert is a command: only on change."""
+    where = (state.channel, state.ts)
+    if where != last and state.ts is not None:
+        workflow.upsert_memo({MESSAGE_MEMO: {"channel": state.channel, "ts": state.ts}})
+        return where
+    return last
+
+
 def publish(state: IncidentState, last: tuple[Any, ...] | None) -> tuple[Any, ...]:
     """Upsert the attributes and the UI's current details when they changed; returns what is published.
 

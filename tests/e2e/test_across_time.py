@@ -149,6 +149,27 @@ async def test_a_reopen_after_the_linger_updates_the_original_message(make_sandb
         assert len(root_messages(sb, CHANNEL)) == 1
 
 
+async def test_after_an_operator_terminates_an_incident_its_message_goes_on(make_sandbox: SandboxFactory) -> None:
+    async with make_sandbox() as sb:
+        assert sb.client is not None
+        incident = sb.pd.trigger("PSVC001", "Checkout failing")
+        message = await until(lambda: first_root(sb, CHANNEL), what="root message")
+        await sb.pd.wait_idle(10)
+        await sb.client.get_workflow_handle(f"pd-incident-{incident}").terminate("stuck after a bad deploy")
+        query = f"WorkflowId = 'pd-incident-{incident}' AND ExecutionStatus = 'Terminated'"
+
+        async def listed() -> bool:
+            return bool([w async for w in sb.client.list_workflows(query)])  # type: ignore[union-attr]
+
+        await _eventually(listed, "the terminated run listed")
+        sb.pd.add_note(incident, "PUBOB01", "rolled back the deploy")
+        await until(lambda: any("rolled back the deploy" in t for t in reply_texts(message)), timeout=30,
+                    what="the note in the original thread")
+        await _click(sb, message, "pd_acknowledge", "U0ALICE")
+        await until(lambda: status_of(message) == "acknowledged", timeout=30, what="the original message acts")
+        assert len(root_messages(sb, CHANNEL)) == 1
+
+
 # ---- helpers ------------------------------------------------------------------------------------------------
 
 
