@@ -33,6 +33,7 @@ from ops.checks import failed, passed
 from ops.doctor_channels import CHANNEL_SCOPES, channel_scope_check
 from ops.doctor_channels import NAME as CHANNEL_SCOPE_CHECK
 from ops.doctor_deploy import deploy_checks
+from ops.doctor_memory import memory_check
 from ops.doctor_webhooks import NAME as WEBHOOK_CHECK
 from ops.doctor_webhooks import webhook_subscription_check
 from settings import BridgeConfig, ConfigError, Settings, load_config
@@ -301,11 +302,12 @@ async def search_attribute_check(client: Client, namespace: str) -> Check:
     return passed(name, f"all {len(wanted)} registered in namespace {namespace}")
 
 
-async def temporal_checks(settings: Settings) -> list[Check]:
+async def temporal_checks(settings: Settings, linger_seconds: int = 86400) -> list[Check]:
     client, reachable = await _temporal_client(settings)
     if client is None:
         return [reachable]
     return [reachable, await search_attribute_check(client, settings.temporal_namespace),
+            await memory_check(client, settings.temporal_namespace, linger_seconds),
             *await deploy_checks(client, settings.temporal_namespace, settings.temporal_task_queue)]
 
 
@@ -314,7 +316,8 @@ async def run_checks(settings: Settings) -> list[Check]:
     config, loaded = config_check(settings)
     webhook_url = config.pagerduty.webhook_url if config else None
     groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings, webhook_url),
-                                  temporal_checks(settings))
+                                  temporal_checks(settings, config.timing.linger_after_resolve_seconds
+                                                  if config else 86400))
     return [loaded, manifest_check(), *(check for group in groups for check in group)]
 
 

@@ -136,7 +136,8 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
         "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack signing secret", "Slack channel C0DEFAULT",
         "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
-        "Temporal search attributes", "Incident workflow tasks", "Slack budget workflow", "Sweep schedule"}
+        "Temporal search attributes", "Memory of finished incidents", "Incident workflow tasks",
+        "Slack budget workflow", "Sweep schedule"}
     # Nothing of the bridge has run on this task queue yet: no workflow to fail, nothing for the worker to mend.
     assert by_name(checks)["Incident workflow tasks"].detail.startswith("none of the 0 running incident workflow(s)")
     assert "never started" in by_name(checks)["Slack budget workflow"].detail
@@ -275,6 +276,20 @@ async def test_missing_search_attributes_print_the_commands(make_settings: MakeS
     assert "PdIncidentId" in attributes.detail and "IncidentStuck" in attributes.detail
     assert (f"temporal operator search-attribute create --namespace {namespace} --name IncidentStuck --type Bool"
             in attributes.fix)
+
+
+async def test_a_retention_too_short_for_late_deliveries_is_reported(dev_env: WorkflowEnvironment) -> None:
+    from ops.doctor_memory import memory_check
+
+    namespace = f"doctor-{uuid.uuid4().hex[:8]}"
+    await dev_env.client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=namespace, workflow_execution_retention_period=Duration(seconds=12 * 3600)))
+    short = await memory_check(dev_env.client, namespace, linger_seconds=3600)
+    assert not short.ok
+    assert "13 h after resolve" in short.detail and "48 h" in short.detail
+    assert f"temporal operator namespace update --namespace {namespace} --retention 168h" in short.fix
+    enough = await memory_check(dev_env.client, namespace, linger_seconds=86400 * 2)
+    assert enough.ok, enough.detail
 
 
 async def test_command_line_exit_codes(make_settings: MakeSettings, tmp_path: Path) -> None:
