@@ -50,6 +50,17 @@ def _step(name: str, argv: list[str]) -> int:
     return subprocess.run(argv, cwd=ROOT, env=_env()).returncode
 
 
+def _step_interruptible(name: str, argv: list[str]) -> int:
+    """A step that handles Ctrl-C itself (stopping what it started): wait for it instead of killing it."""
+    print(f"dev: {name}: {' '.join(argv)}", flush=True)
+    process = subprocess.Popen(argv, cwd=ROOT, env=_env())
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def cmd_test(extra: list[str]) -> int:
     checks = [
         ("lint", [str(PY), "-m", "ruff", "check", "."]),
@@ -65,9 +76,9 @@ def cmd_test(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "bench", "soak", "doctor", "ctl"}:
-        print("usage: python3 dev.py run | test [pytest args] | bench | soak [--minutes N] | doctor | ctl <args>",
-              file=sys.stderr)
+    if not argv or argv[0] not in {"run", "test", "bench", "soak", "doctor", "ctl", "upgrade-check"}:
+        print("usage: python3 dev.py run | test [pytest args] | bench | soak [--minutes N] | doctor | ctl <args>"
+              " | upgrade-check --from <commit>", file=sys.stderr)
         return 2
     ensure_venv()
     command, rest = argv[0], argv[1:]
@@ -79,6 +90,8 @@ def main(argv: list[str]) -> int:
         return _step("bench", [str(PY), "-m", "ops.bench", *rest])
     if command == "soak":
         return _step("soak", [str(PY), "-m", "ops.soak", *rest])
+    if command == "upgrade-check":
+        return _step_interruptible("upgrade-check", [str(PY), "-m", "ops.upgrade_check", *rest])
     if command == "doctor":
         return _step("doctor", [str(PY), "-m", "ops.doctor", *rest])
     return _step("ctl", [str(PY), "-m", "ops.ctl", *rest])

@@ -70,9 +70,22 @@ def _subscription_controls(sim: PagerDutySimulator, ctl: APIRouter) -> None:
         return {"webhook_subscriptions": sim.subscription_list()}
 
 
+def _hold_control(sim: PagerDutySimulator, ctl: APIRouter) -> None:
+    @ctl.post("/hold")
+    async def hold(request: Request) -> dict[str, Any]:
+        """`{"incident_id": ..., "hold": true|false}`: hold back or release one incident's webhooks."""
+        body = await json_body(request)
+        incident_id = str(body["incident_id"])
+        if body.get("hold", True):
+            sim.hold_incident(incident_id)
+            return {"held": sim.held_for(incident_id)}
+        return {"released": sim.release_incident(incident_id)}
+
+
 def control_routes(sim: PagerDutySimulator) -> APIRouter:
     ctl = APIRouter(prefix="/_sim")
     _subscription_controls(sim, ctl)
+    _hold_control(sim, ctl)
 
     @ctl.post("/config")
     async def config(request: Request) -> dict[str, Any]:

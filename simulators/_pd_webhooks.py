@@ -86,6 +86,7 @@ class WebhookEmitter:
         self.events: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self._held: list[_Outbound] = []
+        self._holding: dict[str, list[_Outbound]] = {}  # incident id -> its events held back
         self._paused = False
         self._reorder = False
         self._drop_next = 0
@@ -130,6 +131,25 @@ class WebhookEmitter:
             count = len(self._held)
             self._release_locked(reverse=self._reorder)
             return count
+
+    def hold_incident(self, incident_id: str) -> None:
+        """Hold back every event of one incident (state still changes) until `release_incident`."""
+        with self._cond:
+            self._holding.setdefault(incident_id, [])
+
+    def release_incident(self, incident_id: str) -> int:
+        """Deliver the incident's held events in order (or add them to the global hold); returns how many."""
+        with self._cond:
+            outs = self._holding.pop(incident_id, [])
+            if self._paused or self._reorder:
+                self._held.extend(outs)
+            else:
+                self._dispatch_locked(outs)
+            return len(outs)
+
+    def held_for(self, incident_id: str) -> int:
+        with self._cond:
+            return len(self._holding.get(incident_id, ()))
 
     def drop_next_webhooks(self, n: int) -> None:
         """The next `n` events change state but are never delivered (a missed webhook)."""
@@ -198,6 +218,9 @@ class WebhookEmitter:
                 self._drop_next -= 1
                 for out in outs:
                     self._record_locked(out, 0, 0, None, "dropped by drop_next_webhooks", "dropped")
+                return
+            if incident_id in self._holding:
+                self._holding[incident_id].extend(outs)
                 return
             if self._paused or self._reorder:
                 self._held.extend(outs)
