@@ -14,12 +14,13 @@ import logging
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.models import IncidentState, Model
 from workflows.search import MESSAGE_MEMO
 
 log = logging.getLogger("bridge.recall")
+RUNS_LOOKED_AT = 20  # closed runs of one incident (each a linger apart): far more than any incident has
 
 
 class RecallRequest(Model):
@@ -33,28 +34,36 @@ class RecallActivities:
 
     @activity.defn(name="recall_finished_run")
     async def recall(self, request: RecallRequest) -> IncidentState | None:
-        """The newest closed run's final state; of a run that ended without one (terminated, failed), the
-        place of its message from the memo, so the message is kept and its thread goes on."""
+        """The final state of the newest closed run that completed; where a newer run ended without one
+        (terminated, failed), the place of its message from its memo, so the message is kept and its thread
+        goes on. Runs that left neither (terminated before their first task) are passed over.
+
+        A Temporal error raises, so the activity is retried: answering "no memory" for a moment's outage would
+        post a second root message for the incident.
+        """
         query = (f"WorkflowId = '{request.workflow_id}' AND ExecutionStatus != 'Running' "
                  "AND ExecutionStatus != 'ContinuedAsNew'")
-        try:
-            runs = [run async for run in self._client.list_workflows(query, limit=20)
-                    if run.run_id != request.run_id and run.status != WorkflowExecutionStatus.CONTINUED_AS_NEW]
-        except RPCError as exc:
-            log.warning("no memory for %s: closed runs cannot be listed (%s)", request.workflow_id, exc.message)
-            return None
-        if not runs:
-            return None
-        newest = max(runs, key=lambda run: run.close_time or run.start_time)
-        if newest.status != WorkflowExecutionStatus.COMPLETED:
-            return await self._from_memo(request, newest)
-        handle = self._client.get_workflow_handle(request.workflow_id, run_id=newest.run_id,
-                                                  result_type=IncidentState)
+        runs = [run async for run in self._client.list_workflows(query, limit=RUNS_LOOKED_AT)
+                if run.run_id != request.run_id and run.status != WorkflowExecutionStatus.CONTINUED_AS_NEW]
+        for run in sorted(runs, key=lambda r: r.close_time or r.start_time, reverse=True):
+            state = (await self._result(request, run) if run.status == WorkflowExecutionStatus.COMPLETED
+                     else await self._from_memo(request, run))
+            if state is not None:
+                return state
+        return None
+
+    async def _result(self, request: RecallRequest, run: WorkflowExecution) -> IncidentState | None:
+        handle = self._client.get_workflow_handle(request.workflow_id, run_id=run.run_id, result_type=IncidentState)
         try:
             state: IncidentState = await handle.result(follow_runs=False)
-        except (RPCError, WorkflowFailureError) as exc:
-            log.warning("no memory for %s: run %s unreadable (%s)", request.workflow_id, newest.run_id, exc)
+        except WorkflowFailureError as exc:
+            log.warning("%s: run %s has no readable result (%s); looking further back", request.workflow_id,
+                        run.run_id, exc)
             return None
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None  # its history is past retention: looked further back, like a run with no result
         return state
 
     @staticmethod

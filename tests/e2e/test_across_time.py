@@ -155,7 +155,13 @@ async def test_after_an_operator_terminates_an_incident_its_message_goes_on(make
         incident = sb.pd.trigger("PSVC001", "Checkout failing")
         message = await until(lambda: first_root(sb, CHANNEL), what="root message")
         await sb.pd.wait_idle(10)
-        await sb.client.get_workflow_handle(f"pd-incident-{incident}").terminate("stuck after a bad deploy")
+        handle = sb.client.get_workflow_handle(f"pd-incident-{incident}")
+
+        async def remembered() -> bool:  # the run keeps the message's place once the post's result is in
+            return bool((await (await handle.describe()).memo()).get("message"))
+
+        await _eventually(remembered, "the message's place in the run's memo")
+        await handle.terminate("stuck after a bad deploy")
         query = f"WorkflowId = 'pd-incident-{incident}' AND ExecutionStatus = 'Terminated'"
 
         async def listed() -> bool:
