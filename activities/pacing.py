@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -47,42 +52,72 @@ class BudgetTurn(Model):
 
 
 STALLED_AFTER = timedelta(seconds=30)  # a queue with no grant for this long (and no 429 pause): wedged
-QUERY_TIMEOUT = timedelta(seconds=5)
+RPC_TIMEOUT = timedelta(seconds=3)  # each call of a check: three of them stay under the check's own timeout
+HEALTH_FOR = timedelta(seconds=5)  # one look at the budget's workflow serves this worker's checks this long
+FAILING_AFTER = 3  # workflow task attempts: beyond a retry Temporal makes by itself, the task is failing
 
 
 class TurnActivities:
     def __init__(self, client: Client, limits: Limits) -> None:
         self._client, self._limits = client, limits
+        self._health: dict[str, tuple[datetime, BudgetTurn]] = {}
 
     @activity.defn(name="slack_budget_turn")
     async def turn(self, request: SlackAsk) -> BudgetTurn:
-        """An incident's turn is late: ask again (a budget restarted, reset or replaced learns who waits,
-        and one that was terminated starts), then ask the budget where the incident stands.
+        """An incident's turn is late: ask the budget where the incident stands, and ask again when it is not
+        queued (a budget restarted, reset or replaced learns who waits, and one that was terminated starts).
 
-        A budget that does not answer, or has a queue and has granted nothing for a while, is not there:
-        the incident then calls Slack paced by itself rather than wait for it.
+        The budget is gone only when Temporal says so: it has a queue and has granted nothing for a while,
+        its workflow task keeps failing, or it cannot be asked at all. A budget too busy to answer a query in
+        time (a worker short of CPU in a storm) is still there: the incident goes on waiting for it, since
+        calling Slack by itself would then only add 429s.
         """
         task_queue = activity.info().task_queue
         budget = self._client.get_workflow_handle(budget_workflow_id(task_queue))
         try:
             view: QueueView | None = await budget.query(SlackBudgetWorkflow.turn, request.workflow_id,
-                                                        rpc_timeout=QUERY_TIMEOUT)
+                                                        rpc_timeout=RPC_TIMEOUT)
         except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
-            view = None  # ended, replaced, or not answering: asked again below, which tells them apart
-        if view is None or not view.queued:
-            try:
-                await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
-                                                  id=budget.id, task_queue=task_queue, start_signal="ask",
-                                                  start_signal_args=[request], rpc_timeout=QUERY_TIMEOUT)
-                view = await budget.query(SlackBudgetWorkflow.turn, request.workflow_id, rpc_timeout=QUERY_TIMEOUT)
-            except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
-                return BudgetTurn(alive=False, why=f"the Slack budget did not answer: {exc}")
+            view = None  # ended, failing, or too busy: Temporal's description of it tells them apart below
+        if view is not None and view.queued:
+            return _from_view(view)
+        try:
+            await self._client.start_workflow(SlackBudgetWorkflow.run, BudgetInput(limits=self._limits),
+                                              id=budget.id, task_queue=task_queue, start_signal="ask",
+                                              start_signal_args=[request], rpc_timeout=RPC_TIMEOUT)
+        except RPCError as exc:
+            return BudgetTurn(alive=False, why=f"the Slack budget could not be asked: {exc.message}")
+        if view is not None:
+            return BudgetTurn(alive=True, queued=True, eta_seconds=view.eta_seconds)
+        return await self._described(budget.id)
+
+    async def _described(self, budget_id: str) -> BudgetTurn:
+        """The budget as Temporal describes it (no worker involved), looked at once per HEALTH_FOR."""
         now = datetime.now(UTC)
-        paused = view.paused_until is not None and view.paused_until > now
-        stalled = (view.waiting > 0 and not paused and view.last_grant_at is not None
-                   and now - view.last_grant_at > STALLED_AFTER)
-        if stalled:
-            return BudgetTurn(alive=False, queued=view.queued,
-                              why=f"the Slack budget has {view.waiting} waiting and granted nothing since "
-                                  f"{view.last_grant_at:%H:%M:%S}")
-        return BudgetTurn(alive=True, queued=view.queued, eta_seconds=view.eta_seconds)
+        cached = self._health.get(budget_id)
+        if cached is not None and now - cached[0] < HEALTH_FOR:
+            return cached[1]
+        try:
+            description = await self._client.get_workflow_handle(budget_id).describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError as exc:
+            health = BudgetTurn(alive=False, why=f"the Slack budget cannot be described: {exc.message}")
+        else:
+            attempts = description.raw_description.pending_workflow_task.attempt
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                health = BudgetTurn(alive=False, why=f"the Slack budget is {description.status}")
+            elif attempts >= FAILING_AFTER:
+                health = BudgetTurn(alive=False, why=f"the Slack budget's workflow task failed {attempts - 1} times")
+            else:
+                health = BudgetTurn(alive=True, queued=True, why="the Slack budget is busy")
+        self._health[budget_id] = (now, health)
+        return health
+
+
+def _from_view(view: QueueView) -> BudgetTurn:
+    now = datetime.now(UTC)
+    paused = view.paused_until is not None and view.paused_until > now
+    if view.waiting > 0 and not paused and view.last_grant_at is not None and now - view.last_grant_at > STALLED_AFTER:
+        return BudgetTurn(alive=False, queued=True,
+                          why=f"the Slack budget has {view.waiting} waiting and granted nothing since "
+                              f"{view.last_grant_at:%H:%M:%S}")
+    return BudgetTurn(alive=True, queued=True, eta_seconds=view.eta_seconds)

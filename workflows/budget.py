@@ -23,7 +23,9 @@ from enum import IntEnum
 from pydantic import Field
 
 from workflows.models import Model
-from workflows.slack_text import escape
+from workflows.storms import AWAIT_DROPPED, NoticeStep, Storm, notice_text, storm_joined, storm_posted
+
+__all__ = ["NoticeStep", "Storm", "notice_text"]  # the storm's own rules: workflows/storms.py
 
 
 class Kind(IntEnum):
@@ -85,19 +87,6 @@ class Waiting(Model):
     ask: SlackAsk
     seq: int
     since: datetime
-
-
-class Storm(Model):
-    channel: str
-    started: datetime
-    total: int = 0  # new incidents that waited to be posted during the storm
-    posted: int = 0
-    services: list[str] = Field(default_factory=list)
-    link: str = ""
-    ts: str | None = None  # the notice message, once posted
-    shown: str = ""  # the notice text Slack shows
-    shown_at: datetime | None = None
-    over: bool = False
 
 
 class Budget(Model):
@@ -168,7 +157,7 @@ def ask(budget: Budget, request: SlackAsk, now: datetime) -> None:
     budget.waiting.append(Waiting(ask=request, seq=budget.next_seq, since=now))
     budget.next_seq += 1
     if request.kind is Kind.POST:
-        _storm_joined(budget, request, now)
+        storm_joined(budget.storms, request.channel, request.service, request.html_url, now)
 
 
 def throttled(budget: Budget, note: SlackThrottled, now: datetime) -> None:
@@ -212,7 +201,7 @@ def grant(budget: Budget, now: datetime) -> list[Grant]:
         if take(budget, bucket_key(ask.kind, ask.channel), now):
             grants.append(Grant(workflow_id=ask.workflow_id, kind=ask.kind, channel=ask.channel))
             if ask.kind is Kind.POST:
-                _storm_posted(budget, ask.channel)
+                storm_posted(budget.storms, ask.channel)
         else:
             kept.append(waiting)
     budget.waiting = sorted(kept, key=lambda w: w.seq)
@@ -233,36 +222,58 @@ class QueueView(Model):
 
 
 def queue_view(budget: Budget, workflow_id: str, now: datetime) -> QueueView:
-    ranked = sorted(budget.waiting, key=_rank)
+    """Answers a query: one pass over the queue per own ask (at most four), and nothing written."""
     etas: list[float] = []
-    for index, waiting in enumerate(ranked):
-        if waiting.ask.workflow_id != workflow_id:
-            continue
-        key = bucket_key(waiting.ask.kind, waiting.ask.channel)
-        ahead = sum(1 for w in ranked[:index] if bucket_key(w.ask.kind, w.ask.channel) == key)
-        rate, _ = _rate(budget, key)
-        bucket = _bucket(budget, key, now)
-        pause = (bucket.paused_until - now).total_seconds() if bucket.paused_until else 0.0
-        etas.append(max(0.0, pause) + (max(0.0, ahead + 1 - bucket.tokens) / rate if rate > 0 else 0.0))
+    for own in (w for w in budget.waiting if w.ask.workflow_id == workflow_id):
+        key, rank = bucket_key(own.ask.kind, own.ask.channel), _rank(own)
+        ahead = sum(1 for w in budget.waiting if _rank(w) < rank and bucket_key(w.ask.kind, w.ask.channel) == key)
+        rate, burst = _rate(budget, key)
+        bucket = budget.buckets.get(key)
+        tokens, pause = burst, 0.0
+        if bucket is not None:
+            tokens = min(burst, bucket.tokens + max(0.0, (now - bucket.at).total_seconds()) * rate)
+            pause = max(0.0, (bucket.paused_until - now).total_seconds()) if bucket.paused_until else 0.0
+        etas.append(pause + (max(0.0, ahead + 1 - tokens) / rate if rate > 0 else 0.0))
     pauses = [b.paused_until for b in budget.buckets.values() if b.paused_until is not None]
     return QueueView(queued=bool(etas), eta_seconds=min(etas) if etas else 0.0, waiting=len(budget.waiting),
                      last_grant_at=budget.last_grant_at, paused_until=max(pauses) if pauses else None)
 
 
 MAX_CARRIED = 2000  # waiting asks carried through continue-as-new: far under Temporal's 2 MiB payload limit
+MAX_BUCKETS = 2000  # buckets carried (one per channel ever posted in, else): idle ones first go, then the oldest
 
 
-def carried(budget: Budget) -> Budget:
-    """The budget a new run starts from: every bucket and storm, and the most important waiting asks.
+def carried(budget: Budget, now: datetime) -> Budget:
+    """The budget a new run starts from: the most important waiting asks, the buckets that are not idle, the
+    storms. Bounded whatever the storm or the number of channels, so it always fits Temporal's payload limit.
 
-    What waits beyond MAX_CARRIED is dropped, counted: each of those incidents asks again when its turn
-    is late, so a storm of any size continues as new under the payload limit.
+    What waits beyond MAX_CARRIED is dropped, counted (per storm too, so its notice does not call it over
+    before those incidents are posted): each of those incidents asks again when its turn is late. A bucket
+    that is full, paused for no longer and has no call out is what a new one would be: it is not carried.
     """
-    if len(budget.waiting) <= MAX_CARRIED:
-        return budget
-    keep = sorted(sorted(budget.waiting, key=_rank)[:MAX_CARRIED], key=lambda w: w.seq)
-    return budget.model_copy(update={"waiting": keep,
-                                     "dropped": budget.dropped + len(budget.waiting) - len(keep)})
+    ranked = sorted(budget.waiting, key=_rank)
+    keep, dropped = ranked[:MAX_CARRIED], ranked[MAX_CARRIED:]
+    storms = {channel: storm.model_copy() for channel, storm in budget.storms.items()}
+    for waiting in dropped:
+        storm = storms.get(waiting.ask.channel)
+        if waiting.ask.kind is Kind.POST and storm is not None and not storm.over:
+            storm.awaited += 1
+            storm.awaited_until = now + AWAIT_DROPPED
+    needed = {bucket_key(w.ask.kind, w.ask.channel) for w in keep}
+    buckets = {key: bucket for key, bucket in budget.buckets.items() if key in needed or not _idle(budget, key, now)}
+    if len(buckets) > MAX_BUCKETS:
+        order = sorted(buckets, key=lambda key: (key not in needed, -buckets[key].at.timestamp()))
+        buckets = {key: buckets[key] for key in order[:MAX_BUCKETS]}
+    return budget.model_copy(update={"waiting": sorted(keep, key=lambda w: w.seq), "buckets": buckets,
+                                     "storms": storms, "dropped": budget.dropped + len(dropped)})
+
+
+def _idle(budget: Budget, key: str, now: datetime) -> bool:
+    bucket = budget.buckets[key]
+    rate, burst = _rate(budget, key)
+    tokens = bucket.tokens + max(0.0, (now - bucket.at).total_seconds()) * rate
+    return (tokens >= burst and not [at for at in bucket.out if now - at < OUT_FOR]
+            and (bucket.paused_until is None or bucket.paused_until <= now))
 
 
 def next_wake(budget: Budget, now: datetime) -> datetime | None:
@@ -293,45 +304,6 @@ def waiting_posts(budget: Budget, channel: str) -> int:
 # ---- storm notices -----------------------------------------------------------------------------------------
 
 
-def _storm_joined(budget: Budget, request: SlackAsk, now: datetime) -> None:
-    storm = budget.storms.get(request.channel)
-    if storm is None or storm.over:
-        storm = budget.storms[request.channel] = Storm(channel=request.channel, started=now)
-    storm.total += 1
-    if request.service and request.service not in storm.services:
-        storm.services.append(request.service)
-    if request.html_url and not storm.link:
-        storm.link = request.html_url.rsplit("/incidents/", 1)[0] + "/incidents" if "/incidents/" in \
-            request.html_url else ""
-
-
-def _storm_posted(budget: Budget, channel: str) -> None:
-    storm = budget.storms.get(channel)
-    if storm is not None and not storm.over:
-        storm.posted += 1
-
-
-def notice_text(storm: Storm, now: datetime) -> str:
-    """The storm notice as Slack text (service names are typed text: escaped)."""
-    services = ", ".join(escape(s) for s in storm.services[:3]) or "several services"
-    if len(storm.services) > 3:
-        services += f" and {len(storm.services) - 3} more"
-    minutes = max(1, round((now - storm.started).total_seconds() / 60))
-    link = f"<{storm.link}|open incidents in PagerDuty>" if storm.link else "PagerDuty"
-    if storm.over:
-        return (f":white_check_mark: Alert storm over: all {storm.total} new incidents on {services} are posted "
-                "below, each with its controls.")
-    return (f":rotating_light: *Alert storm:* {storm.total} new incidents on {services} in the last "
-            f"{minutes} minute{'s' if minutes != 1 else ''}; {storm.posted} posted, the rest follow "
-            f"(most urgent first) — newest state in {link}")
-
-
-class NoticeStep(Model):
-    channel: str
-    text: str
-    ts: str | None = None  # None: post a new notice; else update this one
-
-
 def notices(budget: Budget, now: datetime) -> list[NoticeStep]:
     """Storm notices to post or refresh now (called before `grant`, so a notice has the first token)."""
     steps: list[NoticeStep] = []
@@ -348,7 +320,7 @@ def notices(budget: Budget, now: datetime) -> list[NoticeStep]:
                 storm.shown, storm.shown_at = text, now
                 steps.append(NoticeStep(channel=channel, text=text))
             continue
-        storm.over = queued == 0
+        storm.over = queued == 0 and not (storm.awaited and storm.awaited_until and now < storm.awaited_until)
         text = notice_text(storm, now)
         due = storm.shown_at is None or now - storm.shown_at >= timedelta(seconds=budget.limits.notice_every_seconds)
         if text != storm.shown and (due or storm.over) and take(budget, UPDATES, now):

@@ -94,7 +94,7 @@ class SlackBudgetWorkflow:
                 await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
                 self._take_inbox(workflow.now())
                 workflow.continue_as_new(BudgetInput(limits=self._budget.limits,
-                                                     budget=budget.carried(self._budget)))
+                                                     budget=budget.carried(self._budget, workflow.now())))
             wake = budget.next_wake(self._budget, now)
             timeout = max(wake - now, timedelta(milliseconds=50)) if wake else None
             self._tasks.poked = False

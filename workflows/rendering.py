@@ -203,8 +203,8 @@ class SlackSync:
             try:
                 await self._slack(SlackActivities.post_reply, ReplyRequest(channel=channel, ts=ts, replies=batch),
                                   Kind.REPLY, channel)
-                if self.replies_clear_wait:
-                    self.retry_at = None  # the 429's wait is over: nothing is left to wake for
+                if self.replies_clear_wait and self.retry_at is not None and workflow.now() >= self.retry_at:
+                    self.retry_at = None  # a wait that is over (a 429's): nothing is left to wake for
             except ActivityError as exc:
                 if self._rate_limited(exc, Kind.REPLY, channel):
                     return

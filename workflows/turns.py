@@ -6,7 +6,9 @@ Slack. A turn that has not come `FIRST_CHECK` after it was asked for is checked 
 ask is made again, which a restarted or replaced budget learns from, and the budget says where the
 incident stands. While it answers and grants, the incident waits as long as its place in the queue says
 (a storm keeps its order); when it does not, the incident calls Slack paced by itself (Slack's own
-Retry-After) for `UNPACED_FOR`. So a budget that is not there costs a message at most about `BOUND`.
+Retry-After) for `UNPACED_FOR`. A check that itself gets no answer is made once more before the incident
+gives up on the budget: a worker short of CPU in a storm is slow, not gone, and going unpaced then would
+only add 429s. So a budget that is not there costs a message at most about `BOUND`.
 
 Runs started before this rule (`bounded` False, workflow.patched) keep the old one: ask again after
 `ASK_AGAIN_AFTER`.
@@ -31,9 +33,11 @@ with workflow.unsafe.imports_passed_through():
 ASK_AGAIN_AFTER = timedelta(minutes=10)  # runs from before the bound: a turn that never comes is asked again
 UNPACED_FOR = timedelta(minutes=1)  # after the budget could not be reached
 FIRST_CHECK = timedelta(seconds=10)  # a turn this late is checked with the budget
-CHECK_TIMEOUT = timedelta(seconds=15)
-BOUND = FIRST_CHECK + CHECK_TIMEOUT  # the longest a budget that is not there can hold a message
-CHECK_EVERY_MIN, CHECK_EVERY_MAX = 5.0, 30.0  # seconds between checks while the budget says "wait"
+CHECK_TIMEOUT = timedelta(seconds=10)  # from scheduling the check to its answer
+CHECK_AGAIN = timedelta(seconds=2)  # after a check that got no answer
+MISSES = 2  # checks in a row with no answer: the budget is taken for gone
+BOUND = FIRST_CHECK + MISSES * CHECK_TIMEOUT + CHECK_AGAIN  # the longest a budget that is not there holds a message
+CHECK_EVERY_MIN, CHECK_EVERY_MAX = 5.0, 120.0  # seconds between checks while the budget says "wait"
 
 
 def failure_text(exc: BaseException) -> str:
@@ -53,6 +57,7 @@ class Turns:
         self._asked: dict[Kind, datetime] = {}
         self._check_at: dict[Kind, datetime] = {}
         self._checking: set[Kind] = set()
+        self._misses = 0
         self.route: str | None = None
         self._routing = False
         self._unpaced_until: datetime | None = None
@@ -60,6 +65,8 @@ class Turns:
     def granted(self, kind: int) -> None:
         """The budget's turn for a call of `kind` (kept until used)."""
         turn = slot(Kind(kind))
+        if self.bounded and turn not in self._asked:
+            return  # a second grant for one ask (a check asked again as the first came), or for a forgotten one
         self._granted.add(turn)
         self._asked.pop(turn, None)
         self._check_at.pop(turn, None)
@@ -138,17 +145,25 @@ class Turns:
     async def _check(self, turn: Kind, request: SlackAsk) -> None:
         try:
             answer: BudgetTurn = await workflow.execute_activity_method(
-                TurnActivities.turn, request, start_to_close_timeout=CHECK_TIMEOUT, retry_policy=options.SINGLE_TRY)
+                TurnActivities.turn, request, start_to_close_timeout=CHECK_TIMEOUT,
+                schedule_to_close_timeout=CHECK_TIMEOUT, retry_policy=options.SINGLE_TRY)
         except ActivityError as exc:
+            self._misses += 1
+            if self._misses < MISSES:
+                if turn in self._asked:
+                    self._check_at[turn] = workflow.now() + CHECK_AGAIN
+                return
             answer = BudgetTurn(alive=False, why=f"the Slack budget could not be checked: {failure_text(exc)}")
         finally:
             self._checking.discard(turn)
+        self._misses = 0
         if turn not in self._asked:
             return  # granted meanwhile
         if not answer.alive:
             self.go_unpaced(answer.why)
             return
-        wait = min(max(answer.eta_seconds + 2.0, CHECK_EVERY_MIN), CHECK_EVERY_MAX) if answer.queued else 10.0
+        # Checked again about halfway to the turn the budget expects: a long queue is not asked every few seconds.
+        wait = min(max(answer.eta_seconds / 2 + 5.0, CHECK_EVERY_MIN), CHECK_EVERY_MAX) if answer.queued else 10.0
         self._check_at[turn] = workflow.now() + timedelta(seconds=wait)
 
     def go_unpaced(self, why: str) -> None:

@@ -31,7 +31,7 @@ def test_a_storm_whose_waiting_posts_were_not_carried_is_not_announced_over() ->
         budget.notice_posted(b, step.channel, f"ts-{step.channel}")
     assert {c: s.ts for c, s in b.storms.items()} == {"C1": "ts-C1", "C2": "ts-C2"}
 
-    new_run = Budget.model_validate_json(budget.carried(b).model_dump_json())
+    new_run = Budget.model_validate_json(budget.carried(b, at(0)).model_dump_json())
     assert budget.waiting_posts(new_run, "C2") == 0  # what carried dropped
     texts = [s.text for s in budget.notices(new_run, at(1)) if s.channel == "C2"]
     assert not any("storm over" in t for t in texts), texts
@@ -49,7 +49,30 @@ def test_buckets_of_every_channel_ever_used_are_carried_for_ever() -> None:
         budget.grant(b, now)
         budget.done(b, SlackDone(kind=Kind.POST, channel=channel), now)
         budget.notices(b, now)
-    carried = budget.carried(b)
+    carried = budget.carried(b, at(0))
     size = pydantic_data_converter.payload_converter.to_payloads([BudgetInput(budget=carried)])[0].ByteSize()
     assert not carried.waiting and not carried.storms
     assert size < 1024 * 1024, f"{len(carried.buckets)} idle buckets carried: {size} bytes"
+
+
+def test_dropped_posts_that_ask_again_are_not_counted_twice_and_the_storm_then_ends() -> None:
+    b = Budget(limits=Limits(storm_threshold=10))
+    for n in range(2_500):
+        _ask(b, n, "C1", "high")
+    for n in range(2_500, 3_000):
+        _ask(b, n, "C2", "low")
+    for step in budget.notices(b, at(0)):
+        budget.notice_posted(b, step.channel, f"ts-{step.channel}")
+    new_run = Budget.model_validate_json(budget.carried(b, at(0)).model_dump_json())
+    for n in range(2_500, 3_000):  # the dropped incidents' turns are late: they ask again
+        _ask(new_run, n, "C2", "low", seconds=20)
+    assert new_run.storms["C2"].total == 500
+    texts: list[str] = []
+    for second in range(30, 4_000):  # drain at Slack's pace
+        now = at(second)
+        texts += [s.text for s in budget.notices(new_run, now) if s.channel == "C2"]
+        for grant in budget.grant(new_run, now):
+            budget.done(new_run, SlackDone(kind=grant.kind, channel=grant.channel), now)
+        if "C2" not in new_run.storms:
+            break
+    assert texts and "all 500 new incidents" in texts[-1], texts[-3:]
