@@ -55,6 +55,7 @@ STALLED_AFTER = timedelta(seconds=30)  # a queue with no grant for this long (an
 RPC_TIMEOUT = timedelta(seconds=3)  # each call of a check: three of them stay under the check's own timeout
 HEALTH_FOR = timedelta(seconds=5)  # one look at the budget's workflow serves this worker's checks this long
 FAILING_AFTER = 3  # workflow task attempts: beyond a retry Temporal makes by itself, the task is failing
+UNTAKEN_AFTER = timedelta(seconds=15)  # a workflow task no worker takes for this long: far past a busy worker
 
 
 class TurnActivities:
@@ -102,11 +103,17 @@ class TurnActivities:
         except RPCError as exc:
             health = BudgetTurn(alive=False, why=f"the Slack budget cannot be described: {exc.message}")
         else:
-            attempts = description.raw_description.pending_workflow_task.attempt
+            task = description.raw_description.pending_workflow_task
+            pending = (now - task.original_scheduled_time.ToDatetime(tzinfo=UTC)
+                       if task.HasField("original_scheduled_time") else timedelta(0))
             if description.status != WorkflowExecutionStatus.RUNNING:
                 health = BudgetTurn(alive=False, why=f"the Slack budget is {description.status}")
-            elif attempts >= FAILING_AFTER:
-                health = BudgetTurn(alive=False, why=f"the Slack budget's workflow task failed {attempts - 1} times")
+            elif task.attempt >= FAILING_AFTER:
+                health = BudgetTurn(alive=False,
+                                    why=f"the Slack budget's workflow task failed {task.attempt - 1} times")
+            elif pending > UNTAKEN_AFTER:
+                health = BudgetTurn(alive=False, why=f"no worker has taken the Slack budget's workflow task for "
+                                                     f"{pending.total_seconds():.0f} s")
             else:
                 health = BudgetTurn(alive=True, queued=True, why="the Slack budget is busy")
         self._health[budget_id] = (now, health)

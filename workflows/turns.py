@@ -6,9 +6,11 @@ Slack. A turn that has not come `FIRST_CHECK` after it was asked for is checked 
 ask is made again, which a restarted or replaced budget learns from, and the budget says where the
 incident stands. While it answers and grants, the incident waits as long as its place in the queue says
 (a storm keeps its order); when it does not, the incident calls Slack paced by itself (Slack's own
-Retry-After) for `UNPACED_FOR`. A check that itself gets no answer is made once more before the incident
-gives up on the budget: a worker short of CPU in a storm is slow, not gone, and going unpaced then would
-only add 429s. So a budget that is not there costs a message at most about `BOUND`.
+Retry-After) for `UNPACED_FOR`. The budget is taken for gone on evidence only (the check's answer: not
+running, its task failing or untaken, a queue with no grant): a check that itself gets no answer is made
+again, since a worker short of CPU in a storm is slow, not gone, and going unpaced then would only add
+429s; only checks that get no answer for `GIVE_UP_AFTER` count as evidence. So a budget that is not there
+costs a message at most about `BOUND`.
 
 Runs started before this rule (`bounded` False, workflow.patched) keep the old one: ask again after
 `ASK_AGAIN_AFTER`.
@@ -35,8 +37,9 @@ UNPACED_FOR = timedelta(minutes=1)  # after the budget could not be reached
 FIRST_CHECK = timedelta(seconds=10)  # a turn this late is checked with the budget
 CHECK_TIMEOUT = timedelta(seconds=10)  # from scheduling the check to its answer
 CHECK_AGAIN = timedelta(seconds=2)  # after a check that got no answer
-MISSES = 2  # checks in a row with no answer: the budget is taken for gone
-BOUND = FIRST_CHECK + MISSES * CHECK_TIMEOUT + CHECK_AGAIN  # the longest a budget that is not there holds a message
+GIVE_UP_AFTER = timedelta(minutes=1)  # of checks with no answer: then the budget is taken for gone
+BOUND = timedelta(seconds=30)  # the longest a budget that is not there holds a message (activities/pacing.py:
+# a first check after FIRST_CHECK, a second one CHECK_EVERY_MIN later that sees its task untaken or failing)
 CHECK_EVERY_MIN, CHECK_EVERY_MAX = 5.0, 120.0  # seconds between checks while the budget says "wait"
 
 
@@ -57,7 +60,7 @@ class Turns:
         self._asked: dict[Kind, datetime] = {}
         self._check_at: dict[Kind, datetime] = {}
         self._checking: set[Kind] = set()
-        self._misses = 0
+        self._missing_since: datetime | None = None
         self.route: str | None = None
         self._routing = False
         self._unpaced_until: datetime | None = None
@@ -148,15 +151,15 @@ class Turns:
                 TurnActivities.turn, request, start_to_close_timeout=CHECK_TIMEOUT,
                 schedule_to_close_timeout=CHECK_TIMEOUT, retry_policy=options.SINGLE_TRY)
         except ActivityError as exc:
-            self._misses += 1
-            if self._misses < MISSES:
+            self._missing_since = self._missing_since or workflow.now()
+            if workflow.now() - self._missing_since < GIVE_UP_AFTER:
                 if turn in self._asked:
                     self._check_at[turn] = workflow.now() + CHECK_AGAIN
                 return
             answer = BudgetTurn(alive=False, why=f"the Slack budget could not be checked: {failure_text(exc)}")
         finally:
             self._checking.discard(turn)
-        self._misses = 0
+        self._missing_since = None
         if turn not in self._asked:
             return  # granted meanwhile
         if not answer.alive:
