@@ -134,7 +134,7 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
     assert set(by_name(checks)) == {
         "Config file", "Slack app manifest", "PagerDuty services",
         "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack signing secret", "Slack channel C0DEFAULT",
-        "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
+        "Slack channel C0PAYMENTS", "PagerDuty credential", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
         "Temporal search attributes", "Memory of finished incidents", "Incident workflow tasks",
         "Slack budget workflow", "Sweep schedule"}
