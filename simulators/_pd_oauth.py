@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,12 +62,12 @@ class CredentialsMixin:
         self.rate_limited = 0  # 429s answered
         self._window: tuple[float, int] = (0.0, 0)
 
-    def register_app(self, client_id: str, client_secret: str, scopes: set[str] | list[str] | tuple[str, ...]) -> None:
+    def register_app(self, client_id: str, client_secret: str, scopes: Iterable[str]) -> None:
         """The account's Scoped OAuth app, given these scopes in its registration."""
         with self.lock:
             self.app_client, self.app_scopes = (client_id, client_secret), set(scopes)
 
-    def set_app_scopes(self, scopes: set[str] | list[str]) -> None:
+    def set_app_scopes(self, scopes: Iterable[str]) -> None:
         """An admin edits the app's scopes; tokens already issued keep what they were granted."""
         with self.lock:
             self.app_scopes = set(scopes)
