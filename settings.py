@@ -161,9 +161,10 @@ class PagerDuty(_Strict):
     # subscription whose URL ends with /pagerduty/webhooks is taken for the bridge's.
     webhook_url: str | None = None
     # Each process's share of PagerDuty's rate limit (960 requests a minute per account for an app or a key):
-    # each worker's and each API replica's. Together they stay under 960, with room for the doctor and ctl.
-    requests_per_minute: int = Field(default=600, gt=0, le=960)
-    api_requests_per_minute: int = Field(default=240, gt=0, le=960)
+    # each worker's and each API replica's. The compose file's two workers and one API take 720 together,
+    # leaving room for the doctor and ctl.
+    requests_per_minute: int = Field(default=300, gt=0, le=960)
+    api_requests_per_minute: int = Field(default=120, gt=0, le=960)
 
 
 class SlackPacing(_Strict):

@@ -16,9 +16,10 @@ from activities.errors import PagerDutyRateLimited
 
 # PagerDuty's limit for an app token per account (and for an account key): requests a minute.
 PAGERDUTY_LIMIT = 960
-# The worker's and the API's own shares by default: 840 together, leaving room for the doctor and ctl.
-WORKER_RATE = 600
-API_RATE = 240
+# A worker's and an API replica's own shares by default (`[pagerduty]` in bridge.toml): two workers and one API
+# take 720 together, leaving room for the doctor and ctl.
+WORKER_RATE = 300
+API_RATE = 120
 MAX_WAIT = 20.0
 
 
