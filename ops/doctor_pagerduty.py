@@ -69,14 +69,15 @@ async def app_checks(app: OAuthApp, settings: Settings) -> tuple[Check, Check | 
         lines.append(f"{mark} {feature.name}: {scopes}")
     missing = sorted(grant.missing)
     if not missing:
-        return credential, Check(SCOPES, True, f"granted all {len(grant.asked)} the bridge asks for "
+        return credential, Check(SCOPES, True, f"granted all {len(grant.asked)} scopes the bridge asks for "
                                                f"({' '.join(sorted(grant.asked))})", lines=tuple(lines))
-    broken = ", ".join(features_lacking(set(missing)))
+    broken = "; ".join(features_lacking(set(missing)))
+    them = "it" if len(missing) == 1 else "them"
     return credential, failed(
         SCOPES, f"the app was not granted {' '.join(missing)}: {broken} will be refused by PagerDuty (403)",
         f"In PagerDuty: Integrations → App Registration → {settings.pagerduty_client_id} → edit the scopes and add "
-        f"{' '.join(missing)}. The bridge asks for them again by itself at the next refused call (or restart the "
-        "worker and the API).", tuple(lines))
+        f"{' '.join(missing)}. The bridge asks for {them} again by itself at the next refused call (or "
+        "restart the worker and the API).", tuple(lines))
 
 
 async def _probe(name: str, call: Callable[[], Awaitable[object]], url: str, permission: str,

@@ -347,7 +347,7 @@ async def test_complete_app_shows_scopes_per_feature_and_lifetime(sims: Sims, ma
     assert named["PagerDuty credential"].detail.startswith(f"Scoped OAuth app {APP_ID} (as_account-us.sandbox): "
                                                            "token valid for 23 h 59 min")
     scopes = named["PagerDuty scopes"]
-    assert scopes.detail.startswith(f"granted all {len(RUNTIME_SCOPES)} the bridge asks for")
+    assert scopes.detail.startswith(f"granted all {len(RUNTIME_SCOPES)} scopes the bridge asks for")
     assert "✓ escalate: escalation_policies.read oncalls.read" in scopes.lines
     assert APP_SECRET not in format_report(checks)
 
@@ -356,7 +356,7 @@ async def test_app_missing_a_scope_names_it_the_feature_and_the_fix(sims: Sims, 
     checks = await run_checks(app_settings(sims, make_settings, set(RUNTIME_SCOPES) - {"oncalls.read"}))
     assert failures(checks) == ["PagerDuty scopes"]
     scopes = by_name(checks)["PagerDuty scopes"]
-    assert scopes.detail == ("the app was not granted oncalls.read: escalate, /pd open, oncall, trigger will be "
+    assert scopes.detail == ("the app was not granted oncalls.read: escalate; /pd open, oncall, trigger will be "
                              "refused by PagerDuty (403)")
     assert "✗ escalate: escalation_policies.read oncalls.read (missing)" in scopes.lines
     assert f"App Registration → {APP_ID} → edit the scopes and add oncalls.read" in scopes.fix
