@@ -6,14 +6,47 @@ Nothing here is loaded at import time: the composition roots (`worker.py`, `api/
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PLACEHOLDERS = {"changeme", "changethis", "xoxb-your-token", "your-token"}
+# Each may also be given as `<NAME>_FILE`, the path of a file holding it (Docker and Kubernetes secrets).
+SECRET_FIELDS = ("slack_bot_token", "slack_signing_secret", "pagerduty_api_token", "pagerduty_client_secret",
+                 "pagerduty_webhook_secrets")
+PAGERDUTY_TOKEN_URL = "https://identity.pagerduty.com/oauth/token"
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """`SLACK_BOT_TOKEN_FILE=/run/secrets/slack_bot_token` and the like: read once, when the settings load."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # every value comes from __call__
+
+    def __call__(self) -> dict[str, Any]:
+        env = {key.upper(): value for key, value in os.environ.items() if value.strip()}
+        values: dict[str, Any] = {}
+        for name in SECRET_FIELDS:
+            plain, file_var = name.upper(), f"{name.upper()}_FILE"
+            if file_var not in env:
+                continue
+            if plain in env:
+                raise ConfigError(f"both {plain} and {file_var} are set: set only one of them")
+            path = Path(env[file_var].strip())
+            try:
+                text = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{file_var}: cannot read {path} ({exc.strerror or exc})") from None
+            if not text:
+                raise ConfigError(f"{file_var}: {path} is empty")
+            # A webhook secrets file may list one secret a line.
+            values[name] = ",".join(text.split()) if name == "pagerduty_webhook_secrets" else text
+        return values
 
 
 class Settings(BaseSettings):
@@ -27,17 +60,51 @@ class Settings(BaseSettings):
     pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_webhook_secrets: str = ""
+    # A Scoped OAuth app (client credentials): used instead of PAGERDUTY_API_TOKEN when its id is set.
+    pagerduty_client_id: str | None = None
+    pagerduty_client_secret: SecretStr | None = None
+    pagerduty_subdomain: str | None = None
+    pagerduty_region: Literal["us", "eu"] = "us"
+    pagerduty_oauth_url: str = PAGERDUTY_TOKEN_URL
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     bridge_config: Path = Path("bridge.toml")
 
-    @field_validator("pagerduty_api_token", "slack_bot_token", "slack_signing_secret")
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, SecretFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("pagerduty_api_token", "slack_bot_token", "slack_signing_secret", "pagerduty_client_secret")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
             raise ValueError("is still a placeholder value; set the real credential")
         return value
+
+    @field_validator("pagerduty_region", mode="before")
+    @classmethod
+    def _region(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    def pagerduty_credential(self) -> Literal["oauth_app", "api_key"] | None:
+        """Which PagerDuty credential the bridge uses: the app when PAGERDUTY_CLIENT_ID is set, else the key."""
+        if self.pagerduty_client_id:
+            return "oauth_app"
+        return "api_key" if self.pagerduty_api_token is not None else None
+
+    def oauth_app_problem(self) -> str | None:
+        """What is missing for the Scoped OAuth app, naming the variables; None when it is complete."""
+        missing = [var for var, value in (("PAGERDUTY_CLIENT_SECRET", self.pagerduty_client_secret),
+                                          ("PAGERDUTY_SUBDOMAIN", self.pagerduty_subdomain)) if not value]
+        if missing:
+            return (f"PAGERDUTY_CLIENT_ID is set but {' and '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not (a Scoped OAuth app needs all three)")
+        return None
 
     def webhook_secrets(self) -> list[str]:
         return [s.strip() for s in self.pagerduty_webhook_secrets.split(",") if s.strip()]
@@ -93,6 +160,11 @@ class PagerDuty(_Strict):
     # The bridge's public webhook URL, to find its subscription among the account's; unset: any
     # subscription whose URL ends with /pagerduty/webhooks is taken for the bridge's.
     webhook_url: str | None = None
+    # Each process's share of PagerDuty's rate limit (960 requests a minute per account for an app or a key):
+    # each worker's and each API replica's. The compose file's two workers and one API take 720 together,
+    # leaving room for the doctor and ctl.
+    requests_per_minute: int = Field(default=300, gt=0, le=960)
+    api_requests_per_minute: int = Field(default=120, gt=0, le=960)
 
 
 class SlackPacing(_Strict):

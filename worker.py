@@ -26,6 +26,8 @@ from activities.metrics import IDENTITY_MISSES
 from activities.pacing import BudgetActivities, TurnActivities, ensure_budget
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
+from activities.pagerduty_auth import credentials_from
+from activities.pagerduty_pace import Pace
 from activities.priorities import Priorities
 from activities.recall import RecallActivities
 from activities.slack import SlackActivities
@@ -92,7 +94,7 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
                      sweep_page_size: int = PAGE_SIZE) -> AsyncIterator[list[Callable[..., Any]]]:
     """The activity instances with their shared clients, closed on exit."""
     async with httpx.AsyncClient(base_url=settings.pagerduty_api_url, timeout=20) as http:
-        pd = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
+        pd = PagerDutyApi(http, credentials_from(settings, http), Pace(config.pagerduty.requests_per_minute))
         slack = AsyncWebClient(token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url,
                                timeout=20)
         directory = Directory(pd, slack, config, on_miss=lambda d: IDENTITY_MISSES.labels(d).inc())
@@ -158,6 +160,9 @@ def main() -> int:
     serve_worker_metrics(os.environ.get("WORKER_METRICS_PORT"))
     try:
         asyncio.run(run_worker(settings, config))
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
     except SearchAttributesMissing as exc:
         log.error("%s", exc)
         return 3

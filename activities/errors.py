@@ -9,6 +9,7 @@
     │   ├── PagerDutyAuthError       401: the API token is wrong or revoked           not retried
     │   ├── PagerDutyNotFound        404                                              not retried
     │   ├── PagerDutyRefused         any other 4xx, with PagerDuty's own message       not retried
+    │   │   └── PagerDutyScopeMissing  403: the app's token lacks the call's scope      not retried
     │   └── EscalationExhausted      escalate clicked at the policy's last level      not retried
     └── SlackError
         ├── SlackUnavailable         5xx, timeouts, Slack's transient error codes     retried
@@ -66,6 +67,17 @@ class PagerDutyNotFound(PagerDutyError):
 
 class PagerDutyRefused(PagerDutyError):
     pass
+
+
+class PagerDutyScopeMissing(PagerDutyRefused):
+    """403 to a Scoped OAuth app whose token was not granted the scope the call needs."""
+
+    @classmethod
+    def for_scope(cls, what: str, scope: str) -> PagerDutyScopeMissing:
+        return cls(f"{what}: the bridge's PagerDuty app lacks the scope {scope}. A PagerDuty admin adds {scope} "
+                   "to the app (Integrations → App Registration → the app → Scopes); the bridge then asks for it "
+                   "again by itself. `dev.py doctor` lists every scope the app lacks",
+                   code=scope)
 
 
 class EscalationExhausted(PagerDutyError):

@@ -12,8 +12,17 @@ from typing import Any
 
 import httpx
 
-from activities.errors import PagerDutyNoAnswer, pagerduty_error
+from activities.errors import (
+    PagerDutyAuthError,
+    PagerDutyNoAnswer,
+    PagerDutyRateLimited,
+    PagerDutyScopeMissing,
+    pagerduty_error,
+)
 from activities.metrics import PD_CALLS
+from activities.pagerduty_auth import ApiKey, Credentials
+from activities.pagerduty_pace import WORKER_RATE, Pace
+from activities.pagerduty_scopes import scope_for
 from workflows.models import Ref, Snapshot, Status
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -59,6 +68,14 @@ def snapshot(data: dict[str, Any]) -> Snapshot:
     )
 
 
+def _seconds(value: str | None) -> float:
+    """PagerDuty's `ratelimit-reset` (seconds); a 429 without it waits a second."""
+    try:
+        return min(max(float(value or 1), 0.5), 60.0)
+    except ValueError:
+        return 1.0
+
+
 def parse_time(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
@@ -71,13 +88,52 @@ def status_changed_at(data: dict[str, Any]) -> datetime | None:
 
 
 class PagerDutyApi:
-    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+    """`credentials`: an API key (a string) or `activities.pagerduty_auth` credentials; `pace`: the process's
+    share of PagerDuty's rate limit, shared by every client of the process that uses the same credentials."""
+
+    def __init__(self, http: httpx.AsyncClient, credentials: str | Credentials, pace: Pace | None = None) -> None:
         self._http = http
-        self._headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
+        self.credentials: Credentials = ApiKey(credentials) if isinstance(credentials, str) else credentials
+        self.pace = pace or Pace(WORKER_RATE)
 
     async def _call(self, method: str, path: str, what: str, *, actor_email: str | None = None,
                     params: Any = None, body: Any = None) -> Any:
-        headers = dict(self._headers)
+        renewed, waited = False, 0.0
+        while True:
+            waited += await self.pace.slot(what)
+            authorization = await self.credentials.authorization()
+            response = await self._send(method, path, what, authorization, actor_email, params, body)
+            if response.status_code == 401 and not renewed and await self.credentials.rejected(authorization):
+                renewed = True  # a token that expired early or was revoked: once more with a new one
+                continue
+            if (response.status_code == 403 and not renewed and self.credentials.lacks(scope_for(method, path))
+                    and await self.credentials.regrant(authorization)):
+                renewed = True  # the scope may have been given to the app since the token was fetched
+                continue
+            if response.status_code == 429:
+                # Nothing was done: wait out PagerDuty's window (every request of the process waits with it).
+                reset = _seconds(response.headers.get("ratelimit-reset") or response.headers.get("retry-after"))
+                self.pace.hold(reset)
+                if waited + reset <= self.pace.max_wait:
+                    continue
+                raise PagerDutyRateLimited(f"{what}: PagerDuty rate limit reached", retry_after=reset, code=2020)
+            break
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:
+            payload = {}
+        if response.is_success:
+            return payload
+        if response.status_code == 403 and self.credentials.lacks(scope := scope_for(method, path)):
+            raise PagerDutyScopeMissing.for_scope(what, scope)
+        if response.status_code == 401 and self.credentials.kind == "oauth_app":
+            raise PagerDutyAuthError(f"{what}: PagerDuty rejected the app's token (401) even after a new one was "
+                                     "fetched: check that the app still exists in PagerDuty", code=401)
+        raise pagerduty_error(response.status_code, response.headers, payload, what)
+
+    async def _send(self, method: str, path: str, what: str, authorization: str, actor_email: str | None,
+                    params: Any, body: Any) -> httpx.Response:
+        headers = {"Authorization": authorization, "Accept": ACCEPT}
         if actor_email:
             headers["From"] = actor_email
         started = time.monotonic()
@@ -90,13 +146,7 @@ class PagerDutyApi:
             PD_CALLS.labels(what, "unreachable").observe(time.monotonic() - started)
             raise PagerDutyNoAnswer(f"{what}: PagerDuty API unreachable ({type(exc).__name__})") from None
         PD_CALLS.labels(what, str(response.status_code)).observe(time.monotonic() - started)
-        try:
-            payload = response.json() if response.content else {}
-        except ValueError:
-            payload = {}
-        if response.is_success:
-            return payload
-        raise pagerduty_error(response.status_code, response.headers, payload, what)
+        return response
 
     async def get_incident(self, incident_id: str) -> dict[str, Any]:
         data = await self._call("GET", f"/incidents/{incident_id}", "read incident")

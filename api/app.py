@@ -20,6 +20,8 @@ from temporalio.service import RPCError
 from activities.identity import Directory
 from activities.metrics import OLDEST_PENDING
 from activities.pagerduty_api import PagerDutyApi
+from activities.pagerduty_auth import credentials_from
+from activities.pagerduty_pace import Pace
 from api import commands, routes
 from api.command_handlers import Commands
 from api.gateway import TemporalGateway, TemporalUnavailable
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
             cfg = config or load_config(env.bridge_config)
             token = env.secret("slack_bot_token")
             env.secret("slack_signing_secret")  # every interaction needs it: refuse to start without it
+            if env.pagerduty_credential() == "oauth_app" and (problem := env.oauth_app_problem()):
+                raise ConfigError(problem)
         except (ConfigError, ValueError) as exc:
             log.error("API cannot start: %s", exc)
             raise
@@ -107,10 +111,11 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
 def _commands(env: Settings, cfg: BridgeConfig, http: httpx.AsyncClient, slack: AsyncWebClient,
               gateway: TemporalGateway, timing: Timing) -> Commands | None:
     """The `/pd` handlers; an answer slower than 2 s follows through the response_url (up to the 8 s timeout)."""
-    if env.pagerduty_api_token is None:
-        log.warning("PAGERDUTY_API_TOKEN is not set: /pd will answer that it cannot reach PagerDuty")
+    if env.pagerduty_credential() is None:
+        log.warning("neither PAGERDUTY_CLIENT_ID nor PAGERDUTY_API_TOKEN is set: /pd will answer that it cannot "
+                    "reach PagerDuty")
         return None
-    pd = PagerDutyApi(http, env.secret("pagerduty_api_token"))
+    pd = PagerDutyApi(http, credentials_from(env, http), Pace(cfg.pagerduty.api_requests_per_minute))
     return Commands(pd=pd, directory=Directory(pd, slack, cfg), config=cfg, slack=slack, gateway=gateway,
                     timing=timing, channels=ChannelPolicy.model_validate(cfg.channels.model_dump()))
 

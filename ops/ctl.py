@@ -21,6 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import PagerDutyAuthError, PagerDutyError
 from activities.pagerduty_api import PagerDutyApi
+from activities.pagerduty_auth import credentials_from
+from activities.pagerduty_scopes import SUBSCRIBE_SCOPES
 from ops.ctl_failing import add_parser as add_failing_parser
 from ops.ctl_failing import cmd_failing
 from ops.doctor import exit_without_teardown
@@ -97,7 +99,7 @@ async def create_subscriptions(api: PagerDutyApi, url: str, targets: list[Target
 
 def _subscribe_hint(exc: PagerDutyError) -> str:
     if isinstance(exc, PagerDutyAuthError):
-        return "PAGERDUTY_API_TOKEN is wrong or revoked."
+        return "The PagerDuty credential (PAGERDUTY_API_TOKEN, or the app's PAGERDUTY_CLIENT_ID and secret) is wrong."
     return ("Creating subscriptions needs webhook_subscriptions.write (Scoped OAuth), a full-access REST API key, or "
             "a Manager/Admin user token; the ids must exist (services PS…, teams PT…).")
 
@@ -126,7 +128,7 @@ async def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ctl subscribe: {problem}", file=sys.stderr)
         return 2
     async with httpx.AsyncClient(base_url=settings.pagerduty_api_url, timeout=20) as http:
-        api = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
+        api = PagerDutyApi(http, credentials_from(settings, http, SUBSCRIBE_SCOPES))
         created, error = await create_subscriptions(api, args.url, targets_from(args), args.description)
     report = format_created(created, args.url)
     if report:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import aiohttp
-import httpx
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,15 +26,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import errors
-from activities.pagerduty_api import PagerDutyApi
 from ops.checks import Check as Check  # re-exported: the report's line type lives there
 from ops.checks import failed, passed
 from ops.doctor_channels import CHANNEL_SCOPES, channel_scope_check
 from ops.doctor_channels import NAME as CHANNEL_SCOPE_CHECK
 from ops.doctor_deploy import deploy_checks
 from ops.doctor_memory import memory_check
-from ops.doctor_webhooks import NAME as WEBHOOK_CHECK
-from ops.doctor_webhooks import webhook_subscription_check
+from ops.doctor_pagerduty import pagerduty_checks
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from worker import INDEXED_TYPES, _wanted, connect, register_command
 
@@ -48,11 +45,6 @@ REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "commands"
 MANIFEST_SLACK_SCOPES = REQUIRED_SLACK_SCOPES | CHANNEL_SCOPES
 MANIFEST = Path(__file__).resolve().parent.parent / "slack-app-manifest.yml"
 SLASH_COMMAND, COMMANDS_PATH = "/pd", "/slack/commands"
-# A syntactically valid address nobody has: the users search must run, its answer does not matter.
-PROBE_EMAIL = "doctor-probe@example.invalid"
-
-PD_TOKEN_FIX = ("Create a REST API key (Integrations → API Access Keys) or a user token and set PAGERDUTY_API_TOKEN; "
-                "for an EU account also set PAGERDUTY_API_URL=https://api.eu.pagerduty.com.")
 SLACK_TOKEN_FIX = ("Copy the Bot User OAuth Token (xoxb-…) from the Slack app's OAuth & Permissions page into "
                    "SLACK_BOT_TOKEN; if the app was uninstalled, reinstall it from slack-app-manifest.yml first.")
 
@@ -63,6 +55,8 @@ def load_settings() -> tuple[Settings | None, Check]:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
         return None, failed("Environment", problems, "Fix these environment variables (DESIGN.md §4 lists them all).")
+    except ConfigError as exc:
+        return None, failed("Environment", str(exc), "Fix these environment variables (DESIGN.md §4 lists them all).")
     return settings, passed("Environment", f"settings loaded (namespace {settings.temporal_namespace}, "
                                            f"task queue {settings.temporal_task_queue})")
 
@@ -204,54 +198,6 @@ async def slack_checks(settings: Settings, config: BridgeConfig | None) -> list[
 
 
 
-async def _pd_probe(name: str, call: Callable[[], Awaitable[object]], url: str, permission: str,
-                    ok_detail: str) -> Check:
-    try:
-        await call()
-    except errors.PagerDutyAuthError:
-        return failed(name, "PagerDuty rejected PAGERDUTY_API_TOKEN (401): the token is wrong or revoked",
-                      PD_TOKEN_FIX)
-    except errors.PagerDutyUnavailable as exc:
-        return failed(name, f"cannot reach PagerDuty at {url}: {exc}",
-                      "Check PAGERDUTY_API_URL and that this host can reach it (proxy, firewall).")
-    except errors.PagerDutyError as exc:
-        return failed(name, f"{exc}", f"Give the token {permission} (a Scoped OAuth app needs that scope; a user "
-                                      "token's user must be allowed to see these objects).")
-    return passed(name, ok_detail)
-
-
-def webhook_secrets_check(settings: Settings) -> Check:
-    count = len(settings.webhook_secrets())
-    if count == 0:
-        return failed("PagerDuty webhook secrets", "PAGERDUTY_WEBHOOK_SECRETS is empty: every webhook would get 401",
-                      "Create the subscription with `python3 dev.py ctl subscribe …` and set PAGERDUTY_WEBHOOK_SECRETS "
-                      "to the secret it prints (comma-separated while rotating).")
-    rotation = " (more than one: fine while rotating, drop the old one afterwards)" if count > 1 else ""
-    return passed("PagerDuty webhook secrets", f"{count} secret(s) configured{rotation}")
-
-
-async def pagerduty_checks(settings: Settings, webhook_url: str | None = None) -> list[Check]:
-    secrets = webhook_secrets_check(settings)
-    if settings.pagerduty_api_token is None:
-        return [failed("PagerDuty API token", "PAGERDUTY_API_TOKEN is not set", PD_TOKEN_FIX), secrets]
-    url = settings.pagerduty_api_url
-    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as http:
-        api = PagerDutyApi(http, settings.secret("pagerduty_api_token"))
-        token = await _pd_probe("PagerDuty API token", api.abilities, url, "abilities.read",
-                                f"accepted by {url}")
-        if not token.ok:
-            return [token, secrets]
-        incidents = await _pd_probe("PagerDuty incidents", lambda: api.list_incidents(1), url, "incidents.read",
-                                    "can list incidents (writes, incidents.write, are not tried)")
-        users = await _pd_probe("PagerDuty users", lambda: api.find_user_by_email(PROBE_EMAIL), url, "users.read",
-                                "can search users by email")
-        ok, detail, fix = await webhook_subscription_check(api, webhook_url)
-        services = await _pd_probe("PagerDuty services", lambda: api.find_services(limit=1), url, "services.read",
-                                   "can list services (for /pd open, oncall and trigger)")
-    return [token, incidents, users, services, Check(WEBHOOK_CHECK, ok, detail, fix), secrets]
-
-
-
 def _temporal_reason(exc: Exception) -> str:
     """The core SDK's connect errors are long transport dumps; the common cases get a plain phrase."""
     text = str(exc)
@@ -315,7 +261,7 @@ async def temporal_checks(settings: Settings, linger_seconds: int = 86400) -> li
 async def run_checks(settings: Settings) -> list[Check]:
     config, loaded = config_check(settings)
     webhook_url = config.pagerduty.webhook_url if config else None
-    groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings, webhook_url),
+    groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings, webhook_url, TIMEOUT),
                                   temporal_checks(settings, config.timing.linger_after_resolve_seconds
                                                   if config else 86400))
     return [loaded, manifest_check(), *(check for group in groups for check in group)]

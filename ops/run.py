@@ -47,6 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ui-port", type=int, default=8233, help="embedded Temporal Web UI")
     parser.add_argument("--slack-limits", action="store_true",
                         help="sandbox: the simulated Slack enforces Slack's rate limits (HTTP 429 + Retry-After)")
+    parser.add_argument("--pd-oauth", action="store_true",
+                        help="sandbox: the bridge uses a Scoped OAuth app's credentials (token fetched and renewed) "
+                             "instead of a PagerDuty API key")
     parser.add_argument("--ephemeral", action="store_true", help="embedded Temporal keeps no data on disk")
     parser.add_argument("--log-file", type=Path, default=DATA / "bridge.log",
                         help="where the bridge's JSON log lines go, so the console shows only the narration")
@@ -124,11 +127,14 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
     config = sandbox_config(Timing(linger_after_resolve_seconds=3600, sweep_interval_seconds=SANDBOX_SWEEP))
     async with Sandbox(address, namespace=settings.temporal_namespace, task_queue=settings.temporal_task_queue,
                        config=config, api_port=args.api_port, pd_port=args.pagerduty_port,
-                       slack_port=args.slack_port, slack_limits=args.slack_limits, sweep=True) as sb:
+                       slack_port=args.slack_port, slack_limits=args.slack_limits, sweep=True,
+                       pd_oauth=args.pd_oauth) as sb:
         slack_url = sb.slack.public_url or ""
+        credential = (f"a Scoped OAuth app ({sb.settings.pagerduty_client_id}; token endpoint "
+                      f"{sb.settings.pagerduty_oauth_url})" if args.pd_oauth else "an account API key")
         print(f"Sandbox mode: no Slack/PagerDuty credentials, using simulators.\n  API: {sb.api_url}\n"
               f"  simulated Slack: {slack_url}{' (enforcing Slack rate limits)' if args.slack_limits else ''}\n"
-              f"  simulated PagerDuty: {sb.settings.pagerduty_api_url}")
+              f"  simulated PagerDuty: {sb.settings.pagerduty_api_url}, used with {credential}")
         if not args.no_demo:
             await play_demo(sb, ui)
         if args.exit_after_demo:
@@ -178,8 +184,12 @@ async def main(argv: list[str]) -> int:
     args = parse_args(argv)
     setup_logging(path=args.log_file)
     print(f"Logs (JSON lines): {args.log_file.resolve()}")
-    settings = Settings()
-    sandbox = settings.slack_bot_token is None and settings.pagerduty_api_token is None
+    try:
+        settings = Settings()
+    except (ConfigError, ValueError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    sandbox = settings.slack_bot_token is None and settings.pagerduty_credential() is None
     async with temporal(settings, args) as address:
         ui = None if settings.temporal_address or not args.ui_port else f"http://localhost:{args.ui_port}"
         if ui:

@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.pacing import ensure_budget
+from activities.pagerduty_scopes import RUNTIME_SCOPES
 from activities.sweep import warning_workflow_id
 from api.app import create_app
 from ops.schedule import ensure_sweep_schedule, schedule_id
@@ -26,6 +27,7 @@ from simulators.slack import SlackSimulator
 from worker import activities, build_worker, connect, ensure_search_attributes, pacing_limits
 
 ROUTES = {"PSVC001": "C0PAYMENTS", "PSVC002": "C0PLATFORM"}
+APP_CLIENT_ID = "sandbox-bridge-app"
 
 
 def sandbox_config(timing: Timing | None = None, **authorization: Any) -> BridgeConfig:
@@ -41,11 +43,14 @@ class Sandbox:
     """Simulators + API + worker. Use `async with Sandbox(address) as sb:`.
 
     `slack_limits=True` makes the simulated Slack enforce Slack's rate limits (429 + Retry-After).
+    `pd_oauth=True` runs the bridge on a Scoped OAuth app's credentials instead of an API key; the app is given
+    every scope the bridge asks for, or the ones listed (`pd_oauth={"incidents.read", ...}`).
     """
 
     def __init__(self, temporal_address: str, *, namespace: str = "default", task_queue: str = "pd-slack-bridge",
                  config: BridgeConfig | None = None, api_port: int = 0, pd_port: int = 0, slack_port: int = 0,
-                 run_worker: bool = True, slack_limits: bool = False, sweep: bool = False) -> None:
+                 run_worker: bool = True, slack_limits: bool = False, sweep: bool = False,
+                 pd_oauth: bool | set[str] = False) -> None:
         self.config = config or sandbox_config()
         self._ports = (api_port, pd_port, slack_port)
         self._run_worker = run_worker
@@ -64,6 +69,14 @@ class Sandbox:
             pagerduty_api_token=SecretStr("sandbox-pagerduty-token"), pagerduty_webhook_secrets=webhook_secret,
             slack_bot_token=SecretStr("xoxb-sandbox-token"), slack_signing_secret=SecretStr(signing_secret),
         )
+        if pd_oauth:
+            client_secret = secrets.token_hex(16)
+            self.pd.register_app(APP_CLIENT_ID, client_secret,
+                                 RUNTIME_SCOPES if pd_oauth is True else set(pd_oauth))
+            self.settings = self.settings.model_copy(update={
+                "pagerduty_api_token": None, "pagerduty_client_id": APP_CLIENT_ID,
+                "pagerduty_client_secret": SecretStr(client_secret), "pagerduty_subdomain": self.pd.subdomain,
+                "pagerduty_region": self.pd.region})
         self._stack = AsyncExitStack()
         self.worker: Worker | None = None
         self.client: Client | None = None
@@ -75,7 +88,8 @@ class Sandbox:
         pd_server = self._stack.enter_context(ServedApp(self.pd.app, port=pd_port))
         slack_server = self._stack.enter_context(ServedApp(self.slack.app, port=slack_port))
         self.settings = self.settings.model_copy(update={
-            "pagerduty_api_url": pd_server.url, "slack_api_url": f"{slack_server.url}/api/"})
+            "pagerduty_api_url": pd_server.url, "slack_api_url": f"{slack_server.url}/api/",
+            "pagerduty_oauth_url": f"{pd_server.url}/oauth/token"})
         self.api = self._stack.enter_context(ServedApp(create_app(self.settings, self.config), port=api_port))
         self.pd.webhook_url = f"{self.api.url}/pagerduty/webhooks"
         self.slack.interactions_url = f"{self.api.url}/slack/interactions"

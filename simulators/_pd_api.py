@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from simulators._http import RecordingMiddleware
 from simulators._pd_control import control_routes, json_body
 from simulators._pd_model import Incident, PDError, not_found, now_iso
+from simulators._pd_oauth import OAuthRefusal
 
 if TYPE_CHECKING:
     from simulators.pagerduty import PagerDutySimulator
@@ -307,7 +309,15 @@ def build_app(sim: PagerDutySimulator) -> FastAPI:
 
     @app.exception_handler(PDError)
     async def pd_error(_: Request, exc: PDError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.post("/oauth/token")
+    async def token(request: Request) -> JSONResponse:
+        form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        try:
+            return JSONResponse(sim.issue_token(form))
+        except OAuthRefusal as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -316,9 +326,7 @@ def build_app(sim: PagerDutySimulator) -> FastAPI:
         return JSONResponse({"error": {"message": str(exc.detail), "code": 2001}}, status_code=exc.status_code)
 
     async def authenticate(request: Request) -> None:
-        given = request.headers.get("authorization", "").strip()
-        if given not in (f"Token token={sim.token}", f"Bearer {sim.token}"):
-            raise PDError(401, 2006, "Unauthorized")
+        sim.authorize(request.headers.get("authorization", ""), request.method, request.url.path)
 
     def requester(request: Request) -> str:
         email = request.headers.get("from", "").strip()

@@ -82,10 +82,32 @@ def _hold_control(sim: PagerDutySimulator, ctl: APIRouter) -> None:
         return {"released": sim.release_incident(incident_id)}
 
 
+def _credential_controls(sim: PagerDutySimulator, ctl: APIRouter) -> None:
+    @ctl.post("/oauth/expire")
+    async def expire() -> dict[str, Any]:
+        """Every app token issued so far expires now: the next request with one gets 401."""
+        return {"expired": sim.expire_tokens()}
+
+    @ctl.post("/oauth/scopes")
+    async def scopes(request: Request) -> dict[str, Any]:
+        """`{"scopes": [...]}`: the app's scopes, as an admin edits them in PagerDuty."""
+        sim.set_app_scopes([str(s) for s in (await json_body(request)).get("scopes") or []])
+        return {"scopes": sorted(sim.app_scopes)}
+
+    @ctl.post("/rate_limit")
+    async def rate_limit(request: Request) -> dict[str, Any]:
+        """`{"limit": 960, "window_seconds": 60}` enforces PagerDuty's limit; `{"limit": null}` lifts it."""
+        body = await json_body(request)
+        limit = body.get("limit")
+        sim.rate_limit = (int(limit), float(body.get("window_seconds", 60))) if limit else None
+        return {"rate_limit": sim.rate_limit, "rate_limited": sim.rate_limited}
+
+
 def control_routes(sim: PagerDutySimulator) -> APIRouter:
     ctl = APIRouter(prefix="/_sim")
     _subscription_controls(sim, ctl)
     _hold_control(sim, ctl)
+    _credential_controls(sim, ctl)
 
     @ctl.post("/config")
     async def config(request: Request) -> dict[str, Any]:

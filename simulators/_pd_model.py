@@ -33,9 +33,11 @@ def now_iso(*, ms: bool = False) -> str:
 class PDError(Exception):
     """An API error with PagerDuty's status/code/message; raised by actions and rendered by the REST app."""
 
-    def __init__(self, status: int, code: int, message: str, errors: list[str] | None = None) -> None:
+    def __init__(self, status: int, code: int, message: str, errors: list[str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status, self.code, self.message, self.errors = status, code, message, errors
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "code": self.code}

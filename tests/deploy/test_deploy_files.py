@@ -42,15 +42,17 @@ CONTRACT_ENV = {
     "TEMPORAL_ADDRESS",
     "TEMPORAL_NAMESPACE",
     "TEMPORAL_TASK_QUEUE",
-    "PAGERDUTY_API_TOKEN",
+    "PAGERDUTY_CLIENT_ID",
+    "PAGERDUTY_SUBDOMAIN",
+    "PAGERDUTY_REGION",
     "PAGERDUTY_API_URL",
-    "PAGERDUTY_WEBHOOK_SECRETS",
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
     "SLACK_API_URL",
     "BRIDGE_CONFIG",
 }
-CREDENTIALS = {"PAGERDUTY_API_TOKEN", "PAGERDUTY_WEBHOOK_SECRETS", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
+# Required values that are not secret: compose refuses to start without them.
+CREDENTIALS = {"PAGERDUTY_CLIENT_ID", "PAGERDUTY_SUBDOMAIN"}
+# Secrets reach the bridge as files (Docker secrets), never as environment values.
+SECRET_FILES = {"PAGERDUTY_CLIENT_SECRET", "PAGERDUTY_WEBHOOK_SECRETS", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
 SEARCH_ATTRIBUTES = {
     "PdIncidentId": "Keyword",
     "PdIncidentNumber": "Int",
@@ -363,9 +365,21 @@ def test_bridge_service_gets_the_environment_contract(services: dict[str, dict[s
     assert not missing, f"{name} lacks contract variables {sorted(missing)}"
     for var in CREDENTIALS:
         assert str(env[var]).startswith(f"${{{var}:?"), f"{name}: {var} must be required with ${{{var}:?...}}"
+    for var in SECRET_FILES:
+        assert var not in env, f"{name}: {var} must come from a file, not the environment"
+        assert env[f"{var}_FILE"] == f"/run/secrets/{var.lower()}"
+        assert var.lower() in services[name]["secrets"]
     assert env["BRIDGE_CONFIG"] == "/etc/bridge/bridge.toml"
     assert env["TEMPORAL_NAMESPACE"] == "${TEMPORAL_NAMESPACE:-default}"
     assert _with_defaults(env["TEMPORAL_TASK_QUEUE"]) == "pd-slack-bridge"
+
+
+def test_secret_files_are_declared_and_kept_out_of_git_and_the_image(compose: dict[str, Any]) -> None:
+    declared = compose["secrets"]
+    assert set(declared) == {var.lower() for var in SECRET_FILES}
+    assert all(spec == {"file": f"./secrets/{name}"} for name, spec in declared.items())
+    assert "secrets" in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "secrets/" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
 
 
 @pytest.mark.parametrize("name", BRIDGE_SERVICES)

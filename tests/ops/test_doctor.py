@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.pagerduty_scopes import RUNTIME_SCOPES
 from ops.doctor import (
     MANIFEST_SLACK_SCOPES,
     REQUIRED_SLACK_SCOPES,
@@ -134,7 +135,8 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
     assert set(by_name(checks)) == {
         "Config file", "Slack app manifest", "PagerDuty services",
         "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack signing secret", "Slack channel C0DEFAULT",
-        "Slack channel C0PAYMENTS", "PagerDuty API token", "PagerDuty incidents", "PagerDuty users",
+        "Slack channel C0PAYMENTS", "PagerDuty credential", "PagerDuty API token", "PagerDuty incidents",
+        "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
         "Temporal search attributes", "Memory of finished incidents", "Incident workflow tasks",
         "Slack budget workflow", "Sweep schedule"}
@@ -314,3 +316,56 @@ async def run_doctor(env: dict[str, str]) -> tuple[int, str]:
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=timedelta(seconds=30).total_seconds())
     return int(proc.returncode or 0), out.decode()
+
+
+APP_ID, APP_SECRET = "bridge-app", "app-secret-doctor"
+
+
+def app_settings(sims: Sims, make_settings: MakeSettings, scopes: set[str]) -> Settings:
+    sims.pd.register_app(APP_ID, APP_SECRET, scopes)
+    return make_settings(pagerduty_api_token=None, pagerduty_client_id=APP_ID,
+                         pagerduty_client_secret=SecretStr(APP_SECRET), pagerduty_subdomain="sandbox",
+                         pagerduty_oauth_url=f"{sims.pd_server.url}/oauth/token")
+
+
+async def test_account_key_is_named_with_the_least_privilege_choice(make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings())
+    credential = by_name(checks)["PagerDuty credential"]
+    assert credential.ok and "account REST API key" in credential.detail
+    advice = " ".join(credential.lines)
+    assert "least privilege: a Scoped OAuth app" in advice
+    assert "App Registration → New App" in advice and "PAGERDUTY_CLIENT_ID" in advice
+    assert all(scope in advice for scope in RUNTIME_SCOPES)
+    assert "PagerDuty scopes" not in by_name(checks)
+
+
+async def test_complete_app_shows_scopes_per_feature_and_lifetime(sims: Sims, make_settings: MakeSettings) -> None:
+    checks = await run_checks(app_settings(sims, make_settings, set(RUNTIME_SCOPES)))
+    assert failures(checks) == []
+    named = by_name(checks)
+    assert "PagerDuty API token" not in named  # the app's token is the credential
+    assert named["PagerDuty credential"].detail.startswith(f"Scoped OAuth app {APP_ID} (as_account-us.sandbox): "
+                                                           "token valid for 23 h 59 min")
+    scopes = named["PagerDuty scopes"]
+    assert scopes.detail.startswith(f"granted all {len(RUNTIME_SCOPES)} scopes the bridge asks for")
+    assert "✓ escalate: escalation_policies.read oncalls.read" in scopes.lines
+    assert APP_SECRET not in format_report(checks)
+
+
+async def test_app_missing_a_scope_names_it_the_feature_and_the_fix(sims: Sims, make_settings: MakeSettings) -> None:
+    checks = await run_checks(app_settings(sims, make_settings, set(RUNTIME_SCOPES) - {"oncalls.read"}))
+    assert failures(checks) == ["PagerDuty scopes"]
+    scopes = by_name(checks)["PagerDuty scopes"]
+    assert scopes.detail == ("the app was not granted oncalls.read: escalate; /pd open, oncall, trigger will be "
+                             "refused by PagerDuty (403)")
+    assert "✗ escalate: escalation_policies.read oncalls.read (missing)" in scopes.lines
+    assert f"App Registration → {APP_ID} → edit the scopes and add oncalls.read" in scopes.fix
+    assert exit_code(checks) == 1
+
+
+async def test_wrong_app_secret_is_named(sims: Sims, make_settings: MakeSettings) -> None:
+    settings = app_settings(sims, make_settings, set(RUNTIME_SCOPES))
+    checks = await run_checks(settings.model_copy(update={"pagerduty_client_secret": SecretStr("wrong")}))
+    credential = by_name(checks)["PagerDuty credential"]
+    assert failures(checks) == ["PagerDuty credential"]
+    assert "invalid_client" in credential.detail and "PAGERDUTY_CLIENT_SECRET" in credential.detail
