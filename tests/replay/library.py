@@ -15,8 +15,9 @@ from typing import Any
 
 from activities.channels import ChannelActivities
 from activities.identity import IdentityActivities
-from activities.pacing import BudgetActivities
+from activities.pacing import BudgetActivities, TurnActivities
 from activities.pagerduty import PagerDutyActivities
+from activities.recall import RecallActivities
 from activities.slack import SlackActivities
 from activities.sweep import SweepActivities
 from workflows.incident import IncidentWorkflow
@@ -26,7 +27,7 @@ from workflows.sweep import SweepWorkflow, WebhookWarningWorkflow
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 WORKFLOWS: list[type] = [IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow]
 ACTIVITY_CLASSES: list[type] = [PagerDutyActivities, IdentityActivities, SlackActivities, BudgetActivities,
-                                SweepActivities, ChannelActivities]
+                                SweepActivities, ChannelActivities, TurnActivities, RecallActivities]
 
 
 def histories() -> list[Path]:

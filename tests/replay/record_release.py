@@ -13,7 +13,10 @@ Temporal dev server, and the incidents are put in each phase a deploy can find t
 - resolved_lingering: resolved from Slack, its workflow lingering for late events;
 - dedicated_channel: with its own incident channel;
 - storm_waiting: one of a storm's incidents waiting in the Slack budget for its turn;
-- budget_queue: the Slack budget with a queue; sweep: one sweep run.
+- budget_queue: the Slack budget with a queue; sweep: one sweep run;
+and, from releases that have them (0.2.0 on):
+- storm_turn_checked: a storm incident whose late turn was checked with the budget (slack_budget_turn);
+- late_note_recalled: a note after the linger, in the run it started, which went on from the finished one.
 Histories of running workflows are cut where the deploy would find them.
 """
 
@@ -85,6 +88,46 @@ async def record(out: Path) -> None:
             search_attributes=search.ALL_KEYS,
             dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=60"]) as env:
         await _continued(env.client, env.client.service_client.config.target_host, out)
+    if _has("activities.recall"):
+        async with await WorkflowEnvironment.start_local(
+                dev_server_existing_path=binary, data_converter=pydantic_data_converter,
+                search_attributes=search.ALL_KEYS) as env:
+            await _late(env.client, env.client.service_client.config.target_host, out)
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+async def _activity_scheduled(client: Client, workflow_id: str, activity_type: str) -> bool:
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        scheduled = event.activity_task_scheduled_event_attributes
+        if event.HasField("activity_task_scheduled_event_attributes") and scheduled.activity_type.name == activity_type:
+            return True
+    return False
+
+
+async def _late(client: Client, address: str, out: Path) -> None:
+    from temporalio.client import WorkflowExecutionStatus
+
+    config = sandbox_config(Timing(linger_after_resolve_seconds=2, confirmation_deadline_seconds=3))
+    queue = f"record-late-{uuid.uuid4().hex[:6]}"
+    async with Sandbox(address, task_queue=queue, config=config) as sb:
+        incident = sb.pd.trigger("PSVC001", "Checkout failing")
+        message = await _posted(sb, "C0PAYMENTS", incident)
+        await _click(sb, "C0PAYMENTS", message, "pd_resolve", "U0ALICE")
+        await until(lambda: "Resolved by" in str(message.blocks), "resolved message")
+        handle = client.get_workflow_handle(f"pd-incident-{incident}")
+        deadline = asyncio.get_running_loop().time() + 60
+        while (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+            assert asyncio.get_running_loop().time() < deadline, "the run did not finish after its linger"
+            await asyncio.sleep(0.2)
+        sb.pd.add_note(incident, "PUBOB01", "post-mortem on Tuesday")
+        await until(lambda: any("post-mortem on Tuesday" in r.text for r in message.replies), "the late note")
+        await sb.pd.wait_idle(10)
+        await _save(client, out, "late_note_recalled", handle.id)
 
 
 async def _phases(client: Client, address: str, out: Path) -> None:
@@ -214,6 +257,16 @@ async def _storm(client: Client, address: str, out: Path) -> None:
         waiting = [i for i in incidents if _root(sb, "C0PLATFORM", i) is None]
         await _save(client, out, "storm_waiting", f"pd-incident-{waiting[-1]}")
         await _save(client, out, "budget_queue", budget_workflow_id(queue))
+        if _has("activities.pacing") and hasattr(__import__("activities.pacing").pacing, "TurnActivities"):
+            deadline = asyncio.get_running_loop().time() + 60
+            while True:
+                checked = [i for i in incidents if await _activity_scheduled(client, f"pd-incident-{i}",
+                                                                             "slack_budget_turn")]
+                if checked:
+                    await _save(client, out, "storm_turn_checked", f"pd-incident-{checked[-1]}")
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "no late turn was checked"
+                await asyncio.sleep(0.5)
 
 
 def _binary(name: str) -> str:
