@@ -3,10 +3,8 @@ incident's workflow has finished. Real API, worker, signed webhooks and clicks, 
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
@@ -18,6 +16,7 @@ from ops.sandbox import Sandbox
 from settings import Timing
 from simulators._slack_model import Message
 from tests.e2e.conftest import SandboxFactory, first_root, reply_texts, root_messages, status_of, until
+from tests.workflows.fakes import eventually
 from workflows.pacing import budget_workflow_id
 from workflows.turns import BOUND
 
@@ -67,7 +66,7 @@ async def test_a_budget_terminated_while_incidents_wait_restarts_and_learns_who_
                         async for e in budget.fetch_history_events()])
 
         sb.pd.trigger("PSVC001", "Checkout failing")
-        await _eventually(asked, "the incident waiting in the budget")
+        await eventually(asked, timeout=30, what="the incident waiting in the budget")
         started = time.monotonic()
         await budget.terminate("an operator terminated it")  # with the incident's ask in it
         message = await until(lambda: first_root(sb, CHANNEL), timeout=60, what="root message")
@@ -99,7 +98,7 @@ async def test_a_429_on_a_reply_does_not_keep_the_workflow_waking(make_sandbox: 
                 return None
             return last.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
 
-        timer = await _eventually(idle_timer, "the workflow waiting on a timer")
+        timer = await eventually(idle_timer, timeout=30, what="the workflow waiting on a timer")
         # Waking every second after the 429 was the bug; the next wake is the periodic re-read.
         assert timer > timedelta(minutes=1), f"the workflow wakes again in {timer}"
 
@@ -160,14 +159,14 @@ async def test_after_an_operator_terminates_an_incident_its_message_goes_on(make
         async def remembered() -> bool:  # the run keeps the message's place once the post's result is in
             return bool((await (await handle.describe()).memo()).get("message"))
 
-        await _eventually(remembered, "the message's place in the run's memo")
+        await eventually(remembered, timeout=30, what="the message's place in the run's memo")
         await handle.terminate("stuck after a bad deploy")
         query = f"WorkflowId = 'pd-incident-{incident}' AND ExecutionStatus = 'Terminated'"
 
         async def listed() -> bool:
             return bool([w async for w in sb.client.list_workflows(query)])  # type: ignore[union-attr]
 
-        await _eventually(listed, "the terminated run listed")
+        await eventually(listed, timeout=30, what="the terminated run listed")
         sb.pd.add_note(incident, "PUBOB01", "rolled back the deploy")
         await until(lambda: any("rolled back the deploy" in t for t in reply_texts(message)), timeout=30,
                     what="the note in the original thread")
@@ -184,13 +183,19 @@ async def _click(sb: Sandbox, message: Message, action_id: str, user: str) -> No
     assert status == 200, body
 
 
-async def _resolved_and_finished(sb: Sandbox) -> tuple[str, Message]:
-    assert sb.client is not None
+async def _resolved(sb: Sandbox) -> tuple[str, Message]:
+    """An incident resolved from Slack, its webhooks all delivered (its workflow lingers, then completes)."""
     incident = sb.pd.trigger("PSVC001", "Checkout failing")
     message = await until(lambda: first_root(sb, CHANNEL), what="root message")
     await _click(sb, message, "pd_resolve", "U0ALICE")
     await until(lambda: status_of(message) == "resolved", timeout=30, what="resolved")
     await sb.pd.wait_idle(10)
+    return incident, message
+
+
+async def _resolved_and_finished(sb: Sandbox) -> tuple[str, Message]:
+    assert sb.client is not None
+    incident, message = await _resolved(sb)
     await _finished(sb.client, incident)
     return incident, message
 
@@ -206,15 +211,5 @@ async def _runs(client: Client, incident: str, count: int, *, finished: bool) ->
     async def enough() -> bool:
         return len([w async for w in client.list_workflows(query)]) >= count
 
-    await _eventually(enough, f"{count} completed run(s) of {incident}", timeout=60)
+    await eventually(enough, timeout=60, what=f"{count} completed run(s) of {incident}")
 
-
-async def _eventually(check: Callable[[], Awaitable[T | None]], what: str, timeout: float = 30.0) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        await asyncio.sleep(0.1)

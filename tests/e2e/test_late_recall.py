@@ -7,8 +7,9 @@ import uuid
 
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.e2e.conftest import SandboxFactory, first_root, reply_texts, root_messages, status_of, until
-from tests.e2e.test_across_time import CHANNEL, SHORT, _click, _eventually, _resolved_and_finished
+from tests.e2e.conftest import SandboxFactory, reply_texts, root_messages, until
+from tests.e2e.test_across_time import CHANNEL, SHORT, _resolved, _resolved_and_finished
+from tests.workflows.fakes import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.models import WorkflowInput
 
@@ -30,7 +31,7 @@ async def test_a_run_terminated_before_its_first_task_hides_the_completed_run(ma
             query = f"WorkflowId = '{workflow_id}' AND ExecutionStatus = 'Terminated'"
             return bool([w async for w in sb.client.list_workflows(query)])  # type: ignore[union-attr]
 
-        await _eventually(listed, "the terminated run listed")
+        await eventually(listed, timeout=30, what="the terminated run listed")
         sb.pd.add_note(incident, "PUBOB01", "post-mortem scheduled")
 
         def landed() -> bool:
@@ -56,17 +57,13 @@ async def test_a_note_right_after_the_run_completes_still_goes_to_the_original_t
     must still find it."""
     async with make_sandbox(timing=SHORT) as sb:
         assert sb.client is not None
-        incident = sb.pd.trigger("PSVC001", "Checkout failing")
-        message = await until(lambda: first_root(sb, CHANNEL), what="root message")
-        await _click(sb, message, "pd_resolve", "U0ALICE")
-        await until(lambda: status_of(message) == "resolved", timeout=30, what="resolved")
-        await sb.pd.wait_idle(10)
+        incident, message = await _resolved(sb)
         handle = sb.client.get_workflow_handle(f"pd-incident-{incident}")
 
         async def completed() -> bool:
             return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
-        await _eventually(completed, "the run completed", timeout=60)
+        await eventually(completed, timeout=60, what="the run completed")
         sb.pd.add_note(incident, "PUBOB01", "right after the linger")  # no wait for visibility
 
         def landed() -> bool:

@@ -18,10 +18,8 @@ def _ask(b: Budget, n: int, channel: str, urgency: str, seconds: float = 0) -> N
                            html_url=f"https://acme.pagerduty.com/incidents/P{n:07d}"), at(seconds))
 
 
-def test_a_storm_whose_waiting_posts_were_not_carried_is_not_announced_over() -> None:
-    """2,500 high-urgency new incidents wait in C1 and 500 low-urgency ones in C2, both storms announced. At
-    continue-as-new `carried` keeps the 2,000 most urgent: every C2 post is dropped. The new run must not tell
-    C2 that all its incidents are posted while none of its 500 is."""
+def _two_storms() -> Budget:
+    """2,500 high-urgency new incidents wait in C1 and 500 low-urgency ones in C2, both storms announced."""
     b = Budget(limits=Limits(storm_threshold=10))
     for n in range(2_500):
         _ask(b, n, "C1", "high")
@@ -29,6 +27,14 @@ def test_a_storm_whose_waiting_posts_were_not_carried_is_not_announced_over() ->
         _ask(b, n, "C2", "low")
     for step in budget.notices(b, at(0)):
         budget.notice_posted(b, step.channel, f"ts-{step.channel}")
+    return b
+
+
+def test_a_storm_whose_waiting_posts_were_not_carried_is_not_announced_over() -> None:
+    """2,500 high-urgency new incidents wait in C1 and 500 low-urgency ones in C2, both storms announced. At
+    continue-as-new `carried` keeps the 2,000 most urgent: every C2 post is dropped. The new run must not tell
+    C2 that all its incidents are posted while none of its 500 is."""
+    b = _two_storms()
     assert {c: s.ts for c, s in b.storms.items()} == {"C1": "ts-C1", "C2": "ts-C2"}
 
     new_run = Budget.model_validate_json(budget.carried(b, at(0)).model_dump_json())
@@ -56,13 +62,7 @@ def test_buckets_of_every_channel_ever_used_are_carried_for_ever() -> None:
 
 
 def test_dropped_posts_that_ask_again_are_not_counted_twice_and_the_storm_then_ends() -> None:
-    b = Budget(limits=Limits(storm_threshold=10))
-    for n in range(2_500):
-        _ask(b, n, "C1", "high")
-    for n in range(2_500, 3_000):
-        _ask(b, n, "C2", "low")
-    for step in budget.notices(b, at(0)):
-        budget.notice_posted(b, step.channel, f"ts-{step.channel}")
+    b = _two_storms()
     new_run = Budget.model_validate_json(budget.carried(b, at(0)).model_dump_json())
     for n in range(2_500, 3_000):  # the dropped incidents' turns are late: they ask again
         _ask(new_run, n, "C2", "low", seconds=20)
