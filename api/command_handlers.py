@@ -189,16 +189,18 @@ class Commands:
                 lines.append("Nobody is on call.")
         return Reply("\n".join(lines))
 
-    async def trigger(self, inv: Invocation, service_name: str, title: str, urgency: str, key_seed: str) -> Reply:
+    async def trigger(self, inv: Invocation, service_name: str, title: str, urgency: str) -> Reply:
         person, teams = await self.person(inv.user)
         service = await self.service(service_name)
-        return await self.trigger_on(inv.user, person, teams, service, title, urgency, key_seed)
+        return await self.trigger_on(inv.user, person, teams, service, title, urgency)
 
     async def trigger_on(self, user: str, person: Person, teams: list[str], service: dict[str, Any], title: str,
-                         urgency: str, key_seed: str) -> Reply:
+                         urgency: str) -> Reply:
+        """Create the incident once per request: PagerDuty holds the key, so a retry on any API process, after
+        a restart or a lost answer, finds the open incident instead of paging again."""
         await self.authorize(user, teams, service)
         sid = str(service["id"])
-        key = "slack-" + hashlib.sha256(key_seed.encode()).hexdigest()[:32]
+        key = trigger_key(user, sid, title)
         existing = await self.pd.find_incidents(service_ids=[sid], incident_key=key, statuses=OPEN)
         again = bool(existing)
         if not existing:
@@ -230,6 +232,13 @@ class Commands:
         verb = "Acknowledging" if kind is ActionKind.ACKNOWLEDGE else "Resolving"
         return Reply(f"{verb} #{inc.number} {escape(inc.title)} in PagerDuty as you; the incident's message shows "
                      "the outcome, and you hear back here if it cannot be done.")
+
+
+def trigger_key(slack_user: str, service_id: str, title: str) -> str:
+    """The incident key of a `/pd trigger` request: who asked, on which service, for what. No clock: the same
+    request is the same incident for as long as it is open, whenever and wherever it is retried."""
+    seed = "\n".join([slack_user, service_id, " ".join(title.split())])
+    return "slack-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def pagerduty_failed(exc: PagerDutyError, trigger: bool) -> str:

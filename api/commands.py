@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import time
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -132,8 +130,7 @@ async def _dispatch(commands: Commands, inv: Invocation, parsed: ct.Request) -> 
         case ct.Act():
             return await commands.act(inv, parsed)
         case ct.Trigger(service=str(service), title=str(title), urgency=urgency):
-            minute = int(time.time() // 60)
-            return await commands.trigger(inv, service, title, urgency, f"{inv.user}|{service}|{title}|{minute}")
+            return await commands.trigger(inv, service, title, urgency)
         case ct.Trigger():
             return await _open_trigger_modal(commands, inv, parsed)
     return Reply(USAGE)
@@ -169,12 +166,12 @@ async def submit_trigger(request: Request, submission: TriggerSubmission) -> Res
 
 
 async def _trigger_from_modal(commands: Commands, sub: TriggerSubmission) -> None:
-    # Slack may deliver the same submission twice: the view id keeps it one incident.
-    seed = "view|" + hashlib.sha256(sub.view_id.encode()).hexdigest()
+    # Slack may deliver the same submission twice, and a person may submit again: the incident key is the
+    # request's (person, service, title), so either is the same incident while it is open.
     try:
         person, teams = await commands.person(sub.slack_user)
         service = await commands.pd.get_service(str(sub.service_id))
-        reply = await commands.trigger_on(sub.slack_user, person, teams, service, sub.title, sub.urgency, seed)
+        reply = await commands.trigger_on(sub.slack_user, person, teams, service, sub.title, sub.urgency)
     except Refusal as refusal:
         reply = Reply(str(refusal))
     except PagerDutyError as exc:
