@@ -19,6 +19,7 @@ from activities.incident_rows import incident_rows, link
 from activities.pagerduty_api import PagerDutyApi, snapshot
 from api import command_text as ct
 from api.gateway import TemporalGateway
+from api.incident_channel import incident_channel_services
 from settings import BridgeConfig
 from workflows.models import ActionKind, ActorResolved, ChannelPolicy, Person, SlackAction, Status, Timing
 from workflows.policy import refusal
@@ -78,6 +79,11 @@ class Commands:
 
     def routed_services(self, channel: str) -> list[str]:
         return sorted(sid for sid, ch in self.config.routing.services.items() if ch == channel)
+
+    async def services_here(self, channel: str) -> list[str]:
+        """The services a channel stands for: those routed to it, or in an incident's own channel its service."""
+        return self.routed_services(channel) or await incident_channel_services(self.slack, self.pd, self.channels,
+                                                                                channel)
 
     async def service(self, name: str) -> dict[str, Any]:
         """A service by id, or by name (exact, ignoring case; else the only partial match)."""
@@ -146,11 +152,12 @@ class Commands:
             service = await self.service(name)
             ids, label = [str(service["id"])], escape(str(service.get("name") or service["id"]))
         else:
-            ids = self.routed_services(inv.channel)
+            ids = await self.services_here(inv.channel)
             if not ids:
                 raise Refusal("No PagerDuty service is routed to this channel; name one, e.g. "
                               "`/pd open payments-api`.")
-            label = "the services routed to this channel"
+            label = ("the services routed to this channel" if self.routed_services(inv.channel)
+                     else "this incident's service")
         found = [snapshot(i) for i in await self.pd.find_incidents(service_ids=ids, statuses=OPEN)]
         if not found:
             return Reply(f"No open incidents on {label}.")
@@ -161,7 +168,7 @@ class Commands:
     async def policies_for(self, inv: Invocation, target: str | None) -> list[tuple[str, str]]:
         """(policy id, policy name) pairs to show on-call for."""
         if target is None:
-            ids = self.routed_services(inv.channel)
+            ids = await self.services_here(inv.channel)
             if not ids:
                 raise Refusal("No PagerDuty service is routed to this channel; name a service or escalation "
                               "policy, e.g. `/pd oncall payments-api`.")

@@ -121,3 +121,18 @@ def _form_values(service: str, title: str) -> dict[str, dict[str, dict[str, Any]
 
 def _pd_writes(sb: Sandbox) -> list[tuple[str, str, str | None]]:
     return [(r.method, r.path, r.headers.get("from")) for r in sb.pd.writes() if not r.path.startswith("/_sim")]
+
+
+async def test_oncall_and_open_in_an_incidents_own_channel_mean_its_service(sandbox: Sandbox) -> None:
+    sandbox.pd.trigger("PSVC001", "Card payments failing")
+    message = await until(lambda: first_root(sandbox, PAYMENTS), what="incident message")
+    status, body = await sandbox.slack.click(PAYMENTS, message.ts, "pd_create_channel", "U0ALICE")
+    assert status == 200, body
+    channel = await until(lambda: next(iter(sandbox.slack.created_channels()), None), what="the incident channel")
+    [oncall] = await _pd(sandbox, "U0BOB", "oncall", channel=channel.id)
+    assert oncall.text.splitlines()[:2] == ["*On call now for Payments Escalation*", "Level 1: <@U0ALICE>"]
+    [listed] = await _pd(sandbox, "U0BOB", "open", channel=channel.id)
+    assert "this incident's service" in listed.text and "Card payments failing" in str(listed.blocks)
+    # Any other unrouted channel still asks for a service.
+    [elsewhere] = await _pd(sandbox, "U0BOB", "oncall", channel="C0DEFAULT")
+    assert "No PagerDuty service is routed to this channel" in elsewhere.text
