@@ -49,15 +49,37 @@ def slug(text: str, words: int = SLUG_WORDS) -> str:
 
 
 def channel_name(request: CreateChannel) -> str:
-    """The channel name from the template, with Slack's rules applied (lowercase, digits, - and _, ≤ 80)."""
-    number = str(request.number) if request.number is not None else request.incident_id.lower()
-    raw = request.name_template.format(number=number, slug=slug(request.title), id=request.incident_id.lower(),
-                                       service=slug(request.service, 3))
-    name = re.sub(r"[^a-z0-9_-]+", "-", raw.lower())
-    name = re.sub(r"-{2,}", "-", name).strip("-_")
-    if not re.search(r"[a-z0-9]", name):
+    """The channel name from the template, with Slack's rules applied (lowercase, digits, - and _, ≤ 80).
+
+    Too long, the slug is cut, never the number or id: wherever the template puts `{number}`, the name
+    keeps it, so a second incident with the same title can never be taken for the first one's channel."""
+    number = _token(request)
+    limit = MAX_NAME - 3  # room for a -NN suffix
+    words = slug(request.title)
+    while True:
+        name = _clean(request.name_template.format(number=number, slug=words, id=request.incident_id.lower(),
+                                                   service=slug(request.service, 3)))
+        if len(name) <= limit or not words:
+            break
+        words = words[: max(0, len(words) - (len(name) - limit))].rstrip("-")
+    if not re.search(r"[a-z0-9]", name) or len(name) > limit:
         name = f"inc-{number}"
-    return name[: MAX_NAME - 3].rstrip("-_")  # room for a -NN suffix
+    return name
+
+
+def _token(request: CreateChannel) -> str:
+    return str(request.number) if request.number is not None else request.incident_id.lower()
+
+
+def _clean(raw: str) -> str:
+    name = re.sub(r"[^a-z0-9_-]+", "-", raw.lower())
+    return re.sub(r"-{2,}", "-", name).strip("-_")
+
+
+def names_incident(name: str, request: CreateChannel) -> bool:
+    """Whether a channel name carries this incident's number (or id) as a word of its own."""
+    tokens = {_token(request), request.incident_id.lower()}
+    return any(re.search(rf"(^|[-_]){re.escape(t)}($|[-_])", name) for t in tokens)
 
 
 def _explain(exc: SlackError, private: bool) -> str:
@@ -107,7 +129,7 @@ class ChannelActivities:
                     name=n, is_private=request.private))
             except SlackRefused as exc:
                 if exc.code == "name_taken":
-                    mine = await self._made_already(name, request.private)
+                    mine = await self._made_already(name, request.private) if names_incident(name, request) else None
                     if mine is not None:
                         # An earlier attempt made it (its answer was lost, or the click was retried): the same
                         # channel, never a second one.

@@ -21,6 +21,7 @@ from activities.metrics import MENTION_LOOKUP_FAILURES
 from activities.pagerduty_api import PagerDutyApi
 from settings import BridgeConfig
 from workflows.models import ActorResolved, Model, Person
+from workflows.policy import refusal
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +76,23 @@ class Directory:
                 user = await self._pd.get_user(explicit)
             except PagerDutyNotFound:
                 self._on_miss("slack_to_pagerduty")
+                log.warning("%s is mapped to PagerDuty user %s in [identity.slack_to_pagerduty], but PagerDuty "
+                            "has no such user; fix that entry in the bridge config", slack_user, explicit)
                 raise IdentityMiss(
-                    f"<@{slack_user}> is mapped to PagerDuty user {explicit} in [identity.slack_to_pagerduty], "
-                    "but PagerDuty has no such user; fix that entry in the bridge config."
+                    f"<@{slack_user}>, your Slack account is linked to a PagerDuty user that PagerDuty no longer "
+                    f"has, so nothing was sent to PagerDuty. {self.ask_an_admin()} to link your account again."
                 ) from None
         else:
             email = await self._slack_email(slack_user)
             found = await self._pd.find_user_by_email(email)
             if found is None:
                 self._on_miss("slack_to_pagerduty")
+                log.warning("no PagerDuty user has the login email of Slack user %s; align the emails, or %s "
+                            '(e.g. %s = "P…")', slack_user, MAPPING_HINT, slack_user)
                 raise IdentityMiss(
-                    f"No PagerDuty user has the login email {email} (the Slack profile email of <@{slack_user}>), "
-                    f"so nothing was sent to PagerDuty. Align the emails, or {MAPPING_HINT} "
-                    f'(e.g. {slack_user} = "P…").'
+                    f"<@{slack_user}>, the bridge cannot find your PagerDuty account: no PagerDuty user logs in "
+                    f"with {email}, the email of your Slack profile. Nothing was sent to PagerDuty. "
+                    f"{self.ask_an_admin()} to link your account, or use the same email in both."
                 )
             user = found
         person = Person(pd_id=str(user["id"]), email=str(user["email"]), name=str(user.get("name") or ""))
@@ -107,9 +112,11 @@ class Directory:
         email = ((info.get("user") or {}).get("profile") or {}).get("email")
         if not email:
             self._on_miss("slack_to_pagerduty")
+            log.warning("Slack shared no email for %s (the app needs the users:read.email scope); %s",
+                        slack_user, MAPPING_HINT)
             raise IdentityMiss(
-                f"Slack did not share an email for <@{slack_user}> (the app needs the users:read.email scope), "
-                f"so the bridge cannot find their PagerDuty user; {MAPPING_HINT}."
+                f"<@{slack_user}>, the bridge cannot find your PagerDuty account (Slack did not share your "
+                f"email with it). Nothing was sent to PagerDuty. {self.ask_an_admin()} to link your account."
             )
         return str(email)
 
@@ -162,8 +169,18 @@ class Directory:
 
     async def incident_teams(self, incident_id: str) -> list[str]:
         """The incident's own teams plus those of its service and escalation policy (DESIGN §3)."""
-        incident = await self._pd.get_incident(incident_id)
-        teams = {str(t["id"]) for t in incident.get("teams") or [] if t.get("id")}
+        return (await self.incident_owners(await self._pd.get_incident(incident_id))).team_ids
+
+    async def owners_of(self, incident_id: str) -> Owners:
+        return await self.incident_owners(await self._pd.get_incident(incident_id))
+
+    def ask_an_admin(self) -> str:
+        admins = [f"<@{u}>" for u in self._config.authorization.admin_slack_users]
+        return f"Ask an admin of the bridge ({', '.join(admins)})" if admins else "Ask whoever runs the bridge"
+
+    async def incident_owners(self, incident: dict[str, Any]) -> Owners:
+        """Who owns an incident (its teams, those of its service and escalation policy) and who can help."""
+        teams = {str(t["id"]): str(t.get("summary") or t["id"]) for t in incident.get("teams") or [] if t.get("id")}
         for kind, ref in (("service", incident.get("service")), ("policy", incident.get("escalation_policy"))):
             if not isinstance(ref, dict) or not ref.get("id"):
                 continue
@@ -173,12 +190,32 @@ class Directory:
                 try:
                     obj = await (self._pd.get_service(ref["id"]) if kind == "service"
                                  else self._pd.get_escalation_policy(ref["id"]))
-                    cached = [str(t["id"]) for t in obj.get("teams") or [] if t.get("id")]
+                    cached = {str(t["id"]): str(t.get("summary") or t["id"]) for t in obj.get("teams") or []
+                              if t.get("id")}
                 except PagerDutyNotFound:
-                    cached = []
+                    cached = {}
                 self._teams.put(key, cached)
             teams.update(cached)
-        return sorted(teams)
+        helpers = []
+        for assignment in incident.get("assignments") or []:
+            assignee = assignment.get("assignee") if isinstance(assignment, dict) else None
+            if isinstance(assignee, dict) and assignee.get("id"):
+                try:
+                    slack_id = await self.slack_user_for(str(assignee["id"]))
+                except BridgeError:
+                    slack_id = None  # who can help is a courtesy: a failed lookup names nobody
+                if slack_id:
+                    helpers.append(slack_id)
+        ids = sorted(teams)
+        return Owners(team_ids=ids, team_names=sorted({teams[t] for t in ids}, key=str.lower),
+                      helper_slack_users=helpers, admin_slack_users=list(self._config.authorization.admin_slack_users))
+
+
+class Owners(Model):
+    team_ids: list[str]
+    team_names: list[str]
+    helper_slack_users: list[str]
+    admin_slack_users: list[str]
 
 
 class IdentityActivities:
@@ -199,8 +236,15 @@ class IdentityActivities:
                 except IdentityMiss as miss:
                     return base.model_copy(update={
                         "error": f"Cannot reassign to <@{request.target_slack_user}>: {miss}"})
-            incident_teams = await self._directory.incident_teams(request.incident_id)
+            owners = await self._directory.owners_of(request.incident_id)
         except IdentityMiss as miss:
             return base.model_copy(update={"error": str(miss)})
-        return base.model_copy(update={"actor": actor, "target": target, "actor_team_ids": actor_teams,
-                                       "incident_team_ids": incident_teams})
+        facts = base.model_copy(update={
+            "actor": actor, "target": target, "actor_team_ids": actor_teams, "incident_team_ids": owners.team_ids,
+            "incident_team_names": owners.team_names, "helper_slack_users": owners.helper_slack_users,
+            "admin_slack_users": owners.admin_slack_users})
+        if refusal(facts, request.slack_user) is not None:
+            log.info("incident %s: %s may not act (their teams %s, the incident's %s; admins are listed in "
+                     "authorization.admin_slack_users)", request.incident_id, request.slack_user, actor_teams,
+                     owners.team_ids, extra={"incident_id": request.incident_id})
+        return facts

@@ -14,10 +14,11 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from temporalio import activity
 
 from activities.blocks import render_incident
-from activities.errors import SlackChannelError, SlackUnavailable, slack_error
+from activities.errors import SlackChannelError, SlackRefused, SlackUnavailable, slack_error
 from activities.identity import Directory
 from activities.metrics import ACTIONS, SLACK_CALLS, SLACK_ERRORS
 from activities.priorities import Priorities
+from activities.tell import NotTold, tell_person
 from settings import BridgeConfig
 from workflows.budget import NoticeStep
 from workflows.models import MessagePosted, Model, Ref, Reply, TellUser
@@ -140,8 +141,14 @@ class SlackActivities:
 
     @activity.defn(name="slack_tell_user")
     async def tell_user(self, request: TellUser) -> None:
-        await slack_call("tell user", lambda: self._client.chat_postEphemeral(
-            channel=request.channel, user=request.slack_user, text=request.text))
+        # The response_url of the click or command first, then an ephemeral, then a direct message: an outcome
+        # reaches the person in a DM or a channel the bot is not in too.
+        try:
+            await tell_person(self._client, request.slack_user, request.text, channel=request.channel,
+                              response_url=request.response_url)
+        except NotTold as exc:
+            SLACK_ERRORS.labels("tell user", "not_told").inc()
+            raise (SlackUnavailable(str(exc)) if exc.retryable else SlackRefused(str(exc), code="not_told")) from None
         if request.action is not None and request.outcome:
             # Refusals and final failures never reach PagerDuty, so they are counted here, once told.
             ACTIONS.labels(request.action.value, request.outcome).inc()

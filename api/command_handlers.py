@@ -6,6 +6,7 @@ Every answer is private to the person (ephemeral). Text people typed is escaped 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +19,13 @@ from activities.incident_rows import incident_rows, link
 from activities.pagerduty_api import PagerDutyApi, snapshot
 from api import command_text as ct
 from api.gateway import TemporalGateway
+from api.incident_channel import incident_channel_services
 from settings import BridgeConfig
-from workflows.models import ActionKind, ChannelPolicy, Person, SlackAction, Timing
+from workflows.models import ActionKind, ActorResolved, ChannelPolicy, Person, SlackAction, Status, Timing
+from workflows.policy import refusal
 from workflows.slack_text import escape
 
+log = logging.getLogger("bridge.api")
 OPEN = ["triggered", "acknowledged"]
 PD_ID = re.compile(r"^P[A-Z0-9]{5,13}$")
 
@@ -46,6 +50,7 @@ class Invocation:
     channel: str
     text: str
     trigger_id: str | None = None
+    response_url: str | None = None
 
 
 @dataclass
@@ -74,6 +79,11 @@ class Commands:
 
     def routed_services(self, channel: str) -> list[str]:
         return sorted(sid for sid, ch in self.config.routing.services.items() if ch == channel)
+
+    async def services_here(self, channel: str) -> list[str]:
+        """The services a channel stands for: those routed to it, or in an incident's own channel its service."""
+        return self.routed_services(channel) or await incident_channel_services(self.slack, self.pd, self.channels,
+                                                                                channel)
 
     async def service(self, name: str) -> dict[str, Any]:
         """A service by id, or by name (exact, ignoring case; else the only partial match)."""
@@ -113,9 +123,14 @@ class Commands:
         if (not teams and auth.allow_incidents_without_team) or teams & set(person_teams):
             return
         name = escape(str(service.get("name") or service.get("id")))
-        raise Refusal(f"<@{user}>, you are not on a PagerDuty team that owns {name}, so the bridge will not "
-                      "trigger incidents on it for you. Nothing was sent to PagerDuty; ask someone on that team, "
-                      "or an admin listed in authorization.admin_slack_users.")
+        names = sorted({escape(str(t.get("summary") or t["id"])) for t in service.get("teams") or []
+                        if isinstance(t, dict) and t.get("id")})
+        owners = f"the {' and '.join(names)} team{'s' if len(names) > 1 else ''}" if names else "the teams that own it"
+        log.info("%s may not trigger on %s (their teams %s, the service's %s; admins are listed in "
+                 "authorization.admin_slack_users)", user, service.get("id"), person_teams, sorted(teams))
+        raise Refusal(f"<@{user}>, only people on {owners} can trigger incidents on {name}, and you are not on "
+                      f"{'it' if len(names) == 1 else 'any of them'} in PagerDuty. Nothing was sent to PagerDuty. "
+                      f"{self.directory.ask_an_admin()}, or someone on {owners}.")
 
     async def mention(self, user_ref: dict[str, Any]) -> str:
         slack_id = await self.directory.slack_user_for(str(user_ref.get("id")))
@@ -137,11 +152,12 @@ class Commands:
             service = await self.service(name)
             ids, label = [str(service["id"])], escape(str(service.get("name") or service["id"]))
         else:
-            ids = self.routed_services(inv.channel)
+            ids = await self.services_here(inv.channel)
             if not ids:
                 raise Refusal("No PagerDuty service is routed to this channel; name one, e.g. "
                               "`/pd open payments-api`.")
-            label = "the services routed to this channel"
+            label = ("the services routed to this channel" if self.routed_services(inv.channel)
+                     else "this incident's service")
         found = [snapshot(i) for i in await self.pd.find_incidents(service_ids=ids, statuses=OPEN)]
         if not found:
             return Reply(f"No open incidents on {label}.")
@@ -152,7 +168,7 @@ class Commands:
     async def policies_for(self, inv: Invocation, target: str | None) -> list[tuple[str, str]]:
         """(policy id, policy name) pairs to show on-call for."""
         if target is None:
-            ids = self.routed_services(inv.channel)
+            ids = await self.services_here(inv.channel)
             if not ids:
                 raise Refusal("No PagerDuty service is routed to this channel; name a service or escalation "
                               "policy, e.g. `/pd oncall payments-api`.")
@@ -189,16 +205,18 @@ class Commands:
                 lines.append("Nobody is on call.")
         return Reply("\n".join(lines))
 
-    async def trigger(self, inv: Invocation, service_name: str, title: str, urgency: str, key_seed: str) -> Reply:
+    async def trigger(self, inv: Invocation, service_name: str, title: str, urgency: str) -> Reply:
         person, teams = await self.person(inv.user)
         service = await self.service(service_name)
-        return await self.trigger_on(inv.user, person, teams, service, title, urgency, key_seed)
+        return await self.trigger_on(inv.user, person, teams, service, title, urgency)
 
     async def trigger_on(self, user: str, person: Person, teams: list[str], service: dict[str, Any], title: str,
-                         urgency: str, key_seed: str) -> Reply:
+                         urgency: str) -> Reply:
+        """Create the incident once per request: PagerDuty holds the key, so a retry on any API process, after
+        a restart or a lost answer, finds the open incident instead of paging again."""
         await self.authorize(user, teams, service)
         sid = str(service["id"])
-        key = "slack-" + hashlib.sha256(key_seed.encode()).hexdigest()[:32]
+        key = trigger_key(user, sid, title)
         existing = await self.pd.find_incidents(service_ids=[sid], incident_key=key, statuses=OPEN)
         again = bool(existing)
         if not existing:
@@ -219,17 +237,44 @@ class Commands:
                      "the service's channel.")
 
     async def act(self, inv: Invocation, request: ct.Act) -> Reply:
+        """Decided here first (the incident's status, who the person is, whether they may act), so the person
+        reads one answer: the refusal, or that it is under way. The workflow decides again; anything it says
+        later comes through the command's response_url, which reaches a DM or a channel without the bot."""
         try:
-            inc = snapshot(await self.pd.get_incident(str(request.number)))
+            raw = await self.pd.get_incident(str(request.number))
         except PagerDutyNotFound:
             raise Refusal(f"PagerDuty has no incident #{request.number}. Nothing was sent to PagerDuty.") from None
+        inc = snapshot(raw)
         kind = ActionKind(request.action)
+        label = f"#{inc.number} {escape(inc.title)}"
+        if inc.status is Status.RESOLVED:
+            raise Refusal(f"{label} is already resolved in PagerDuty; reopen it there first. Nothing was sent.")
+        if kind is ActionKind.ACKNOWLEDGE and inc.status is Status.ACKNOWLEDGED:
+            raise Refusal(f"{label} is already acknowledged in PagerDuty; nothing was sent.")
+        person, teams = await self.person(inv.user)
+        owners = await self.directory.incident_owners(raw)
+        auth = self.config.authorization
+        problem = refusal(ActorResolved(
+            command_id="-", actor=person, actor_team_ids=teams, incident_team_ids=owners.team_ids,
+            incident_team_names=owners.team_names, helper_slack_users=owners.helper_slack_users,
+            admin_slack_users=owners.admin_slack_users, is_admin=inv.user in auth.admin_slack_users,
+            allow_without_team=auth.allow_incidents_without_team), inv.user)
+        if problem is not None:
+            raise Refusal(problem)
         action = SlackAction(key=f"cmd:{kind.value}:{inv.trigger_id or inv.text}:{inv.user}", action=kind,
-                             incident_id=inc.id, slack_user=inv.user, channel=inv.channel, message_ts=None)
+                             incident_id=inc.id, slack_user=inv.user, channel=inv.channel, message_ts=None,
+                             response_url=inv.response_url)
         await self.gateway.deliver(inc.id, "slack_action", action, self.timing, 2.0, channels=self.channels)
         verb = "Acknowledging" if kind is ActionKind.ACKNOWLEDGE else "Resolving"
-        return Reply(f"{verb} #{inc.number} {escape(inc.title)} in PagerDuty as you; the incident's message shows "
-                     "the outcome, and you hear back here if it cannot be done.")
+        return Reply(f"{verb} {label} in PagerDuty as you; the incident's message shows the outcome, and you hear "
+                     "back here if it cannot be done.")
+
+
+def trigger_key(slack_user: str, service_id: str, title: str) -> str:
+    """The incident key of a `/pd trigger` request: who asked, on which service, for what. No clock: the same
+    request is the same incident for as long as it is open, whenever and wherever it is retried."""
+    seed = "\n".join([slack_user, service_id, " ".join(title.split())])
+    return "slack-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def pagerduty_failed(exc: PagerDutyError, trigger: bool) -> str:

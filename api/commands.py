@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import time
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -16,13 +14,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 
-from activities.errors import PagerDutyError
+from activities.errors import PagerDutyError, SlackError, SlackRateLimited
 from api import command_text as ct
 from api.command_handlers import USAGE, Commands, Invocation, Refusal, Reply, pagerduty_failed
 from api.gateway import TemporalRejected, TemporalUnavailable
 from api.routes import MAX_BODY, _in_background, _read_body, _tell
 from api.signatures import verify_slack
 from api.trigger_modal import SERVICE_BLOCK, TITLE_BLOCK, TriggerSubmission, trigger_modal
+from workflows.slack_text import escape
 
 log = logging.getLogger("bridge.api")
 router = APIRouter()
@@ -63,7 +62,7 @@ async def slash_command(request: Request) -> Response:
         return JSONResponse({"error": "expected a form-encoded slash command with user_id and channel_id"},
                             status_code=400)
     inv = Invocation(user=form["user_id"], channel=form["channel_id"], text=form.get("text", ""),
-                     trigger_id=form.get("trigger_id") or None)
+                     trigger_id=form.get("trigger_id") or None, response_url=form.get("response_url") or None)
     parsed = ct.parse(inv.text)
     name = type(parsed).__name__.lower()
     commands = _commands(request)
@@ -132,8 +131,7 @@ async def _dispatch(commands: Commands, inv: Invocation, parsed: ct.Request) -> 
         case ct.Act():
             return await commands.act(inv, parsed)
         case ct.Trigger(service=str(service), title=str(title), urgency=urgency):
-            minute = int(time.time() // 60)
-            return await commands.trigger(inv, service, title, urgency, f"{inv.user}|{service}|{title}|{minute}")
+            return await commands.trigger(inv, service, title, urgency)
         case ct.Trigger():
             return await _open_trigger_modal(commands, inv, parsed)
     return Reply(USAGE)
@@ -169,16 +167,31 @@ async def submit_trigger(request: Request, submission: TriggerSubmission) -> Res
 
 
 async def _trigger_from_modal(commands: Commands, sub: TriggerSubmission) -> None:
-    # Slack may deliver the same submission twice: the view id keeps it one incident.
-    seed = "view|" + hashlib.sha256(sub.view_id.encode()).hexdigest()
+    """Runs after Slack was answered: whatever fails here (Slack's users.info timing out or rate-limited,
+    PagerDuty down, a bug) the person is told whether anything was sent, never left with silence."""
     try:
         person, teams = await commands.person(sub.slack_user)
         service = await commands.pd.get_service(str(sub.service_id))
-        reply = await commands.trigger_on(sub.slack_user, person, teams, service, sub.title, sub.urgency, seed)
+        reply = await commands.trigger_on(sub.slack_user, person, teams, service, sub.title, sub.urgency)
+        outcome = "answered"
     except Refusal as refusal:
-        reply = Reply(str(refusal))
+        reply, outcome = Reply(str(refusal)), "refused"
     except PagerDutyError as exc:
         reply = Reply(pagerduty_failed(exc, True).replace("Run the same command again", "Submit the form again"))
-    COMMANDS.labels("trigger_modal", "answered").inc()
-    if sub.channel:
-        await _tell(commands.slack, sub.channel, sub.slack_user, reply.text)
+        outcome = "pagerduty_failed"
+    except Exception as exc:
+        # Before PagerDuty's answer nothing is created; after it, trigger_on cannot fail. A retry is one incident.
+        log.exception("the /pd trigger form of %s failed", sub.slack_user)
+        reply = Reply(f"The bridge could not trigger “{escape(sub.title)}”: {_why(exc)}. Nothing was sent to "
+                      "PagerDuty; submit the form again (it will not create a second incident).")
+        outcome = "failed"
+    COMMANDS.labels("trigger_modal", outcome).inc()
+    await _tell(commands.slack, sub.channel, sub.slack_user, reply.text)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, SlackRateLimited | SlackApiError):
+        return "Slack asked it to slow down while it looked you up"
+    if isinstance(exc, SlackError | aiohttp.ClientError | TimeoutError):
+        return "Slack did not answer while it looked you up"
+    return "something went wrong in the bridge (its log has the details)"

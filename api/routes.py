@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.blocks import NOTE_BLOCK, note_modal
 from activities.metrics import INTERACTIONS, WEBHOOKS
+from activities.tell import NotTold, tell_person
 from api.gateway import TemporalRejected, TemporalUnavailable
 from api.pd_events import IgnoredWebhook, MalformedWebhook, parse_webhook
 from api.signatures import verify_pagerduty, verify_slack
@@ -155,8 +156,7 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
                 "act in PagerDuty directly.")
         if action.note is not None:
             return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: text}})
-        if action.channel:
-            _in_background(_tell(ctx.slack, action.channel, action.slack_user, text))
+        _in_background(_tell(ctx.slack, action.channel, action.slack_user, text, action.response_url))
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", action.action.value).inc()
     log.info("incident %s: %s by %s handed to its workflow", action.incident_id, action.action, action.slack_user,
@@ -174,9 +174,9 @@ def _in_background(work: Coroutine[Any, Any, None]) -> None:
     task.add_done_callback(_background.discard)
 
 
-async def _tell(slack: AsyncWebClient, channel: str, user: str, text: str) -> None:
+async def _tell(slack: AsyncWebClient, channel: str | None, user: str, text: str,
+                response_url: str | None = None) -> None:
     try:
-        await slack.chat_postEphemeral(channel=channel, user=user, text=text)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-        log.error("could not tell %s that the action was not taken: %s", user,
-                  exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc))
+        await tell_person(slack, user, text, channel=channel, response_url=response_url)
+    except NotTold as exc:
+        log.error("%s", exc)

@@ -132,7 +132,8 @@ def _block_action(payload: dict[str, Any], user: str) -> Interaction:
                        slack_user=user, channel=channel, message_ts=message_ts,
                        target_slack_user=_str(action, "selected_user", "actions[0]."),
                        choice=_str(option, "value", "actions[0].selected_option."),
-                       choice_label=_str(label, "text", "actions[0].selected_option.text."))
+                       choice_label=_str(label, "text", "actions[0].selected_option.text."),
+                       response_url=_str(payload, "response_url", "") or None)
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

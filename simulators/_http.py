@@ -38,6 +38,7 @@ class _Fault:
     until: float | None
     headers: dict[str, str]
     body: Any
+    applied: bool = False  # the request is carried out, then its answer is lost (replaced by this one)
 
 
 def default_error_body(status: int) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class FaultInjector:
         headers: dict[str, str] | None = None,
         body: Any | None = None,
         method: str | None = None,
+        applied: bool = False,
     ) -> None:
         until = time.monotonic() + seconds if seconds is not None else None
         fault = _Fault(
@@ -77,6 +79,7 @@ class FaultInjector:
             until,
             dict(headers or {}),
             body if body is not None else default_error_body(status),
+            applied,
         )
         with self._lock:
             self._faults.append(fault)
@@ -164,6 +167,9 @@ class RecordingMiddleware:
         if delay > 0:
             await asyncio.sleep(delay)
         fault = self.faults.take(method, path)
+        if fault is not None and fault.applied:
+            # Carried out for real; the client gets the fault's answer instead of the real one.
+            await self.app(scope, _replay(body, receive), _discard)
         if fault is not None:
             remember(fault.status)
             payload = json.dumps(fault.body).encode()
@@ -173,18 +179,26 @@ class RecordingMiddleware:
             await send({"type": "http.response.body", "body": payload})
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         capture = _recording_send(send, remember, self.faults.late_for(path))
 
-        await self.app(scope, replay, capture)
+        await self.app(scope, _replay(body, receive), capture)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _discard(message: Message) -> None:
+    return None
 
 
 def _recording_send(send: Send, remember: Callable[[int], None], late: float) -> Send:

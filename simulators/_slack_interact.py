@@ -267,7 +267,12 @@ class InteractionMixin:
             self.responses.append({"response_id": response_id, **body})
             text, blocks = str(body.get("text") or ""), list(body.get("blocks") or [])
             # A slash command's response_url has no source message (ts None): it can only add answers.
-            source = self.find_message(ctx["channel"], ctx["ts"]) if ctx["ts"] else None
+            source = None
+            if ctx["ts"]:
+                try:
+                    source = self.find_message(ctx["channel"], ctx["ts"])
+                except LookupError:
+                    source = None  # the click came from an ephemeral message: answers are added, not replaced
             if body.get("delete_original") and source is not None:
                 source.deleted = True
             if body.get("replace_original") and source is not None:

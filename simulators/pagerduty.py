@@ -90,9 +90,12 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixi
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         method: str | None = None,
+        applied: bool = False,
     ) -> None:
-        """Answer matching REST requests with `status` for `count` requests and/or `seconds` (else until cleared)."""
-        self.faults.fail(path_prefix, status, count, seconds, headers, body, method)
+        """Answer matching REST requests with `status` for `count` requests and/or `seconds` (else until cleared).
+
+        `applied`: the request is carried out first and only its answer is lost (a gateway error after the write)."""
+        self.faults.fail(path_prefix, status, count, seconds, headers, body, method, applied)
 
     def delay(self, path_prefix: str, seconds: float) -> None:
         self.faults.delay(path_prefix, seconds)

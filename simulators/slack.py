@@ -309,6 +309,10 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self.channel(p.get("channel"))
+        if not channel.bot_is_member:
+            # Like Slack: the bot cannot post, even ephemerally, where it is not a member (a DM between two
+            # people, a private channel it was not invited to).
+            raise SlackError("channel_not_found")
         if channel.is_archived:
             raise SlackError("is_archived")
         user = str(p.get("user") or "")

@@ -43,7 +43,7 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
     if reason is not None:
         if action.channel:
             effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason,
-                                    action=action.action, outcome="not_needed"))
+                                    action=action.action, outcome="not_needed", response_url=action.response_url))
         return
     command = Command(
         id=f"c{state.next_command_no}",
@@ -55,6 +55,7 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
         note=controls.note_for(state, action),
         choice=action.choice,
         choice_label=action.choice_label,
+        response_url=action.response_url,
     )
     state.next_command_no += 1
     state.commands.append(command)
@@ -103,7 +104,7 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
         if command.channel:
             outcome = "refused_identity" if facts.error or facts.actor is None else "refused_authorization"
             effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=command.detail,
-                                    action=command.action, outcome=outcome))
+                                    action=command.action, outcome=outcome, response_url=command.response_url))
         return
     assignees = [a.id for a in state.incident.assignees] if state.incident else []
     if command.action is ActionKind.REASSIGN and facts.target is not None and assignees == [facts.target.pd_id]:
@@ -112,7 +113,7 @@ def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime,
             effects.append(TellUser(channel=command.channel, slack_user=command.slack_user,
                                     text=f"<@{command.slack_user}>, the incident is already assigned to that person "
                                          "in PagerDuty; nothing was sent.", action=command.action,
-                                    outcome="not_needed"))
+                                    outcome="not_needed", response_url=command.response_url))
         return
     command.actor, command.target, command.phase = facts.actor, facts.target, CommandPhase.SENDING
     if command.action is ActionKind.CREATE_CHANNEL:
@@ -234,5 +235,5 @@ def _failed(state: IncidentState, command: Command, outcome: WriteOutcome, now: 
     reply(state, line)
     if command.channel:
         effects.append(TellUser(channel=command.channel, slack_user=command.slack_user, text=plain(line),
-                                action=command.action, outcome="failed"))
+                                action=command.action, outcome="failed", response_url=command.response_url))
     request_read(state, f"{command.action} failed", effects, after=True)

@@ -54,7 +54,8 @@ def on_click(state: IncidentState, action: SlackAction, effects: list[Effect]) -
     def tell(text: str) -> None:
         if action.channel:
             effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=text,
-                                    action=ActionKind.CREATE_CHANNEL, outcome="not_needed"))
+                                    action=ActionKind.CREATE_CHANNEL, outcome="not_needed",
+                                    response_url=action.response_url))
 
     if state.channels.dedicated == "never":
         tell(f"{who}, incident channels are turned off for this bridge ([channels] dedicated = \"never\").")
@@ -98,7 +99,7 @@ def start(state: IncidentState, command: Command, now: datetime, effects: list[E
         if command.channel:
             effects.append(TellUser(channel=command.channel, slack_user=command.slack_user,
                                     text=f"<@{command.slack_user}>, this incident is worked in {link(state)}.",
-                                    action=ActionKind.CREATE_CHANNEL))
+                                    action=ActionKind.CREATE_CHANNEL, response_url=command.response_url))
         return
     command.phase = CommandPhase.SENDING
     ded.created_by = command.slack_user

@@ -55,6 +55,8 @@ class SlackAction(Model):
     # A menu's choice (snooze seconds, priority id) and the text Slack showed for it.
     choice: str | None = None
     choice_label: str | None = None
+    # Where an answer only this person sees can go (the click's or the command's); None for older actions.
+    response_url: str | None = None
 
 
 class IncidentRead(Model):
@@ -85,6 +87,11 @@ class ActorResolved(Model):
     is_admin: bool = False
     allow_without_team: bool = True
     error: str | None = None
+    # For a refusal the person can act on: the owning teams by name, and who can help by Slack id (the
+    # incident's assignees, the bridge's admins). Empty from releases before these were gathered.
+    incident_team_names: list[str] = Field(default_factory=list)
+    helper_slack_users: list[str] = Field(default_factory=list)
+    admin_slack_users: list[str] = Field(default_factory=list)
 
 
 class WriteOutcome(Model):
@@ -229,6 +236,7 @@ class TellUser(Model):
     text: str
     action: ActionKind | None = None
     outcome: str = ""  # for the actions metric: not_needed, refused_identity, refused_authorization, failed
+    response_url: str | None = None  # tried first: it reaches the person where an ephemeral cannot
 
 
 Effect = Annotated[

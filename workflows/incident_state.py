@@ -42,6 +42,7 @@ class Command(Model):
     note: str | None = None
     choice: str | None = None
     choice_label: str | None = None
+    response_url: str | None = None  # of the click or command: its outcomes reach the person there first
     detail: str = ""
     settled_at: datetime | None = None
     # PagerDuty's webhook for this command arrived (each command has at most one echo).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from workflows.models import ActionKind, ActorResolved, Command, CommandPhase, PdEvent, Status
+from workflows.slack_text import escape
 
 # PagerDuty's clock and the worker's are not the same clock; an echo may carry a time slightly before
 # the moment the workflow recorded the command.
@@ -35,23 +36,43 @@ EXPECTED_STATUS = {ActionKind.ACKNOWLEDGE: Status.ACKNOWLEDGED, ActionKind.RESOL
 
 
 def refusal(facts: ActorResolved, slack_user: str) -> str | None:
-    """Why this person may not act on this incident, or None when they may."""
+    """Why this person may not act on this incident, or None when they may: said to them, in their words
+    (team names, who can help by name); the config keys behind it belong in the logs and the doctor."""
     if facts.is_admin:
         return None
     if not facts.incident_team_ids:
         if facts.allow_without_team:
             return None
-        return (
-            f"<@{slack_user}>, this incident belongs to no PagerDuty team and the bridge only lets admins act "
-            "on such incidents (authorization.allow_incidents_without_team = false)."
-        )
+        return (f"<@{slack_user}>, this incident belongs to no PagerDuty team, and only the bridge's admins may "
+                f"act on such incidents. Nothing was sent to PagerDuty. {who_can_help(facts)}")
     if set(facts.actor_team_ids) & set(facts.incident_team_ids):
         return None
-    return (
-        f"<@{slack_user}>, you are not on a PagerDuty team that owns this incident "
-        f"(owning teams: {', '.join(sorted(facts.incident_team_ids))}). Nothing was sent to PagerDuty; "
-        "ask someone on those teams, or an admin listed in authorization.admin_slack_users."
-    )
+    names = [escape(name) for name in facts.incident_team_names]
+    owners = (f"the {_and(names)} team{'s' if len(names) > 1 else ''}" if names
+              else "the PagerDuty teams that own it")
+    return (f"<@{slack_user}>, only people on {owners} can act on this incident, and you are not on "
+            f"{'any of them' if len(names) > 1 or not names else 'it'} in PagerDuty. Nothing was sent to PagerDuty. "
+            f"{who_can_help(facts)}")
+
+
+def who_can_help(facts: ActorResolved) -> str:
+    helpers = [f"<@{u}>" for u in dict.fromkeys(facts.helper_slack_users)]
+    admins = [f"<@{u}>" for u in dict.fromkeys(facts.admin_slack_users) if u not in facts.helper_slack_users]
+    if helpers and admins:
+        return f"Ask {_or(helpers)} (assigned to it) or an admin, {_or(admins)}."
+    if helpers:
+        return f"Ask {_or(helpers)}, who {'is' if len(helpers) == 1 else 'are'} assigned to it."
+    if admins:
+        return f"Ask an admin of the bridge: {_or(admins)}."
+    return "Ask someone on the team that owns it."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def confirms(command: Command, event: PdEvent) -> bool:

@@ -68,6 +68,7 @@ class SlackSync:
         self.retry_at: datetime | None = None
         self.turns = Turns(spawn)
         self.replies_clear_wait = False  # a reply that went out ends a 429's wait (runs from before: not)
+        self.pending_after_auth = False  # a click shows as under way once allowed (runs from before: at once)
 
     @property
     def posting(self) -> bool:
@@ -86,8 +87,10 @@ class SlackSync:
 
     def _view(self, state: IncidentState) -> MessageView | None:
         if not self.dedicated:
-            return message_view(state)
-        return message_view(state, dedicated=True) if state.dedicated.active else None
+            return message_view(state, pending_after_auth=self.pending_after_auth)
+        if not state.dedicated.active:
+            return None
+        return message_view(state, dedicated=True, pending_after_auth=self.pending_after_auth)
 
     def wake_at(self) -> datetime | None:
         times = [t for t in (self.retry_at, *self.turns.wake_at()) if t]

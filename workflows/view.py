@@ -33,8 +33,13 @@ class MessageView(Model):
     short: bool = False
 
 
-def message_view(state: IncidentState, dedicated: bool = False) -> MessageView | None:
+def message_view(state: IncidentState, dedicated: bool = False,
+                 pending_after_auth: bool = False) -> MessageView | None:
     """None until the bridge knows enough about the incident to post it.
+
+    With `pending_after_auth`, a click shows as under way only once the person may act (their identity and
+    authorization resolved): a refused click never shows publicly and costs no update. Runs started before
+    this rule (workflow.patched) show it from the click on.
 
     With `dedicated`, the message in the incident's own channel; otherwise the service channel's, which
     is kept short (and links there) while the incident has its own channel.
@@ -54,6 +59,8 @@ def message_view(state: IncidentState, dedicated: bool = False) -> MessageView |
         # Progress and outcome lines are mrkdwn: the bridge's mentions, everything else escaped.
         who = f"<@{command.slack_user}>"
         doing = VERB_DOING[command.action]
+        if command.phase is CommandPhase.RESOLVING and pending_after_auth:
+            continue  # not yet known whether this person may act: nothing to show anyone but them
         if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING}:
             progress.append(f":hourglass_flowing_sand: {doing} for {who}…")
         elif command.phase is CommandPhase.RETRYING:

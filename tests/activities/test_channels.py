@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from activities.channel_summary import summary_text
-from activities.channels import Spacing, channel_name
+from activities.channels import Spacing, channel_name, names_incident
 from activities.errors import SlackRateLimited
 from workflows.channel_models import CreateChannel
 
@@ -76,3 +76,14 @@ def test_a_storm_of_channel_calls_is_spaced_and_far_slots_come_back_later() -> N
         return delay.total_seconds() if delay else 0.0
 
     assert 0.15 < asyncio.run(scenario()) <= 0.3
+
+
+def test_a_long_title_cuts_the_slug_never_the_number_wherever_the_template_puts_it() -> None:
+    title = "Supercalifragilisticexpialidocious-checkoutservicelatencyexceeded objectiveforpaymentsinallregions"
+    first, second = name(title, template="{slug}-{number}", number=1233), name(title, template="{slug}-{number}",
+                                                                             number=1234)
+    assert first.endswith("-1233") and second.endswith("-1234") and len(second) <= 77 and SLACK_NAME.match(second)
+    assert name(title, template="{slug}-{id}").endswith("-q1ab2cd")
+    # The "already made" check matches the incident too: the other incident's channel is never taken for this one's.
+    mine = CreateChannel(incident_id="Q1AB2CD", number=1234, title=title, name_template="{slug}-{number}")
+    assert names_incident(second, mine) and not names_incident(first, mine)

@@ -104,7 +104,7 @@ async def test_other_team_is_refused_and_admin_allowed(sandbox: Sandbox) -> None
     incident, message = await _incident(sandbox)
     await _click(sandbox, message, "pd_priority", "U0CAROL", selected_option="PPRIO02")
     told = await until(lambda: _told(sandbox, "U0CAROL"), what="refusal")
-    assert "not on a PagerDuty team that owns this incident" in told[0]
+    assert "only people on the Payments team can act on this incident" in told[0]
     await _click(sandbox, message, "pd_add_responder", "U0LEAD", selected_user="U0BOB")
     await until(lambda: _writes(sandbox), what="admin's write")
     assert _writes(sandbox) == [(f"/incidents/{incident}/responder_requests", "lead@example.com")]

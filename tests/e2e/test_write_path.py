@@ -128,7 +128,7 @@ async def test_unmapped_person_is_told_exactly_what_failed(sandbox: Sandbox) -> 
     _, message = await _incident(sandbox)
     await _click(sandbox, message, "pd_acknowledge", "U0EVE")
     told = await until(lambda: _ephemerals_for(sandbox, "U0EVE"), what="ephemeral")
-    assert "eve@example.com" in told[0] and "[identity.slack_to_pagerduty]" in told[0]
+    assert "eve@example.com" in told[0] and "[identity" not in told[0] and "<@U0LEAD>" in told[0]
     assert _writes_from(sandbox) == [] and status_of(message) == "triggered"
 
 
@@ -136,7 +136,7 @@ async def test_person_of_another_team_is_refused(sandbox: Sandbox) -> None:
     _, message = await _incident(sandbox)
     await _click(sandbox, message, "pd_resolve", "U0CAROL")
     told = await until(lambda: _ephemerals_for(sandbox, "U0CAROL"), what="ephemeral")
-    assert "not on a PagerDuty team that owns this incident" in told[0]
+    assert "only people on the Payments team can act on this incident" in told[0]
     assert _writes_from(sandbox) == [] and status_of(message) == "triggered"
     async with httpx.AsyncClient() as client:
         metrics = (await client.get(f"{sandbox.api_url}/metrics")).text

@@ -200,7 +200,8 @@ def test_person_of_another_team_is_refused_and_nothing_is_written() -> None:
     state, _ = reduce(started(), click(ActionKind.RESOLVE, user="U0CAROL"), at(20))
     state, effects = reduce(state, resolved_actor("c1", actor_team_ids=["PTPLAT1"]), at(21))
     assert [type(e) for e in effects] == [TellUser]
-    assert isinstance(effects[0], TellUser) and "not on a PagerDuty team that owns this incident" in effects[0].text
+    assert isinstance(effects[0], TellUser)
+    assert "only people on the PagerDuty teams that own it can act on this incident" in effects[0].text
     assert state.commands[0].phase is CommandPhase.REFUSED
 
 
