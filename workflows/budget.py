@@ -147,12 +147,21 @@ def done(budget: Budget, note: SlackDone, now: datetime) -> None:
         bucket.out.pop(0)
 
 
-def ask(budget: Budget, request: SlackAsk, now: datetime) -> None:
-    """Queue a request; one per incident, kind and channel (a repeat only refreshes what it says)."""
+MESSAGE_UPDATES = {Kind.STATUS, Kind.UPDATE}
+
+
+def ask(budget: Budget, request: SlackAsk, now: datetime, *, raise_status: bool = False) -> None:
+    """Queue a request; one per incident, kind and channel (a repeat only refreshes what it says).
+
+    With `raise_status`, an incident's update and status change of one message are one request: an update
+    waiting for its turn that becomes a status change moves up, keeping its place among status changes.
+    """
     for waiting in budget.waiting:
-        if (waiting.ask.workflow_id == request.workflow_id and waiting.ask.kind is request.kind
-                and waiting.ask.channel == request.channel):
-            waiting.ask = request
+        same = waiting.ask.kind is request.kind or (
+            raise_status and {waiting.ask.kind, request.kind} <= MESSAGE_UPDATES)
+        if waiting.ask.workflow_id == request.workflow_id and same and waiting.ask.channel == request.channel:
+            kind = min(waiting.ask.kind, request.kind)
+            waiting.ask = request.model_copy(update={"kind": kind})
             return
     budget.waiting.append(Waiting(ask=request, seq=budget.next_seq, since=now))
     budget.next_seq += 1

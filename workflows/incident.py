@@ -94,8 +94,10 @@ class IncidentWorkflow:
         # Changes since release 0.1.0 (98334e2), each taken only by runs that did not start before it.
         bounded, replies_clear = workflow.patched("slack-turn-bound"), workflow.patched("reply-clears-429-wait")
         pending_after_auth = workflow.patched("pending-after-auth")
+        raise_status = workflow.patched("status-raises-ask")
         for sync in (self._slack_sync, self._dedicated_sync):
             sync.turns.bounded, sync.replies_clear_wait = bounded, replies_clear
+            sync.turns.raise_status = raise_status
             sync.pending_after_auth = pending_after_auth
         remember = workflow.patched("message-memo")
         if inp.state is None and workflow.patched("recall-finished-run"):

@@ -57,6 +57,7 @@ class SlackBudgetWorkflow:
         self._inbox: list[SlackAsk | SlackDone | SlackThrottled] = list(inp.inbox)
         self._tasks = Tasks()
         self._tasks.poked = False
+        self._raise_status = False
 
     @workflow.signal(name="ask")
     def ask(self, request: SlackAsk) -> None:
@@ -81,6 +82,7 @@ class SlackBudgetWorkflow:
 
     @workflow.run
     async def run(self, inp: BudgetInput) -> None:
+        self._raise_status = workflow.patched("status-raises-ask")
         while True:
             now = workflow.now()
             self._take_inbox(now)
@@ -105,7 +107,7 @@ class SlackBudgetWorkflow:
         while self._inbox:
             item = self._inbox.pop(0)
             if isinstance(item, SlackAsk):
-                budget.ask(self._budget, item, now)
+                budget.ask(self._budget, item, now, raise_status=self._raise_status)
             elif isinstance(item, SlackDone):
                 budget.done(self._budget, item, now)
             else:

@@ -56,6 +56,8 @@ class Turns:
     def __init__(self, spawn: Callable[[Awaitable[None]], None]) -> None:
         self._spawn = spawn
         self.bounded = False
+        self.raise_status = False  # an update waiting for its turn that becomes a status change asks again
+        self._asked_kind: dict[Kind, Kind] = {}
         self._granted: set[Kind] = set()
         self._asked: dict[Kind, datetime] = {}
         self._check_at: dict[Kind, datetime] = {}
@@ -96,6 +98,10 @@ class Turns:
             self._granted.discard(turn)
             return True
         asked = self._asked.get(turn)
+        if asked is not None and self.raise_status and kind < self._asked_kind.get(turn, kind):
+            # Its place is raised (the budget keeps one ask per incident and channel for updates).
+            self._asked_kind[turn] = kind
+            self._spawn(self._ask(self._request(kind, view, channel)))
         if asked is not None:
             if not self.bounded and workflow.now() - asked < ASK_AGAIN_AFTER:
                 return False
@@ -111,6 +117,7 @@ class Turns:
                 self._spawn(self._find_route(view))
             return False
         self._asked[turn] = workflow.now()
+        self._asked_kind[turn] = kind
         if self.bounded:
             self._check_at[turn] = workflow.now() + FIRST_CHECK
         self._spawn(self._ask(self._request(kind, view, channel)))

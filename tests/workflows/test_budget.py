@@ -165,3 +165,28 @@ def test_the_budget_tells_an_incident_where_it_stands() -> None:
     assert 3.0 <= view.eta_seconds <= 4.0  # three ahead of it, one a second
     assert view.last_grant_at == at(0)
     assert not budget.queue_view(b, "wf0", at(0)).queued
+
+
+def test_an_update_waiting_for_its_turn_that_becomes_a_status_change_moves_up() -> None:
+    """A mass resolve: 60 status changes wait for the updates bucket. An incident's escalation update asked
+    before them; it is then acknowledged, so what it waits to show is a status change: it goes before
+    the status changes that asked after it, not behind all of them."""
+    def order(raise_status: bool) -> int:
+        b = Budget(limits=Limits(updates_per_minute=60.0, update_burst=1, storm_threshold=100))
+        budget.ask(b, SlackAsk(workflow_id="acked", incident_id="P0", kind=Kind.UPDATE, channel="C1"), at(0),
+                   raise_status=raise_status)
+        for n in range(1, 61):
+            budget.ask(b, SlackAsk(workflow_id=f"resolved{n}", incident_id=f"P{n}", kind=Kind.STATUS, channel="C1"),
+                       at(0), raise_status=raise_status)
+        budget.ask(b, SlackAsk(workflow_id="acked", incident_id="P0", kind=Kind.STATUS, channel="C1"), at(1),
+                   raise_status=raise_status)
+        granted: list[str] = []
+        for second in range(2, 200):
+            for grant in budget.grant(b, at(second)):
+                budget.done(b, SlackDone(kind=grant.kind, channel=grant.channel), at(second))
+                granted.append(grant.workflow_id)
+        assert granted.count("acked") == 1 or not raise_status
+        return granted.index("acked")
+
+    assert order(raise_status=True) == 0
+    assert order(raise_status=False) >= 60  # as before: the status change waited behind every later one
