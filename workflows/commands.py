@@ -214,7 +214,7 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
 
 def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
               effects: list[Effect]) -> None:
-    if held is not None and not outcome.detail.startswith(REFUSED_PREFIX):
+    if held is not None and not outcome.detail.startswith(REFUSED_PREFIX) and not outcome.nothing_done:
         # The write gave up, but its echo had come: it landed.
         settle(command, CommandPhase.APPLIED, now)
         reply(state, timeline.command_done(command, state.incident))
@@ -230,6 +230,7 @@ def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, hel
 def _failed(state: IncidentState, command: Command, outcome: WriteOutcome, now: datetime,
             effects: list[Effect]) -> None:
     settle(command, CommandPhase.FAILED, now, outcome.detail)
+    command.nothing_done = outcome.nothing_done
     status = state.status.value if state.status else "unknown"
     line = timeline.command_failed(command, status)
     reply(state, line)

@@ -106,6 +106,9 @@ class WriteOutcome(Model):
     note_id: str | None = None
     # On "already": who PagerDuty says made the change (its `last_status_change_by`), when known.
     already_by: Ref | None = None
+    # On "failed": the first attempt and the last were PagerDuty's own answer that it did nothing (503, 429),
+    # so the write did not land, and a change like it since the click is someone's own.
+    nothing_done: bool = False
 
 
 class EscalationPlanned(Model):

@@ -43,8 +43,8 @@ with workflow.unsafe.imports_passed_through():
         WriteOutcome,
         WriteToPagerDuty,
     )
-    from workflows.policy import MAYBE_LANDED, REFUSED_PREFIX
-    from workflows.rendering import SlackSync, failure_text, failure_type, retry_delay
+    from workflows.policy import MAYBE_LANDED, NOTHING_DONE, REFUSED_PREFIX
+    from workflows.rendering import SlackSync, failure_text, failure_type, last_failure_type, retry_delay
     from workflows.state import next_deadline, reduce
     from workflows.tasks import Tasks
 
@@ -250,10 +250,11 @@ class IncidentWorkflow:
                     schedule_to_close_timeout=max(remaining, timedelta(seconds=1)),
                     retry_policy=options.PAGERDUTY_RETRY)
             except ActivityError as final:
-                if failure_type(final) in RETRYABLE:
+                if failure_type(final) in RETRYABLE or last_failure_type(final) in NOT_DONE_TYPES:
                     minutes = self._state.timing.action_deadline_seconds / 60
+                    nothing = failure_type(first) in NOT_DONE_TYPES and last_failure_type(final) in NOT_DONE_TYPES
                     raise ApplicationError(f"{failure_text(first)}; gave up after {minutes:g} min of retries",
-                                           non_retryable=True) from final
+                                           type=NOTHING_DONE if nothing else None, non_retryable=True) from final
                 if retry_arg is not None and failure_type(first) not in NOT_DONE_TYPES:
                     # A refusal of the retry says nothing of the first attempt, which may have gone through:
                     # not reported as refused, so its echo, should it come, is still this click's.
@@ -274,7 +275,8 @@ class IncidentWorkflow:
                 effect.command_id, PagerDutyActivities.write, request,
                 request.model_copy(update={"is_retry": True}))
         except ApplicationError as gave_up:
-            self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message))
+            self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message,
+                                    nothing_done=gave_up.type == NOTHING_DONE and not effect.may_have_landed))
             return
         except ActivityError as refused:
             prefix = "" if failure_type(refused) == "EscalationExhausted" else f"{REFUSED_PREFIX}: "

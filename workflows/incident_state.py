@@ -45,6 +45,7 @@ class Command(Model):
     response_url: str | None = None  # of the click or command: its outcomes reach the person there first
     detail: str = ""
     settled_at: datetime | None = None
+    nothing_done: bool = False  # failed with PagerDuty's own "nothing done": its write cannot have landed
     # PagerDuty's webhook for this command arrived (each command has at most one echo).
     echo_seen: bool = False
     # The bridge stopped waiting for the echo (PagerDuty showed the change in a read, answered "already",

@@ -29,6 +29,7 @@ SNOOZE_CHOICES = {"3600": "1 h", "14400": "4 h", "86400": "24 h"}
 # How a write PagerDuty refused (a 4xx no retry changes) is reported; such a write never landed.
 REFUSED_PREFIX = "PagerDuty refused"
 # Said of a refusal that came to a retry while an earlier attempt may have gone through: not proof it did not.
+NOTHING_DONE = "GaveUpNothingDone"  # a write whose every try PagerDuty answered it did nothing (503, 429)
 MAYBE_LANDED = "(refused on a retry; an earlier attempt may have gone through)"
 
 # The status a command leaves the incident in, for commands that change it.
@@ -85,8 +86,8 @@ def confirms(command: Command, event: PdEvent) -> bool:
         return False
     if command.phase is CommandPhase.REFUSED or command.already_by is not None:
         return False
-    if command.phase is CommandPhase.FAILED and command.detail.startswith(REFUSED_PREFIX):
-        return False  # PagerDuty refused the write: it cannot have landed
+    if command.phase is CommandPhase.FAILED and (command.detail.startswith(REFUSED_PREFIX) or command.nothing_done):
+        return False  # PagerDuty refused the write, or said each time it did nothing: it cannot have landed
     if event.agent.id != command.actor.pd_id or event.event_type != ECHO_EVENT_TYPES.get(command.action):
         return False
     if event.occurred_at < command.issued_at - ECHO_CLOCK_SKEW:

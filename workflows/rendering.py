@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
@@ -35,6 +35,14 @@ __all__ = ["SlackSync", "failure_text", "failure_type", "retry_delay"]
 
 def failure_type(exc: BaseException) -> str | None:
     cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+def last_failure_type(exc: BaseException) -> str | None:
+    """The type of the last attempt's failure, also under the timeout that ended the retries."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.cause if isinstance(cause, FailureError) else None
     return cause.type if isinstance(cause, ApplicationError) else None
 
 

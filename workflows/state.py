@@ -14,7 +14,7 @@ small shared changes in `workflows/changes.py`; nothing else changes `IncidentSt
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from workflows import controls, dedicated, timeline
 from workflows.changes import (
@@ -52,7 +52,7 @@ from workflows.models import (
     Unexpected,
     WriteOutcome,
 )
-from workflows.policy import EVENT_STATUS, confirms
+from workflows.policy import EVENT_STATUS, REFUSED_PREFIX, confirms
 from workflows.reads import next_deadline, on_read, on_recalled, on_tick
 
 __all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
@@ -62,6 +62,8 @@ UNANSWERED = {CommandPhase.SENDING, CommandPhase.RETRYING}
 MAX_SEEN_EVENTS = 500
 MAX_SEEN_ACTIONS = 200
 MAX_SETTLED_COMMANDS = 20
+MAX_AWAITING_ECHO = 200  # settled commands whose echo may still come
+ECHO_DUE_FOR = timedelta(hours=48)  # PagerDuty retries a webhook for up to 48 h
 MAX_AUDIT = 50
 MAX_SHOWN_ADDITIVE = 1000
 # A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
@@ -99,7 +101,7 @@ def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
         case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
-    _trim(new)
+    _trim(new, now)
     return new, effects
 
 
@@ -276,7 +278,7 @@ def _trim_seen_events(state: IncidentState) -> None:
         del state.seen_event_at[:drop]
 
 
-def _trim(state: IncidentState) -> None:
+def _trim(state: IncidentState, now: datetime) -> None:
     _trim_seen_events(state)
     del state.seen_action_keys[:-MAX_SEEN_ACTIONS]
     del state.audit[:-MAX_AUDIT]
@@ -284,5 +286,20 @@ def _trim(state: IncidentState) -> None:
     settled = [c for c in state.commands
                if c.phase in {CommandPhase.FAILED, CommandPhase.REFUSED} or (c.phase is CommandPhase.APPLIED
                                                                               and (c.echo_seen or c.confirmed))]
-    drop = {c.id for c in settled[:-MAX_SETTLED_COMMANDS]}
+    # A command whose echo may still come is kept while PagerDuty can still deliver it (it retries for 48 h),
+    # or its echo would be shown as a change made in PagerDuty; a bound keeps the state small regardless.
+    due = [c for c in settled if _echo_due(c, now)][-MAX_AWAITING_ECHO:]
+    kept = {c.id for c in due} | {c.id for c in [c for c in settled if not _echo_due(c, now)][-MAX_SETTLED_COMMANDS:]}
+    drop = {c.id for c in settled} - kept
     state.commands = [c for c in state.commands if c.id not in drop]
+
+
+def _echo_due(command: Command, now: datetime) -> bool:
+    """Whether PagerDuty may still deliver this command's webhook (so it must stay to be recognised)."""
+    if command.echo_seen or command.phase is CommandPhase.REFUSED or command.settled_at is None:
+        return False
+    if command.already_by is not None or command.nothing_done:
+        return False
+    if command.phase is CommandPhase.FAILED and command.detail.startswith(REFUSED_PREFIX):
+        return False
+    return now - command.settled_at < ECHO_DUE_FOR

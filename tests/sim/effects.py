@@ -133,7 +133,10 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
         if retry:
             # The durable retries ran out before the action deadline.
             detail = f"{why}; gave up after 3 min of retries"
-            return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
+            # As the workflow reports it: every try answered "nothing done" (503) unless one may have landed.
+            nothing = fault == "unavailable" and not landed
+            return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail,
+                                          nothing_done=nothing)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False
     if fault in {"refused", "error"}:
         # As the workflow reports it: a refusal proves nothing landed only when no earlier attempt may have.

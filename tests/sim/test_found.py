@@ -199,3 +199,17 @@ def test_b21_the_clickers_own_escalation_in_pagerduty_is_not_the_clicks() -> Non
     m.job_answers(pick=0, fault="unavailable")  # a 503: nothing done, retrying
     m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)  # Alice escalates in PagerDuty
     m.teardown()
+
+
+def test_b22_every_attempt_503_while_the_clicker_acknowledges_in_pagerduty() -> None:
+    # `dev.py soak --seed 1831546883`: every attempt of Alice's Acknowledge got 503 (nothing done) while she
+    # acknowledged in PagerDuty herself; the held echo was taken for the click's: "from Slack".
+    m = life("attributed", "answered")
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="unavailable")  # the write: 503, retrying
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)  # her acknowledgement's webhook comes while the click retries
+    m.job_answers(pick=0, fault="unavailable")  # the retries give up: 503 to the end
+    m.teardown()

@@ -260,3 +260,41 @@ def test_two_retried_notes_of_the_same_text_never_share_one_note() -> None:
     assert again.command_id == "c2" and "PN1" in again.known_note_ids
     state, _ = reduce(state, WriteOutcome(command_id="c2", result="applied", note_id="PN2"), at(15))
     assert thread(state) == [":memo: Note by <@U0ALICE> from Slack: db failover done"] * 2
+
+
+# ---- attributed: PagerDuty's own "nothing done", and commands trimmed while their echo is due --------------
+
+
+@pytest.mark.parametrize("echo_first", [True, False])
+def test_a_write_pagerduty_never_did_leaves_the_clickers_own_change_hers(echo_first: bool) -> None:
+    """Every attempt of Alice's Acknowledge got 503 (PagerDuty did nothing) while she acknowledged in
+    PagerDuty herself: the acknowledgement is hers, made in PagerDuty, not "from Slack"."""
+    state = clicked(started(), ActionKind.ACKNOWLEDGE, 10)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="retrying",
+                                          detail="PagerDuty unavailable (503); retrying"), at(11))
+    hers = pd_event("incident.acknowledged", 30, agent=ALICE)
+    gave_up = WriteOutcome(command_id="c1", result="failed", nothing_done=True,
+                           detail="PagerDuty unavailable (503); gave up after 3 min of retries")
+    for event, second in ((hers, 31), (gave_up, 200)) if echo_first else ((gave_up, 200), (hers, 201)):
+        state, _ = reduce(state, event, at(second))
+    lines = thread(state)
+    assert not any("from Slack" in line and "Acknowledged" in line for line in lines), lines
+    assert ":eyes: Acknowledged by Alice Adams in PagerDuty" in lines, lines
+
+
+def test_an_acknowledge_whose_echo_is_late_is_still_ours_after_many_later_notes() -> None:
+    """The bridge's acknowledge was confirmed by a read while webhooks were delayed; then 25 notes from
+    Slack settled. When the acknowledge's echo finally comes it is the click's, not a change in PagerDuty."""
+    state = clicked(started(), ActionKind.ACKNOWLEDGE, 10)
+    state, _ = reduce(state, WriteOutcome(command_id="c1", result="applied"), at(12))
+    state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.ACKNOWLEDGED), status_changed_at=at(11)), at(13))
+    for n in range(25):
+        state = clicked(state, ActionKind.NOTE, 20 + n * 3, note=f"step {n}")
+        command_id = state.commands[-1].id
+        state, _ = reduce(state, WriteOutcome(command_id=command_id, result="applied", note_id=f"PN{n}"),
+                          at(21 + n * 3))
+        state, _ = reduce(state, pd_event("incident.annotated", 21 + n * 3, agent=ALICE, note=f"step {n}",
+                                          note_id=f"PN{n}", event_id=f"EVN{n}"), at(22 + n * 3))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 11.5, agent=ALICE), at(3600))
+    lines = thread(state)
+    assert not any("in PagerDuty" in line and "Acknowledged" in line for line in lines), lines[-3:]
