@@ -20,6 +20,7 @@ from workflows.models import (
     Event,
     IncidentState,
     PdEvent,
+    Recalled,
     RepliesPosted,
     Resumed,
     SlackAction,
@@ -65,8 +66,10 @@ class SimWorkflow:
     def deliver(self, event: Event) -> None:
         """A signal: a webhook or a click (signal-with-start: a completed workflow starts afresh)."""
         if self.state.finished and not self.inflight:
+            # Signal-with-start: a new run, which goes on from the finished run's final state (recall_finished_run).
             self.runs_completed += 1
-            self.state, self.rendered = IncidentState(incident_id=INCIDENT_ID, timing=self.timing), None
+            self.rendered = self.dedicated_rendered = None
+            self.inbox.append(Recalled())
         if isinstance(event, PdEvent) and event.event_type == "incident.triggered":
             self.triggers_delivered += 1
         self.inbox.append(event)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from tests.sim.pagerduty import PagerDuty
+from tests.sim.pagerduty import PRIORITY_IDS, PagerDuty
 from tests.sim.people import BY_PD_ID, BY_SLACK_ID, ON_CALL, OWNING_TEAM
 from workflows.channel_models import (
     ChannelArchived,
@@ -181,9 +181,12 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
     done = WriteOutcome(command_id=w.command_id, result="applied")
     if w.action is ActionKind.NOTE:
         return _note(w, pd, now, landed, tag)
-    if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE}:
+    if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE,
+                                                      ActionKind.ADD_RESPONDER, ActionKind.SNOOZE}:
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail="PagerDuty refused: Incident Already Resolved")
+    if w.action in {ActionKind.SNOOZE, ActionKind.PRIORITY, ActionKind.ADD_RESPONDER}:
+        return _control(w, pd, now, landed, tag)
     if w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
         answered = _status(w, pd, now, landed, tag)
         if answered is not None:
@@ -200,6 +203,29 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
             return already
         if pd.level != w.escalation_level:
             pd.escalate_to(now, w.escalation_level, actor, tag)
+    return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+
+
+def _control(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
+    """Snooze, priority, add responder as PagerDuty and the activity take them: a retry whose earlier attempt
+    landed finds its own change and makes no second one."""
+    actor = BY_PD_ID[w.actor_pd_id]
+    done = WriteOutcome(command_id=w.command_id, result="applied")
+    kind = {ActionKind.SNOOZE: "snooze", ActionKind.PRIORITY: "incident.priority_updated",
+            ActionKind.ADD_RESPONDER: "incident.responder.added"}[w.action]
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    if landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
+                      and (c.command_id or "").endswith(f"/{w.command_id}") for c in pd.ledger):
+        return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+    if w.action is ActionKind.SNOOZE:
+        if pd.status is not Status.ACKNOWLEDGED:
+            return WriteOutcome(command_id=w.command_id, result="failed",
+                                detail="PagerDuty refused: Incident must be acknowledged to be snoozed")
+        pd.snooze(now, actor, tag)
+    elif w.action is ActionKind.PRIORITY:
+        pd.set_priority(now, PRIORITY_IDS[str(w.choice)], actor, tag)
+    else:
+        pd.request_responder(now, BY_PD_ID[str(w.target_pd_id)], w.note or "", actor, tag)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
 
 

@@ -21,6 +21,9 @@ FROM_SLACK = [
     (re.compile(r"^:busts_in_silhouette: Reassigned to .*? by <@(\w+)> from Slack"), "incident.reassigned"),
     (re.compile(r"^:arrow_double_up: Escalated by <@(\w+)> from Slack"), "incident.escalated"),
     (re.compile(r"^:memo: Note by <@(\w+)> from Slack: "), "incident.annotated"),
+    (re.compile(r"^:label: Priority set to .*? by <@(\w+)> from Slack"), "incident.priority_updated"),
+    (re.compile(r"^:zzz: Snoozed for .*? by <@(\w+)> from Slack"), "snooze"),
+    (re.compile(r"^:sos: <@(\w+)> asked .*? to respond, from Slack"), "incident.responder.added"),
 ]
 IN_PAGERDUTY = [
     (re.compile(r"^:eyes: Acknowledged by (.+?) in PagerDuty$"), "incident.acknowledged"),
@@ -31,10 +34,12 @@ IN_PAGERDUTY = [
     (re.compile(r"^:busts_in_silhouette: Reassigned by (.+?) in PagerDuty to"), "incident.reassigned"),
     (re.compile(r"^:label: Priority changed to \S+ by (.+?) in PagerDuty$"), "incident.priority_updated"),
     (re.compile(r"^:memo: Note by (.+?) in PagerDuty: "), "incident.annotated"),
+    (re.compile(r"^:sos: (.+?) asked .*? to respond in PagerDuty"), "incident.responder.added"),
     (re.compile(r"^:arrows_counterclockwise: Unacknowledged (in) PagerDuty"), "incident.unacknowledged"),
 ]
 ACTION_OF = {"incident.acknowledged": "acknowledge", "incident.resolved": "resolve", "incident.reassigned": "reassign",
-             "incident.escalated": "escalate", "incident.annotated": "note"}
+             "incident.escalated": "escalate", "incident.annotated": "note", "incident.priority_updated": "priority",
+             "snooze": "snooze", "incident.responder.added": "add_responder"}
 # A click that found PagerDuty already done: its visible outcome, not a change by the clicker.
 FOUND_DONE = re.compile(
     r"^:information_source: <@(\w+)>'s click found the incident already (acknowledged|resolved|reassigned|escalated)")

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tests.sim import invariants
 from tests.sim.driver import SimWorkflow
 from tests.sim.effects import FAULTS, Fault
-from tests.sim.pagerduty import PRIORITIES, PagerDuty
+from tests.sim.pagerduty import PRIORITIES, PRIORITY_IDS, PagerDuty
 from tests.sim.people import CHANNEL, CLICKERS, INCIDENT_ID, ON_CALL, PAT, PD_PEOPLE, Human, typed
 from tests.sim.slack import SlackShows
 from workflows.models import ActionKind, PdEvent, SlackAction, Status
@@ -103,15 +103,21 @@ class IncidentLife(RuleBasedStateMachine):
 
         A note is typed text; `text=6` is the same note again, on purpose (the person's previous one).
         """
-        note = None
+        note = choice = label = None
         if action is ActionKind.NOTE:
             again = [c.note for c in self.clicked if c.slack_user == who.slack_id and c.note]
             note = again[-1] if text == 6 and again else self._type(text)
+        elif action is ActionKind.ADD_RESPONDER:
+            note = self._type(text)
+        elif action is ActionKind.PRIORITY:
+            choice, label = list(PRIORITY_IDS.items())[text % len(PRIORITY_IDS)]
+        elif action is ActionKind.SNOOZE:
+            choice, label = "3600", "1 hour"
         click = SlackAction(
             key=f"k{len(self.clicked) + 1}", action=action, incident_id=INCIDENT_ID, slack_user=str(who.slack_id),
             channel=CHANNEL, message_ts=self.sim.slack.channel.latest_ts,
-            target_slack_user=to.slack_id if action is ActionKind.REASSIGN else None,
-            note=note,
+            target_slack_user=to.slack_id if action in {ActionKind.REASSIGN, ActionKind.ADD_RESPONDER} else None,
+            note=note, choice=choice, choice_label=label,
         )
         self.clicked.append(click)
         self.sim.deliver(click)

@@ -18,6 +18,7 @@ STATUS_EVENT = {
     Status.RESOLVED: "incident.resolved",
 }
 PRIORITIES = ("P1", "P2", "P3")
+PRIORITY_IDS = {"PPRIO01": "P1", "PPRIO02": "P2", "PPRIO03": "P3"}  # the priority control's values
 
 
 @dataclass
@@ -59,7 +60,8 @@ class PagerDuty:
     def snapshot(self) -> Snapshot:
         return Snapshot(
             id=INCIDENT_ID, number=42, title=self.title, html_url=HTML_URL, status=self.status, urgency="high",
-            priority=self.priority, service=Ref(id="PSVC001", summary="payments-api"),
+            priority=self.priority, priority_id=next((i for i, n in PRIORITY_IDS.items() if n == self.priority), None),
+            service=Ref(id="PSVC001", summary="payments-api"),
             escalation_policy=Ref(id="PEP0001", summary="Payments EP"), teams=[Ref(id=OWNING_TEAM, summary="Pay")],
             assignees=[_ref(a) for a in self.assignees],
         )
@@ -74,7 +76,8 @@ class PagerDuty:
     # ---- changes ------------------------------------------------------------------------------------
 
     def record(self, now: datetime, kind: str, who: Human | None, command_id: str | None = None,
-               note: Note | None = None) -> Change:
+               note: Note | None = None, responder: Human | None = None, message: str | None = None,
+               webhook: bool = True) -> Change:
         at = self.clock(now)
         if kind in {"incident.triggered", "incident.acknowledged", "incident.resolved", "incident.unacknowledged",
                     "incident.reopened"} or (kind in {"incident.reassigned", "incident.escalated"}
@@ -84,10 +87,13 @@ class PagerDuty:
         change = Change(len(self.ledger) + 1, kind, who.pd_id if who else None, at, command_id,
                         note.content if note else None)
         self.ledger.append(change)
+        if not webhook:
+            return change  # a change PagerDuty sends no webhook for (a snooze)
         event = PdEvent(
             event_id=f"EV{change.seq:04d}", event_type=kind, occurred_at=at, incident_id=INCIDENT_ID,
             agent=who.ref if who else None, incident=None if note else self.snapshot(),
             note_id=note.id if note else None, note_content=note.content if note else None,
+            responder=responder.ref if responder else None, responder_message=message,
         )
         self.outbox.append(event)
         self.sent.append(event)
@@ -115,9 +121,16 @@ class PagerDuty:
         self._retrigger()
         return self.record(now, "incident.escalated", who, command_id)
 
-    def set_priority(self, now: datetime, priority: str, who: Human | None) -> Change:
+    def set_priority(self, now: datetime, priority: str, who: Human | None, command_id: str | None = None) -> Change:
         self.priority = priority
-        return self.record(now, "incident.priority_updated", who)
+        return self.record(now, "incident.priority_updated", who, command_id)
+
+    def request_responder(self, now: datetime, target: Human, message: str, who: Human,
+                          command_id: str | None = None) -> Change:
+        return self.record(now, "incident.responder.added", who, command_id, responder=target, message=message)
+
+    def snooze(self, now: datetime, who: Human, command_id: str | None = None) -> Change:
+        return self.record(now, "snooze", who, command_id, webhook=False)
 
     def add_note(self, now: datetime, content: str, who: Human, command_id: str | None = None) -> tuple[Change, Note]:
         note = Note(f"PNOTE{len(self.notes) + 1:03d}", str(who.pd_id), content, self.clock(now))
