@@ -251,6 +251,18 @@ class PagerDutyApi:
         data = await self._call("GET", "/services", "find services", params=params)
         return list(data.get("services") or [])
 
+    async def team_service_ids(self, team_ids: list[str]) -> set[str]:
+        """The ids of every service of these teams, page by page (what a team-scoped subscription covers)."""
+        found: set[str] = set()
+        more, offset = bool(team_ids), 0
+        while more:
+            params = [("limit", 100), ("offset", offset), *(("team_ids[]", t) for t in team_ids)]
+            data = await self._call("GET", "/services", "list team services", params=params)
+            page = list(data.get("services") or [])
+            found |= {str(s["id"]) for s in page if isinstance(s, dict) and s.get("id")}
+            more, offset = bool(data.get("more")) and bool(page), offset + len(page)
+        return found
+
     async def find_escalation_policies(self, query: str) -> list[dict[str, Any]]:
         data = await self._call("GET", "/escalation_policies", "find escalation policies",
                                 params={"query": query, "limit": 100})

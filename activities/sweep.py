@@ -13,10 +13,11 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.errors import SlackMessageGone
+from activities.errors import PagerDutyError, SlackMessageGone
 from activities.metrics import WEBHOOK_SUBSCRIPTION
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import slack_call
+from activities.sweep_scope import covered_services, routed_coverage, subscription_coverage
 from activities.webhook_health import assess, resolved_text, warning_text
 from api.gateway import WORKFLOW, workflow_id
 from settings import BridgeConfig
@@ -38,17 +39,13 @@ from workflows.sweep_models import (
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # PagerDuty's largest page
 MAX_OFFSET = 10_000  # PagerDuty refuses offset + limit beyond this
+SERVICES_PER_CALL = 50  # service ids in one `GET /incidents`, to keep its URL short
 START_CONCURRENCY = 8
 WARNING_WORKFLOW = "WebhookWarningWorkflow"
 
 
 def warning_workflow_id(task_queue: str) -> str:
     return f"{task_queue}-webhook-warning"
-
-
-def swept_services(config: BridgeConfig) -> list[str] | None:
-    """The services whose incidents reach Slack: every one when there is a default channel."""
-    return None if config.routing.default_channel else sorted(config.routing.services)
 
 
 def show_health(health: WebhookHealth) -> None:
@@ -66,20 +63,37 @@ class SweepActivities:
     def _temporal(self) -> Client:
         return self._client or activity.client()
 
+    async def _services(self) -> list[str] | None:
+        """What the sweep covers: what the bridge's webhook subscriptions cover, else the routed services."""
+        routed = sorted(self._config.routing.services)
+        try:
+            subscriptions = await self._pd.list_webhook_subscriptions()
+        except PagerDutyError as exc:
+            if exc.retryable:
+                raise
+            log.warning("sweep: webhook subscriptions not readable (%s); sweeping the routed services only", exc)
+            subscriptions = []
+        coverage = subscription_coverage(subscriptions, self._config.pagerduty.webhook_url)
+        return await covered_services(self._pd, coverage or routed_coverage(routed))
+
     @activity.defn(name="sweep_list_open_incidents")
     async def list_open_incidents(self, _: SweepInput) -> OpenIncidents:
-        """One `GET /incidents` per page, however many incidents there are."""
-        services = swept_services(self._config)
+        """One `GET /incidents` per page (and per group of services), however many incidents there are."""
+        services = await self._services()
+        groups = [None] if services is None else [services[i:i + SERVICES_PER_CALL]
+                                                  for i in range(0, len(services), SERVICES_PER_CALL)]
         found: dict[str, None] = {}
-        pages, offset, more = 0, 0, True
-        while more and offset + self._page_size <= MAX_OFFSET:
-            incidents, more = await self._pd.list_open_incidents_page(services, offset, self._page_size)
-            pages += 1
-            offset += self._page_size
-            found.update((str(i["id"]), None) for i in incidents if i.get("id"))
-            activity.heartbeat(pages)
-        if more:
-            log.warning("sweep: more than %d open incidents; the rest are left to the next sweeps", MAX_OFFSET)
+        pages = 0
+        for group in groups:
+            offset, more = 0, True
+            while more and offset + self._page_size <= MAX_OFFSET:
+                incidents, more = await self._pd.list_open_incidents_page(group, offset, self._page_size)
+                pages += 1
+                offset += self._page_size
+                found.update((str(i["id"]), None) for i in incidents if i.get("id"))
+                activity.heartbeat(pages)
+            if more:
+                log.warning("sweep: more than %d open incidents; the rest are left to the next sweeps", MAX_OFFSET)
         return OpenIncidents(incident_ids=list(found), pages=pages)
 
     @activity.defn(name="sweep_start_missing")

@@ -22,7 +22,7 @@ from activities.metrics import OLDEST_PENDING
 from activities.pagerduty_api import PagerDutyApi
 from activities.pagerduty_auth import credentials_from
 from activities.pagerduty_pace import Pace
-from api import commands, routes
+from api import commands, options, routes
 from api.command_handlers import Commands
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.webhook_gauge import refresh_webhook_gauge
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
     app = FastAPI(title="PagerDuty ↔ Slack bridge", lifespan=lifespan)
     app.include_router(routes.router)
     app.include_router(commands.router)
+    app.include_router(options.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

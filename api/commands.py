@@ -141,10 +141,9 @@ async def _open_trigger_modal(commands: Commands, inv: Invocation, parsed: ct.Tr
     if not inv.trigger_id:
         return Reply("Slack sent no trigger_id, so the form cannot open; write "
                      "`/pd trigger <service> <title>` instead.")
-    chosen = (await commands.service(parsed.service))["id"] if parsed.service else None
-    services = [(str(s["id"]), str(s.get("name") or s["id"])) for s in await commands.pd.find_services()]
-    view = trigger_modal(sorted(services, key=lambda s: s[1].lower()), inv.channel, chosen, parsed.title,
-                         parsed.urgency)
+    found = await commands.service(parsed.service) if parsed.service else None
+    chosen = (str(found["id"]), str(found.get("name") or found["id"])) if found else None
+    view = trigger_modal(inv.channel, chosen, parsed.title, parsed.urgency)
     await commands.slack.views_open(trigger_id=inv.trigger_id, view=view)
     return None
 

@@ -12,7 +12,7 @@ TRIGGER_MODAL = "pd_trigger_modal"
 SERVICE_BLOCK, SERVICE_INPUT = "pd_trigger_service", "pd_trigger_service_choice"
 TITLE_BLOCK, TITLE_INPUT = "pd_trigger_title", "pd_trigger_title_text"
 URGENCY_BLOCK, URGENCY_INPUT = "pd_trigger_urgency", "pd_trigger_urgency_choice"
-MAX_OPTIONS = 100  # Slack's limit for a static_select
+MAX_OPTIONS = 100  # Slack shows at most 100 options in a select
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,22 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
 
 
-def trigger_modal(services: list[tuple[str, str]], channel: str, service_id: str | None, title: str | None,
+def service_options(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The select's options for PagerDuty services, by name, as the options load URL answers them."""
+    pairs = sorted(((str(s.get("name") or s["id"]), str(s["id"])) for s in services if s.get("id")),
+                   key=lambda pair: pair[0].lower())
+    return [_option(name, sid) for name, sid in pairs[:MAX_OPTIONS]]
+
+
+def trigger_modal(channel: str, service: tuple[str, str] | None, title: str | None,
                   urgency: str) -> dict[str, Any]:
-    """`services` are (id, name) pairs; the chosen service, title and urgency are filled in when known."""
-    options = [_option(name or sid, sid) for sid, name in services[:MAX_OPTIONS]]
-    service_select: dict[str, Any] = {"type": "static_select", "action_id": SERVICE_INPUT, "options": options,
-                                      "placeholder": {"type": "plain_text", "text": "Choose a service"}}
-    chosen = next((o for o in options if o["value"] == service_id), None)
-    if chosen:
-        service_select["initial_option"] = chosen
+    """The service is an `external_select`: Slack asks the bridge's options load URL for the services matching
+    what the person types, so every service in the account can be chosen. `service` is the (id, name)
+    named in the command, preselected; the title and urgency are filled in when known."""
+    service_select: dict[str, Any] = {"type": "external_select", "action_id": SERVICE_INPUT, "min_query_length": 0,
+                                      "placeholder": {"type": "plain_text", "text": "Type to find a service"}}
+    if service:
+        service_select["initial_option"] = _option(service[1] or service[0], service[0])
     title_input: dict[str, Any] = {"type": "plain_text_input", "action_id": TITLE_INPUT, "max_length": MAX_TITLE}
     if title:
         title_input["initial_value"] = title

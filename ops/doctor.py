@@ -261,7 +261,9 @@ async def temporal_checks(settings: Settings, linger_seconds: int = 86400) -> li
 async def run_checks(settings: Settings) -> list[Check]:
     config, loaded = config_check(settings)
     webhook_url = config.pagerduty.webhook_url if config else None
-    groups = await asyncio.gather(slack_checks(settings, config), pagerduty_checks(settings, webhook_url, TIMEOUT),
+    routed = sorted(config.routing.services) if config else []
+    groups = await asyncio.gather(slack_checks(settings, config),
+                                  pagerduty_checks(settings, webhook_url, TIMEOUT, routed),
                                   temporal_checks(settings, config.timing.linger_after_resolve_seconds
                                                   if config else 86400))
     return [loaded, manifest_check(), *(check for group in groups for check in group)]

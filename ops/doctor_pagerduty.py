@@ -18,7 +18,7 @@ from activities.pagerduty_pace import Pace
 from activities.pagerduty_scopes import FEATURES, RUNTIME_SCOPES, features_lacking
 from ops.checks import Check, failed, passed
 from ops.doctor_webhooks import NAME as WEBHOOK_CHECK
-from ops.doctor_webhooks import webhook_subscription_check
+from ops.doctor_webhooks import coverage_lines, webhook_subscription_check
 from settings import ConfigError, Settings
 
 CREDENTIAL, SCOPES = "PagerDuty credential", "PagerDuty scopes"
@@ -108,7 +108,8 @@ def webhook_secrets_check(settings: Settings) -> Check:
     return passed("PagerDuty webhook secrets", f"{count} secret(s) configured{rotation}")
 
 
-async def pagerduty_checks(settings: Settings, webhook_url: str | None = None, timeout: float = 3.0) -> list[Check]:
+async def pagerduty_checks(settings: Settings, webhook_url: str | None = None, timeout: float = 3.0,
+                           routed: list[str] | None = None) -> list[Check]:
     secrets = webhook_secrets_check(settings)
     if settings.pagerduty_credential() is None:
         return [failed(CREDENTIAL, "neither a Scoped OAuth app (PAGERDUTY_CLIENT_ID) nor an API key "
@@ -135,6 +136,7 @@ async def pagerduty_checks(settings: Settings, webhook_url: str | None = None, t
         users = await _probe("PagerDuty users", lambda: api.find_user_by_email(PROBE_EMAIL), url, "users.read",
                              "can search users by email")
         ok, detail, fix = await webhook_subscription_check(api, webhook_url)
+        covers = await coverage_lines(api, webhook_url, routed or []) if ok else ()
         services = await _probe("PagerDuty services", lambda: api.find_services(limit=1), url, "services.read",
                                 "can list services (for /pd open, oncall and trigger)")
-    return [*head, incidents, users, services, Check(WEBHOOK_CHECK, ok, detail, fix), secrets]
+    return [*head, incidents, users, services, Check(WEBHOOK_CHECK, ok, detail, fix, covers), secrets]

@@ -94,6 +94,7 @@ class Sandbox:
         self.pd.webhook_url = f"{self.api.url}/pagerduty/webhooks"
         self.slack.interactions_url = f"{self.api.url}/slack/interactions"
         self.slack.commands_url = f"{self.api.url}/slack/commands"
+        self.slack.options_url = f"{self.api.url}/slack/options"
         self.slack.public_url = slack_server.url
         self._stack.callback(self.pd.close)
         self.client = await connect(self.settings)

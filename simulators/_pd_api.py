@@ -213,8 +213,10 @@ def _org_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
     @api.get("/services")
     async def list_services(request: Request) -> dict[str, Any]:
         query = request.query_params.get("query", "").lower()
+        teams = set(request.query_params.getlist("team_ids[]"))
         with sim.lock:
-            items = [sim.service_resource(v) for v in sim.services.values() if query in v.name.lower()]
+            items = [sim.service_resource(v) for v in sim.services.values()
+                     if query in v.name.lower() and (not teams or teams & set(v.team_ids))]
         return _page(request, "services", items)
 
     @api.get("/escalation_policies")

@@ -40,8 +40,9 @@ class SubscriptionsMixin:
 
     def __init__(self) -> None:
         self.subscriptions: dict[str, dict[str, Any]] = {}
-        # The constructor's subscription: (active, temporarily_disabled).
+        # The constructor's subscription: (active, temporarily_disabled), and what it covers.
         self._constructor_state = (True, False)
+        self._constructor_filter: dict[str, Any] = {"type": "account_reference"}
 
     def create_subscription(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -76,7 +77,7 @@ class SubscriptionsMixin:
                     "description": "simulator subscription",
                     "delivery_method": {"type": "http_delivery_method", "url": self.webhook_url,
                                         "temporarily_disabled": paused},
-                    "events": list(CONSTRUCTOR_EVENTS), "filter": {"type": "account_reference"},
+                    "events": list(CONSTRUCTOR_EVENTS), "filter": dict(self._constructor_filter),
                 })
             return [{**s, "delivery_method": {**s["delivery_method"], "secret": None}} for s in subs]
 
@@ -91,6 +92,18 @@ class SubscriptionsMixin:
         self._set_subscription(sub_id, active=True, paused=False)
         with self.lock:
             return next(s for s in self.subscription_list() if s["id"] == sub_id)
+
+    def scope_subscription(self, sub_id: str, filter_type: str, filter_id: str | None = None) -> None:
+        """Narrow (or widen) what a subscription covers, as editing its filter in PagerDuty does:
+        `account_reference`, `service_reference` or `team_reference` with the service's or team's id."""
+        flt: dict[str, Any] = {"type": filter_type, **({"id": filter_id} if filter_id else {})}
+        with self.lock:
+            if sub_id == CONSTRUCTOR_SUBSCRIPTION_ID and self.webhook_url:
+                self._constructor_filter = flt
+            elif sub_id in self.subscriptions:
+                self.subscriptions[sub_id]["filter"] = flt
+            else:
+                raise not_found()
 
     def delete_subscription(self, sub_id: str) -> None:
         with self.lock:
@@ -113,7 +126,8 @@ class SubscriptionsMixin:
     def subscription_targets(self, event_type: str, service_id: str, team_ids: list[str]) -> list[WebhookTarget]:
         targets = []
         active, paused = self._constructor_state
-        if self.webhook_url and active and not paused:
+        if self.webhook_url and active and not paused and _in_scope({"filter": self._constructor_filter},
+                                                                    service_id, team_ids):
             secret = self.webhook_secret
             targets.append(WebhookTarget(CONSTRUCTOR_SUBSCRIPTION_ID, self.webhook_url,
                                          (secret,) if isinstance(secret, str) else tuple(secret)))

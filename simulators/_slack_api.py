@@ -107,6 +107,22 @@ def _control_routes(sim: SlackSimulator, app: FastAPI) -> None:
         return PlainTextResponse(text, status_code=status)
 
     _limit_routes(sim, app)
+    _suggest_route(sim, app)
+
+
+def _suggest_route(sim: SlackSimulator, app: FastAPI) -> None:
+    @app.post("/_sim/suggest")
+    async def suggest(request: Request) -> JSONResponse:
+        """The page's person typing in a modal's external_select: the options the bridge answered."""
+        body = await _json(request)
+        try:
+            options = await sim.suggest(str(body.get("view_id")), str(body.get("user_id")),
+                                        str(body.get("action_id")), str(body.get("value") or ""))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except httpx.HTTPError as exc:
+            return JSONResponse({"error": f"could not reach the bridge: {exc}"}, status_code=502)
+        return JSONResponse({"options": options})
 
 
 def _limit_routes(sim: SlackSimulator, app: FastAPI) -> None:

@@ -237,8 +237,9 @@ class InteractionMixin:
             case _:
                 view.closed = True
 
-    async def _post(self, kind: str, payload: dict[str, Any]) -> tuple[int, str]:
-        if not self.interactions_url:
+    async def _post(self, kind: str, payload: dict[str, Any], url: str | None = None) -> tuple[int, str]:
+        url = url or self.interactions_url
+        if not url:
             raise RuntimeError("SlackSimulator has no interactions_url to post to")
         body = urlencode({"payload": json.dumps(payload)})
         timestamp = str(int(time.time()) + self.request_timestamp_offset)
@@ -250,7 +251,7 @@ class InteractionMixin:
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         }
         async with httpx.AsyncClient(timeout=10.0) as client:
-            response = await client.post(self.interactions_url, content=body.encode(), headers=headers)
+            response = await client.post(url, content=body.encode(), headers=headers)
         with self.lock:
             self.interactions.append(Interaction(kind, payload, response.status_code, response.text))
         return response.status_code, response.text

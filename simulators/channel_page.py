@@ -65,6 +65,8 @@ function control(el, ts, attrs) {
   let opts = "";
   if (el.type === "users_select")
     opts = state.users.map((u) => `<option value="${esc(u.id)}">@${esc(u.name)}</option>`).join("");
+  else if (el.type === "external_select") opts = el.initial_option
+    ? `<option value="${esc(el.initial_option.value)}" selected>${esc(el.initial_option.text.text)}</option>` : "";
   else opts = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options))
     .map((o) => `<option value="${esc(o.value)}">${esc(o.text && o.text.text)}</option>`).join("");
   const ph = el.placeholder ? el.placeholder.text : "choose…";
@@ -131,7 +133,8 @@ function renderModal() {
     if (el.type === "plain_text_input") input = el.multiline
       ? `<textarea rows="4" ${data}>${esc(el.initial_value || "")}</textarea>`
       : `<input ${data} value="${esc(el.initial_value || "")}">`;
-    else input = control(el, "", data);
+    else input = (el.type === "external_select"
+      ? `<input data-suggest="${esc(el.action_id)}" placeholder="Type to search…">` : "") + control(el, "", data);
     return `<label>${plain(b.label ? b.label.text : "")}</label>${input}${err}`;
   }).join("");
   const title = v.view.title ? v.view.title.text : "Modal";
@@ -160,6 +163,18 @@ async function submitModal(ev) {
   });
   await post("/_sim/submit", {view_id: state.view.id, user_id: actor, values});
 }
+document.addEventListener("input", async (ev) => {
+  // Typing in an external_select: Slack asks the app's options load URL; so does the simulator.
+  const el = ev.target;
+  if (!el.matches("#modal input[data-suggest]")) return;
+  const body = {view_id: state.view.id, user_id: actor, action_id: el.dataset.suggest, value: el.value};
+  const r = await fetch("/_sim/suggest", {method: "POST", headers: {"Content-Type": "application/json"},
+                                          body: JSON.stringify(body)});
+  const found = r.ok ? (await r.json()).options || [] : [];
+  const select = el.nextElementSibling;
+  select.innerHTML = found.map((o) => `<option value="${esc(o.value)}">${esc(o.text && o.text.text)}</option>`)
+    .join("") || `<option value="">No results</option>`;
+});
 document.addEventListener("click", (ev) => {
   const el = ev.target.closest("button[data-action]");
   if (!el || el.closest("#modal")) return;

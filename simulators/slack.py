@@ -25,6 +25,7 @@ from simulators._slack_commands import CommandMixin, CommandRun
 from simulators._slack_interact import InteractionMixin
 from simulators._slack_limits import Clock, MethodCount, RateLimiter
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
+from simulators._slack_suggest import SuggestMixin
 
 __all__ = [
     "Call",
@@ -52,7 +53,7 @@ class _Faults:
     failing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # method -> [(error, remaining)]
 
 
-class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
+class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
@@ -87,6 +88,7 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
         InteractionMixin.__init__(self)
         CommandMixin.__init__(self)
         ChannelMixin.__init__(self)
+        SuggestMixin.__init__(self)
 
     @property
     def app(self) -> FastAPI:

@@ -98,3 +98,39 @@ async def test_a_disabled_subscription_warns_once_in_the_default_channel(make_sa
         state = await warn.query(WebhookWarningWorkflow.state)
     assert len(root_messages(sb, "C0DEFAULT")) == 1 and warning.update_count == 1
     assert state.ts is None and state.latest is not None and not state.latest.problem
+
+
+async def test_the_sweep_covers_what_the_subscription_covers_and_no_other_teams_incidents(
+        make_sandbox: SandboxFactory) -> None:
+    async with make_sandbox(FAST, sweep=True) as sb:
+        # The bridge's subscription covers the Payments team only, as the README recommends; the account
+        # also has a Search team whose service is routed nowhere.
+        sb.pd.scope_subscription(CONSTRUCTOR_SUBSCRIPTION_ID, "team_reference", "PTPAY01")
+        sb.pd.add_team("PTSRCH1", "Search")
+        sb.pd.add_escalation_policy("PEPSRCH", "Search Escalation", [["PUDAVE1"]], ["PTSRCH1"])
+        sb.pd.add_service("PSVCSRC", "search-api", "PEPSRCH", ["PTSRCH1"])
+        other = sb.pd.trigger("PSVCSRC", "Search indexing slow", webhooks=False)
+        ours = sb.pd.trigger("PSVC001", "Card auth failing", webhooks=False)
+        message = await until(lambda: first_root(sb, "C0PAYMENTS"), timeout=30, what="the swept Payments incident")
+        assert "Card auth failing" in message.text
+        await after_sweeps(sb, 2)
+        assert sb.client is not None
+        started = [w.id async for w in sb.client.list_workflows(
+            f"TaskQueue = '{sb.settings.temporal_task_queue}' AND WorkflowType = 'IncidentWorkflow'")]
+    # The other team's incident never reached the default channel, and no workflow was started for it.
+    assert root_messages(sb, "C0DEFAULT") == []
+    assert started == [f"pd-incident-{ours}"] and f"pd-incident-{other}" not in started
+
+
+async def test_without_a_subscription_the_sweep_covers_the_routed_services(make_sandbox: SandboxFactory) -> None:
+    async with make_sandbox(FAST, sweep=True) as sb:
+        sb.pd.delete_subscription(CONSTRUCTOR_SUBSCRIPTION_ID)
+        sb.pd.add_service("PSVCSRC", "search-api", "PEPPLT1", ["PTPLAT1"])
+        sb.pd.trigger("PSVCSRC", "Search indexing slow", webhooks=False)
+        sb.pd.trigger("PSVC002", "Disk 91% full", webhooks=False)
+        await until(lambda: first_root(sb, "C0PLATFORM"), timeout=30, what="the swept routed incident")
+        warning = await until(lambda: first_root(sb, "C0DEFAULT"), timeout=30, what="the missing-webhook warning")
+        await after_sweeps(sb, 2)
+    # The default channel holds the warning about the missing subscription, and nothing else.
+    assert [m.text for m in root_messages(sb, "C0DEFAULT")] == [warning.text]
+    assert "Search indexing slow" not in warning.text

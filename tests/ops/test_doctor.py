@@ -235,6 +235,23 @@ async def test_disabled_subscription_is_reported_with_the_fix(sims: Sims, make_s
     assert "POST /webhook_subscriptions/PSIMSUB/enable" in check.fix and "Generic Webhooks (v3)" in check.fix
 
 
+async def test_a_subscription_that_differs_from_the_routes_is_warned_about(sims: Sims,
+                                                                          make_settings: MakeSettings) -> None:
+    # The subscription covers the Platform team; payments-api is routed but neither webhooks nor the sweep see it.
+    sims.pd.scope_subscription("PSIMSUB", "team_reference", "PTPLAT1")
+    checks = await run_checks(make_settings())
+    check = by_name(checks)["PagerDuty webhook subscription"]
+    report = format_report(checks)
+    assert check.lines[0] == "the subscriptions, and so the sweep, cover team PTPLAT1 (1 service)"
+    assert ("warning: routed but not covered by the bridge's webhook subscriptions: PSVC001 (their incidents "
+            "reach Slack neither by webhook nor by the sweep)") in check.lines
+    assert "warning: covered by the subscriptions but not routed: PSVC002" in report
+    # Scoped to exactly the routed service: nothing to warn about.
+    sims.pd.scope_subscription("PSIMSUB", "service_reference", "PSVC001")
+    agreed = by_name(await run_checks(make_settings()))["PagerDuty webhook subscription"]
+    assert agreed.lines == ("the subscriptions, and so the sweep, cover service PSVC001",)
+
+
 async def test_missing_subscription_is_reported_with_the_fix(sims: Sims, make_settings: MakeSettings) -> None:
     sims.pd.webhook_url = "https://elsewhere.example.com/hooks"  # someone else's subscription
     checks = await run_checks(make_settings())
