@@ -256,7 +256,9 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
     state.known = state.known or state.incident is not None
     newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
     if current is not None and newer and snap.status is not current:
-        if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED:
+        # In the very millisecond of the last status change nobody can tell which came last: PagerDuty says.
+        tied = event.occurred_at == state.status_changed_at
+        if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED and not tied:
             apply_status(state, Status.TRIGGERED, event.occurred_at, now, effects)
         else:
             request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",

@@ -213,3 +213,17 @@ def test_b22_every_attempt_503_while_the_clicker_acknowledges_in_pagerduty() -> 
     m.deliver_webhook(pick=0)  # her acknowledgement's webhook comes while the click retries
     m.job_answers(pick=0, fault="unavailable")  # the retries give up: 503 to the end
     m.teardown()
+
+
+def test_b23_a_reassign_in_the_millisecond_of_an_acknowledge_asks_pagerduty() -> None:
+    # `dev.py soak --seed 667034240`: Alice reassigned the incident to herself and acknowledged it in the same
+    # millisecond; the acknowledge's webhook came first, then the reassign's, whose snapshot (taken before the
+    # acknowledge) says triggered. It was taken for a re-trigger: the message stayed "triggered" for good.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=1)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="note", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=2)  # the acknowledge first
+    m.teardown()
