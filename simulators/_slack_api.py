@@ -107,6 +107,20 @@ def _control_routes(sim: SlackSimulator, app: FastAPI) -> None:
         return PlainTextResponse(text, status_code=status)
 
     _limit_routes(sim, app)
+    _close_route(sim, app)
+
+
+def _close_route(sim: SlackSimulator, app: FastAPI) -> None:
+    @app.post("/_sim/close")
+    async def close(request: Request) -> JSONResponse:
+        body = await _json(request)
+        try:
+            await sim.close_view(str(body.get("view_id")), str(body.get("user_id")))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except (httpx.HTTPError, RuntimeError) as exc:
+            return JSONResponse({"error": f"could not reach the bridge: {exc}"}, status_code=502)
+        return JSONResponse({"closed": True})
 
 
 def _limit_routes(sim: SlackSimulator, app: FastAPI) -> None:
