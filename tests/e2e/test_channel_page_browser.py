@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -155,7 +156,9 @@ async def test_the_page_reads_like_slack(browser: Browser, sandbox: Sandbox) -> 
     """Times of posting, folded threads, "(edited)", every shortcode as emoji, no HTTP talk on screen."""
     codes = bridge_shortcodes()
     assert {"hash", "clipboard", "zzz"} <= codes
-    sandbox.slack.call("chat.postMessage", {"channel": "C0PLATFORM", "text": " ".join(f":{c}:" for c in codes)},
+    moment = f"<!date^{int(time.time())}^until {{time}}|fallback UTC>"  # as the bridge writes a snooze's end
+    sandbox.slack.call("chat.postMessage", {"channel": "C0PLATFORM",
+                                            "text": " ".join(f":{c}:" for c in codes) + " " + moment},
                        sandbox.slack.bot_token)
     sandbox.pd.trigger("PSVC001", "Checkout errors spiking")
     message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="the incident message")
@@ -188,6 +191,7 @@ async def test_the_page_reads_like_slack(browser: Browser, sandbox: Sandbox) -> 
     assert "HTTP" not in on_screen and "answered" not in on_screen
     assert not re.search(r":[a-z_]+:", drawn), drawn
     assert "#️⃣" in drawn and "📋" in drawn and "💤" in drawn
+    assert "fallback" not in drawn and any(f"until {hhmm}" in drawn for hhmm in now)
 
 
 @pytest.mark.timeout(240)
