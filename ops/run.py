@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -91,6 +92,10 @@ async def temporal(settings: Settings, args: argparse.Namespace, sandbox: bool =
         yield env.client.service_client.config.target_host
 
 
+def incidents_link(ui: str, namespace: str) -> str:
+    return f"{ui}/namespaces/{namespace}/workflows?query={quote(search.INCIDENTS_QUERY)}"
+
+
 def mentions(sb: Sandbox) -> Callable[[str], str]:
     names = {u.id: u.name for u in sb.slack.users.values()}
     return lambda text: re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
@@ -151,6 +156,9 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
         print(f"Sandbox mode: no Slack/PagerDuty credentials, using simulators.\n  API: {sb.api_url}\n"
               f"  simulated Slack: {slack_url}{' (enforcing Slack rate limits)' if args.slack_limits else ''}\n"
               f"  simulated PagerDuty: {sb.settings.pagerduty_api_url}, used with {credential}")
+        if ui:
+            print(f"Incidents in the Temporal Web UI, the sweep's runs left out (add the IncidentSummary column for "
+                  f"number, title and status): {incidents_link(ui, settings.temporal_namespace)}")
         if not args.no_demo:
             await play_demo(sb, ui)
         if args.exit_after_demo:

@@ -98,6 +98,7 @@ class IncidentWorkflow:
             sync.turns.bounded, sync.replies_clear_wait = bounded, replies_clear
         remember = workflow.patched("message-memo")
         self._channel_timeline = workflow.patched("channel-timeline")
+        summarize = workflow.patched("incident-summary")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
         for tell in self._untold:
@@ -107,7 +108,7 @@ class IncidentWorkflow:
                 self._apply(self._inbox.pop(0))
             self._slack_sync.sync()
             self._dedicated_sync.sync()
-            self._published = search.publish(self._state, self._published)
+            self._published = search.publish(self._state, self._published, summarize)
             if remember:
                 self._remembered = search.remember_message(self._state, self._remembered)
             if self._state.finished and not self._tasks:
