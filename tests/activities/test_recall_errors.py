@@ -9,6 +9,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.recall import RecallActivities, RecallRequest
 
+
 class _Unavailable:
     """A client whose visibility call fails the way a frontend restart or a rate limit does."""
 
