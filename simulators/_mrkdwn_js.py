@@ -18,6 +18,7 @@ EMOJI = {
     "arrows_counterclockwise": "🔄", "rotating_light": "🚨", "label": "🏷️", "sos": "🆘",
     "speech_balloon": "💬", "twisted_rightwards_arrows": "🔀", "x": "❌", "fire": "🔥", "tada": "🎉",
     "bell": "🔔", "link": "🔗", "pager": "📟", "thumbsup": "👍", "white_circle": "⚪", "no_entry": "⛔",
+    "hash": "#\ufe0f\u20e3", "clipboard": "📋", "zzz": "💤", "file_folder": "📁", "alarm_clock": "⏰",
 }
 
 SCRIPT = r"""
@@ -37,6 +38,7 @@ function angle(inner, keep) {
     const id = target.slice(1), href = `/channels/${encodeURIComponent(id)}`;
     return keep(`<a class="mention" href="${esc(href)}">#${esc(label || channelName(id))}</a>`);
   }
+  if (target.startsWith("!date^")) return keep(`<time>${esc(slackDate(target.slice(6), label))}</time>`);
   if (target[0] === "!") {
     const word = target.slice(1).split("^")[0];
     const shown = SPECIAL[word] || label || "@" + word;
@@ -44,6 +46,18 @@ function angle(inner, keep) {
   }
   const url = decode(target);
   return keep(`<a href="${esc(safeUrl(url))}" target="_blank" rel="noopener">${esc(label || url)}</a>`);
+}
+function slackDate(spec, fallback) {
+  // <!date^EPOCH^FORMAT^LINK|fallback>: the moment in the reader's own time zone ({time} is HH:MM).
+  const [epoch, format] = spec.split("^");
+  const d = new Date(Number(epoch) * 1000);
+  if (!format || isNaN(d)) return fallback;
+  const two = (n) => String(n).padStart(2, "0");
+  const time = `${two(d.getHours())}:${two(d.getMinutes())}`;
+  const date = d.toLocaleDateString("en-US", {month: "long", day: "numeric", year: "numeric"});
+  return format.replace(/\{time\}/g, time).replace(/\{time_secs\}/g, `${time}:${two(d.getSeconds())}`)
+    .replace(/\{date_num\}/g, `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`)
+    .replace(/\{date(_short|_long)?(_pretty)?\}/g, date);
 }
 function mrkdwn(text) {
   const kept = [];

@@ -108,6 +108,7 @@ def _control_routes(sim: SlackSimulator, app: FastAPI) -> None:
 
     _limit_routes(sim, app)
     _suggest_route(sim, app)
+    _close_route(sim, app)
 
 
 def _suggest_route(sim: SlackSimulator, app: FastAPI) -> None:
@@ -123,6 +124,19 @@ def _suggest_route(sim: SlackSimulator, app: FastAPI) -> None:
         except httpx.HTTPError as exc:
             return JSONResponse({"error": f"could not reach the bridge: {exc}"}, status_code=502)
         return JSONResponse({"options": options})
+
+
+def _close_route(sim: SlackSimulator, app: FastAPI) -> None:
+    @app.post("/_sim/close")
+    async def close(request: Request) -> JSONResponse:
+        body = await _json(request)
+        try:
+            await sim.close_view(str(body.get("view_id")), str(body.get("user_id")))
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except (httpx.HTTPError, RuntimeError) as exc:
+            return JSONResponse({"error": f"could not reach the bridge: {exc}"}, status_code=502)
+        return JSONResponse({"closed": True})
 
 
 def _limit_routes(sim: SlackSimulator, app: FastAPI) -> None:

@@ -214,6 +214,21 @@ class InteractionMixin:
                 self._apply_view_response(view, text)
         return status, text
 
+    async def close_view(self, view_id: str, user_id: str) -> None:
+        """The person closes a modal (its close button, Escape, a reload): Slack tells the app only when the
+        view asked for it (`notify_on_close`), with a `view_closed` payload."""
+        with self.lock:
+            view = next((v for v in self.views if v.id == view_id and v.user_id == user_id and not v.closed), None)
+            if view is None:
+                raise LookupError(f"no open view {view_id}")
+            view.closed = True
+            if not view.view.get("notify_on_close"):
+                return
+            payload = {"type": "view_closed", "team": {"id": self.team_id, "domain": self.team_domain},
+                       "user": self.user_payload(user_id), "api_app_id": self.api_app_id,
+                       "view": view.to_api(self.team_id, self.api_app_id, self.bot_id), "is_cleared": False}
+        await self._post("view_closed", payload)
+
     def _apply_view_response(self, view: View, text: str) -> None:
         if not text.strip():
             view.closed = True  # an empty 200 closes the submitted view
@@ -305,5 +320,6 @@ class InteractionMixin:
                     for e in self.ephemerals
                     if e.channel == channel.id and e.user == user_id
                 ],
-                "view": None if view is None else {"id": view.id, "view": view.view, "errors": view.errors},
+                "view": None if view is None else {"id": view.id, "user": view.user_id, "view": view.view,
+                                                   "errors": view.errors},
             }

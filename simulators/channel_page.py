@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from simulators import channel_list, command_box
+from simulators._modal_js import SCRIPT as modal_script
 from simulators._mrkdwn_js import script as mrkdwn_script
 
 _STYLE = """
@@ -22,13 +23,15 @@ main{max-width:860px;margin:16px auto;padding:0 12px}
 .msg{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px;margin:10px 0}
 .meta{color:#616061;font-size:12px}.edited{color:#999;font-size:11px}
 .thread{margin:8px 0 0 18px;border-left:3px solid #ddd;padding-left:10px}
-.thread .msg{margin:6px 0}.eph{border-style:dashed;background:#fffbea}
+.thread .msg{margin:6px 0}
+a.replies{display:block;font-size:12px;color:#1264a3;margin-top:4px}.eph{border-style:dashed;background:#fffbea}
 h3{margin:4px 0;font-size:16px}.ctx{color:#616061;font-size:12px}.fields{display:flex;gap:16px;flex-wrap:wrap}
 button{margin:4px 6px 4px 0;padding:4px 10px;border:1px solid #bbb;border-radius:4px;background:#fff;cursor:pointer}
 button.primary{background:#007a5a;color:#fff;border-color:#007a5a}
 button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
 #modal{position:fixed;inset:0;background:rgba(0,0,0,.4);display:none;align-items:center;justify-content:center}
 #modal .box{background:#fff;border-radius:8px;padding:16px;min-width:420px;max-width:600px}
+.modal-buttons{text-align:right}
 #modal label{display:block;margin-top:10px;font-weight:600}#modal textarea,#modal input{width:100%}
 .err{color:#e01e5a;font-size:12px}
 code{background:#f4f4f4;border:1px solid #ddd;border-radius:3px;padding:0 3px;color:#c01343;font-size:12px}
@@ -45,7 +48,8 @@ _SCRIPT = r"""
 const CHANNEL = __CHANNEL__;
 let state = __STATE__;
 let actor = localStorage.getItem("sim-actor") || __ACTOR__;
-let lastMessages = "", lastModal = "", lastChannels = "";
+let lastMessages = "", lastChannels = "";
+const openThreads = new Set();
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) =>
   ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -53,22 +57,29 @@ function userName(id) { const u = state.users.find((x) => x.id === id); return u
 function channelName(id) { const c = (state.channels || []).find((x) => x.id === id); return c ? c.name : id; }
 __MRKDWN__
 __CHANNELS__
+__MODAL__
 const txt = (t) => (t ? (t.type === "plain_text" ? plain(t.text) : mrkdwn(t.text)) : "");
 function when(ts) {
+  // The time of posting in the reader's own time zone, as Slack shows it.
   const d = new Date(Number(String(ts).split(".")[0]) * 1000);
-  return isNaN(d) ? esc(ts) : d.toISOString().slice(11, 16);
+  if (isNaN(d)) return esc(ts);
+  const two = (n) => String(n).padStart(2, "0");
+  return `<time class="when" datetime="${d.toISOString()}">${two(d.getHours())}:${two(d.getMinutes())}</time>`;
 }
 function control(el, ts, attrs) {
   const data = attrs || `data-ts="${esc(ts)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
   if (el.type === "button")
     return `<button class="${esc(el.style || "")}" ${data}>${plain(el.text ? el.text.text : "")}</button>`;
   let opts = "";
+  // What the element preselects (`initial_option`, `initial_user`) is shown chosen, as in Slack.
+  const chosen = el.initial_option ? el.initial_option.value : el.initial_user;
+  const sel = (value) => (value === chosen ? " selected" : "");
   if (el.type === "users_select")
-    opts = state.users.map((u) => `<option value="${esc(u.id)}">@${esc(u.name)}</option>`).join("");
+    opts = state.users.map((u) => `<option value="${esc(u.id)}"${sel(u.id)}>@${esc(u.name)}</option>`).join("");
   else if (el.type === "external_select") opts = el.initial_option
     ? `<option value="${esc(el.initial_option.value)}" selected>${esc(el.initial_option.text.text)}</option>` : "";
   else opts = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options))
-    .map((o) => `<option value="${esc(o.value)}">${esc(o.text && o.text.text)}</option>`).join("");
+    .map((o) => `<option value="${esc(o.value)}"${sel(o.value)}>${esc(o.text && o.text.text)}</option>`).join("");
   const ph = el.placeholder ? el.placeholder.text : "choose…";
   return `<select ${data}><option value="">${esc(ph)}</option>${opts}</select>`;
 }
@@ -93,12 +104,18 @@ function blocks(list, ts) {
 }
 function message(m, cls) {
   const body = m.blocks && m.blocks.length ? blocks(m.blocks, m.ts) : mrkdwn(m.text);
-  const edited = m.update_count ? ` <span class="edited">(updated ${m.update_count} times)</span>` : "";
-  const replies = (m.replies || []).map((r) => message(r, "")).join("");
+  const edited = m.update_count ? ' <span class="edited">(edited)</span>' : "";
+  const count = (m.replies || []).length;
+  // A thread is folded under its message, as in Slack: "N replies" opens it, "Hide replies" folds it.
+  let thread = "";
+  if (count && openThreads.has(m.ts)) thread = `<div class="thread">${m.replies.map((r) => message(r, "")).join("")}` +
+    `<a href="#" class="replies" data-thread="${esc(m.ts)}">Hide replies</a></div>`;
+  else if (count) thread = `<a href="#" class="replies" data-thread="${esc(m.ts)}">` +
+    `${count} ${count === 1 ? "reply" : "replies"}</a>`;
   return `<div class="msg ${cls}"><div class="meta"><b>pd-bridge</b> <span class="app">APP</span> ` +
-    `${when(m.ts)}${edited}</div>${body}` +
-    (replies ? `<div class="thread">${replies}</div>` : "") + "</div>";
+    `${when(m.ts)}${edited}</div>${body}${thread}</div>`;
 }
+function forceRender() { lastMessages = ""; render(); }
 function renderChannels() {
   const key = JSON.stringify(state.channels);
   if (key === lastChannels) return;
@@ -118,64 +135,24 @@ function render() {
   }
   renderModal();
 }
-function renderModal() {
-  const key = JSON.stringify(state.view);
-  if (key === lastModal) return;
-  lastModal = key;
-  const v = state.view;
-  if (!v) { $("modal").style.display = "none"; $("modal").innerHTML = ""; return; }
-  const fields = (v.view.blocks || []).map((b) => {
-    const err = v.errors && v.errors[b.block_id] ? `<div class="err">${esc(v.errors[b.block_id])}</div>` : "";
-    if (b.type !== "input") return blocks([b], "");
-    const el = b.element || {};
-    const data = `data-block="${esc(b.block_id)}" data-action="${esc(el.action_id)}" data-kind="${esc(el.type)}"`;
-    let input;
-    if (el.type === "plain_text_input") input = el.multiline
-      ? `<textarea rows="4" ${data}>${esc(el.initial_value || "")}</textarea>`
-      : `<input ${data} value="${esc(el.initial_value || "")}">`;
-    else input = (el.type === "external_select"
-      ? `<input data-suggest="${esc(el.action_id)}" placeholder="Type to search…">` : "") + control(el, "", data);
-    return `<label>${plain(b.label ? b.label.text : "")}</label>${input}${err}`;
-  }).join("");
-  const title = v.view.title ? v.view.title.text : "Modal";
-  const submit = v.view.submit ? v.view.submit.text : "Submit";
-  $("modal").innerHTML = `<div class="box"><h3>${plain(title)}</h3><form id="modal-form">${fields}` +
-    `<p><button class="primary" type="submit">${plain(submit)}</button></p></form></div>`;
-  $("modal").style.display = "flex";
-  $("modal-form").addEventListener("submit", submitModal);
-}
 async function post(url, body) {
   const headers = {"Content-Type": "application/json"};
   const r = await fetch(url, {method: "POST", headers, body: JSON.stringify(body)});
   const data = await r.json().catch(() => ({}));
-  $("status").textContent = r.ok ? `bridge answered HTTP ${data.status}` : `error: ${data.error || r.status}`;
+  // Slack shows nothing when the app answers; only a failure, in its own words.
+  const failed = !r.ok ? (data.error || `HTTP ${r.status}`) : data.status >= 400 ? `HTTP ${data.status}` : "";
+  $("status").textContent = failed ? `⚠️ pd-bridge did not respond (${failed}). Try again.` : "";
   setTimeout(poll, 150);
 }
-async function submitModal(ev) {
-  ev.preventDefault();
-  const values = {};
-  ev.target.querySelectorAll("[data-block]").forEach((el) => {
-    const v = {type: el.dataset.kind};
-    if (el.dataset.kind === "plain_text_input") v.value = el.value;
-    else if (el.dataset.kind === "users_select") v.selected_user = el.value || null;
-    else v.selected_option = el.value ? {value: el.value} : null;
-    (values[el.dataset.block] ||= {})[el.dataset.action] = v;
-  });
-  await post("/_sim/submit", {view_id: state.view.id, user_id: actor, values});
-}
-document.addEventListener("input", async (ev) => {
-  // Typing in an external_select: Slack asks the app's options load URL; so does the simulator.
-  const el = ev.target;
-  if (!el.matches("#modal input[data-suggest]")) return;
-  const body = {view_id: state.view.id, user_id: actor, action_id: el.dataset.suggest, value: el.value};
-  const r = await fetch("/_sim/suggest", {method: "POST", headers: {"Content-Type": "application/json"},
-                                          body: JSON.stringify(body)});
-  const found = r.ok ? (await r.json()).options || [] : [];
-  const select = el.nextElementSibling;
-  select.innerHTML = found.map((o) => `<option value="${esc(o.value)}">${esc(o.text && o.text.text)}</option>`)
-    .join("") || `<option value="">No results</option>`;
-});
 document.addEventListener("click", (ev) => {
+  const fold = ev.target.closest("a[data-thread]");
+  if (fold) {
+    ev.preventDefault();
+    const ts = fold.dataset.thread;
+    if (openThreads.has(ts)) openThreads.delete(ts); else openThreads.add(ts);
+    forceRender();
+    return;
+  }
   const el = ev.target.closest("button[data-action]");
   if (!el || el.closest("#modal")) return;
   post("/_sim/click", {channel: CHANNEL, ts: el.dataset.ts, action_id: el.dataset.action, user_id: actor});
@@ -195,6 +172,8 @@ async function poll() {
   } catch (e) { $("status").textContent = "simulator unreachable"; }
 }
 $("actor").value = actor;
+// A modal open before this page loaded is gone, as a reload drops it in Slack's client.
+if (state.view) closeModal();
 render();
 poll();
 setInterval(poll, 1000);
@@ -223,6 +202,7 @@ def render_channel(state: dict[str, Any], actor: str) -> str:
     script = (
         _SCRIPT.replace("__MRKDWN__", mrkdwn_script())
         .replace("__CHANNELS__", channel_list.SCRIPT)
+        .replace("__MODAL__", modal_script)
         .replace("__CHANNEL__", _script_json(channel["id"]))
         .replace("__STATE__", _script_json(state))
         .replace("__ACTOR__", _script_json(actor))

@@ -22,7 +22,9 @@ _SCRIPT = r"""
     const r = await fetch("/_sim/command", {method: "POST", headers: {"Content-Type": "application/json"},
                                             body: JSON.stringify(body)});
     const answer = await r.json();
-    status.textContent = r.ok ? `bridge answered ${answer.status}` : answer.error;
+    // As in Slack, a command the app answers shows only the answer; a failure says so.
+    const failed = !r.ok ? answer.error : answer.status >= 400 ? `HTTP ${answer.status}` : "";
+    status.textContent = failed ? `/pd failed with the error "${failed}"` : "";
     if (r.ok) input.value = "";
   });
 })();

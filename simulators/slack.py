@@ -80,7 +80,7 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin)
         self.views: list[View] = []
         self.calls: list[Call] = []
         self._messages: dict[str, list[Message]] = {}
-        self._ts = itertools.count(100, 100)
+        self._last_ts = 0
         self._view_ids = itertools.count(1)
         self._faults = _Faults()
         self.limiter = RateLimiter(enabled=rate_limits, clock=clock)  # Slack's own limits, off unless asked for
@@ -239,8 +239,10 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin)
         }
 
     def next_ts(self) -> str:
-        n = next(self._ts)
-        return f"{1700000000 + n // 1_000_000}.{n % 1_000_000:06d}"
+        """Like Slack's: the time of posting in microseconds, unique and increasing within the workspace."""
+        with self.lock:
+            self._last_ts = max(int(time.time() * 1_000_000), self._last_ts + 1)
+            return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
     def channel(self, ref: Any) -> Channel:
         """By id, by name (with or without '#'), or a user id (the bot's DM with that user)."""

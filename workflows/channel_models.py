@@ -68,6 +68,8 @@ class ChannelCreated(Model):
     channel: str | None = None
     name: str | None = None
     error: str | None = None
+    # Set by runs with the "channel-timeline" patch: the new channel's thread starts with the timeline so far.
+    with_timeline: bool = False
 
 
 class ChannelInvited(Model):

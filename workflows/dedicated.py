@@ -36,7 +36,7 @@ from workflows.models import (
     Status,
     TellUser,
 )
-from workflows.slack_text import plain
+from workflows.slack_text import Line, plain
 
 MAX_PEOPLE = 100
 MAX_ASKERS = 50
@@ -173,6 +173,12 @@ def _created(state: IncidentState, event: ChannelCreated, now: datetime, effects
         settle(command, CommandPhase.APPLIED, now)
         command.confirmed = command.echo_seen = True
     reply(state, timeline.channel_opened(ded.created_by, event.channel), to_service=True)
+    if event.with_timeline and state.shown_replies:
+        # What happened before (the ack, the notes) opens the new channel's thread, in the order it was shown.
+        reply(state, timeline.timeline_so_far(state.channel))
+        for earlier in state.shown_replies:
+            reply(state, Line(template=earlier.text, people=earlier.people, texts=earlier.texts))
+    state.shown_replies = []
     for asker in ded.askers:
         invited = not state.channels.private or asker.slack_user == ded.created_by
         text = (f"<@{asker.slack_user}>, the incident's channel is {link(state)}; you are invited." if invited

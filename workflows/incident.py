@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.recall import RecallActivities, RecallRequest
     from activities.slack import SlackActivities
     from workflows import channel_work, options, search
-    from workflows.channel_models import ArchiveChannel, CreateChannel, InviteToChannel, PostSummary
+    from workflows.channel_models import ArchiveChannel, ChannelCreated, CreateChannel, InviteToChannel, PostSummary
     from workflows.models import (
         ActionKind,
         ActorResolved,
@@ -69,6 +69,7 @@ class IncidentWorkflow:
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
         self._remembered: tuple[str | None, str | None] = (None, None)
+        self._channel_timeline = False
 
     @workflow.signal(name="pd_event")
     def pd_event(self, event: PdEvent) -> None:
@@ -100,6 +101,8 @@ class IncidentWorkflow:
             sync.turns.raise_status = raise_status
             sync.pending_after_auth = pending_after_auth
         remember = workflow.patched("message-memo")
+        self._channel_timeline = workflow.patched("channel-timeline")
+        summarize = workflow.patched("incident-summary")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
         for tell in self._untold:
@@ -109,7 +112,7 @@ class IncidentWorkflow:
                 self._apply(self._inbox.pop(0))
             self._slack_sync.sync()
             self._dedicated_sync.sync()
-            self._published = search.publish(self._state, self._published)
+            self._published = search.publish(self._state, self._published, summarize)
             if remember:
                 self._remembered = search.remember_message(self._state, self._remembered)
             if self._state.finished and not self._tasks:
@@ -196,7 +199,10 @@ class IncidentWorkflow:
             case TellUser():
                 await self._tell(effect)
             case CreateChannel() | InviteToChannel() | PostSummary() | ArchiveChannel():
-                self._feed(await channel_work.run(effect))
+                result = await channel_work.run(effect)
+                if isinstance(result, ChannelCreated) and self._channel_timeline:
+                    result = result.model_copy(update={"with_timeline": True})
+                self._feed(result)
 
     async def _read(self, effect: ReadIncident) -> IncidentRead:
         request = ReadRequest(incident_id=self._state.incident_id, reason=effect.reason)

@@ -118,6 +118,9 @@ class IncidentState(Model):
     next_command_no: int = 1
     replies: list[Reply] = Field(default_factory=list)
     replies_posted_seq: int = 0
+    # The latest lines posted in the service channel's thread before the incident had a channel of its own:
+    # the timeline so far, posted again in the new channel's thread (bounded, oldest dropped).
+    shown_replies: list[Reply] = Field(default_factory=list)
     replies_dropped: int = 0
     next_reply_seq: int = 1
     channel: str | None = None

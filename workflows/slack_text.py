@@ -10,6 +10,7 @@ escaped as Slack documents (`&`, `<`, `>`), so it cannot ping, mention or link.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from pydantic import Field
 
@@ -58,3 +59,8 @@ def fill(template: str, texts: list[str], mentions: list[str]) -> str:
 def plain(line: Line) -> str:
     """`line` as Slack text with people by their (escaped) PagerDuty names: for text that is not a reply."""
     return fill(line.template, line.texts, [escape(p.summary or p.id) for p in line.people])
+
+
+def clock_time(at: datetime) -> str:
+    """A moment as Slack shows it to each reader: HH:MM in their own time zone (UTC where it cannot)."""
+    return f"<!date^{int(at.timestamp())}^{{time}}|{at.astimezone(UTC):%H:%M} UTC>"

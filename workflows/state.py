@@ -60,6 +60,7 @@ __all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
 UNANSWERED = {CommandPhase.SENDING, CommandPhase.RETRYING}
 
 MAX_SEEN_EVENTS = 500
+MAX_SHOWN_REPLIES = 19  # with the heading, the timeline so far goes out as one reply
 MAX_SEEN_ACTIONS = 200
 MAX_SETTLED_COMMANDS = 20
 MAX_AWAITING_ECHO = 200  # settled commands whose echo may still come
@@ -136,6 +137,9 @@ def _on_slack_result(state: IncidentState, event: MessagePosted | RenderDone | R
                 state.ts = None
         case RepliesPosted():
             posted = set(event.seqs) or {r.seq for r in state.replies if r.seq <= event.upto_seq}
+            if not state.dedicated.active:
+                kept = [r for r in state.replies if r.seq in posted and not r.to_service]
+                state.shown_replies = [*state.shown_replies, *kept][-MAX_SHOWN_REPLIES:]
             state.replies = [r for r in state.replies if r.seq not in posted]
             state.replies_posted_seq = max(state.replies_posted_seq, event.upto_seq)
 

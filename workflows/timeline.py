@@ -172,6 +172,12 @@ def channel_opened(slack_user: str | None, channel: str) -> Line:
                       "continues there")
 
 
+def timeline_so_far(service_channel: str | None) -> Line:
+    """In the new channel's thread: the heading of the lines the service channel's thread showed before."""
+    where = f" in <#{service_channel}>" if service_channel else ""
+    return Line().add(f":clipboard: The timeline so far{where}:")
+
+
 def channel_failed(detail: str) -> Line:
     line = Line()
     return line.add(f":warning: The incident's own channel could not be created: {line.typed(detail)}. The "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -23,6 +24,7 @@ class MessageView(Model):
     status: Status = Status.TRIGGERED
     assignees: list[Ref] = Field(default_factory=list)
     acted_by: Ref | None = None
+    snoozed_until: datetime | None = None  # acknowledged and snoozed from Slack: PagerDuty triggers it again then
     progress: list[str] = Field(default_factory=list)
     outcome: str | None = None
     # The incident channel convention: the Create/Join channel button's label (None: no button), the
@@ -86,6 +88,7 @@ def message_view(state: IncidentState, dedicated: bool = False,
         status=inc.status,
         assignees=inc.assignees,
         acted_by=state.acted_by,
+        snoozed_until=state.snoozed_until if inc.status is Status.ACKNOWLEDGED else None,
         progress=progress,
         outcome=outcome,
         **_channel_fields(state, dedicated),

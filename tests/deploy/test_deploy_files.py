@@ -60,6 +60,7 @@ SEARCH_ATTRIBUTES = {
     "PdServiceId": "Keyword",
     "CommandPending": "Bool",
     "IncidentStuck": "Bool",
+    "IncidentSummary": "Keyword",
 }
 SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
                     "channels:manage", "groups:write", "groups:read"}

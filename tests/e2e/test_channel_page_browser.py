@@ -4,8 +4,10 @@ like Slack, shows typed text literally, and a click on Acknowledge changes the i
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -129,3 +131,97 @@ async def test_acting_as_alice_create_channel_opens_it_in_the_list(browser: Brow
     assert "Acknowledge" in buttons and "Resolve" in buttons
     # The link to the channel, told only to Alice, shows its name as Slack does (not its id).
     assert f"the incident's channel is #{name}; you are invited." in told and created.id not in told
+
+
+def bridge_shortcodes() -> set[str]:
+    """Every emoji shortcode the bridge's own code writes into Slack text."""
+    root = Path(__file__).resolve().parents[2]
+    found: set[str] = set()
+    for folder in ("activities", "workflows", "api"):
+        for source in (root / folder).glob("*.py"):
+            found |= set(re.findall(r"(?<![\w:]):([a-z][a-z0-9_+-]*):(?!\w)", source.read_text()))
+    return found
+
+
+async def clock(page: Page) -> list[str]:
+    """The page's reader's local time now and a minute ago, as HH:MM."""
+    shown: list[str] = await page.evaluate("""() => [0, 60000].map((back) => {
+        const d = new Date(Date.now() - back);
+        return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`; })""")
+    return shown
+
+
+@pytest.mark.timeout(240)
+async def test_the_page_reads_like_slack(browser: Browser, sandbox: Sandbox) -> None:
+    """Times of posting, folded threads, "(edited)", every shortcode as emoji, no HTTP talk on screen."""
+    codes = bridge_shortcodes()
+    assert {"hash", "clipboard", "zzz"} <= codes
+    moment = f"<!date^{int(time.time())}^until {{time}}|fallback UTC>"  # as the bridge writes a snooze's end
+    sandbox.slack.call("chat.postMessage", {"channel": "C0PLATFORM",
+                                            "text": " ".join(f":{c}:" for c in codes) + " " + moment},
+                       sandbox.slack.bot_token)
+    sandbox.pd.trigger("PSVC001", "Checkout errors spiking")
+    message = await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="the incident message")
+    page = await open_channel(browser, sandbox, "C0PAYMENTS", "U0ALICE")
+    card = page.locator("#messages > .msg").first
+    await card.get_by_text("Triggered").wait_for()
+    await card.get_by_role("button", name="Acknowledge").click()
+    await until(lambda: message.replies, what="the acknowledgement in the thread")
+    folded = card.get_by_text("1 reply")
+    await folded.wait_for(timeout=15000)
+    await card.locator(".ctx", has_text="Acknowledged by @alice from Slack").wait_for(timeout=15000)
+    edited = await card.locator(".meta").first.inner_text()
+    collapsed = await card.inner_text()
+    now = await clock(page)
+    await folded.click()
+    await card.get_by_text("Hide replies").wait_for()
+    opened = await card.inner_text()
+    on_screen = await page.locator("body").inner_text()
+    await page.goto(f"{sandbox.slack.public_url}/channels/C0PLATFORM")
+    emoji = page.locator("#messages > .msg").first
+    await emoji.wait_for()
+    drawn = await emoji.inner_text()
+    await page.close()
+
+    assert "(edited)" in edited and "times" not in edited
+    assert edited.split()[-2] in now  # the time it was posted, in the reader's time zone, not a fixed one
+    # Folded: the message's own line only; opened: the thread's reply under it too.
+    assert collapsed.count("Acknowledged by @alice from Slack") == 1
+    assert opened.count("Acknowledged by @alice from Slack") == 2
+    assert "HTTP" not in on_screen and "answered" not in on_screen
+    assert not re.search(r":[a-z_]+:", drawn), drawn
+    assert "#️⃣" in drawn and "📋" in drawn and "💤" in drawn
+    assert "fallback" not in drawn and any(f"until {hhmm}" in drawn for hhmm in now)
+
+
+@pytest.mark.timeout(240)
+async def test_the_note_modal_closes_and_the_trigger_form_shows_its_choices(browser: Browser,
+                                                                            sandbox: Sandbox) -> None:
+    sandbox.pd.trigger("PSVC001", "Checkout errors spiking")
+    await until(lambda: first_root(sandbox, "C0PAYMENTS"), what="the incident message")
+    page = await open_channel(browser, sandbox, "C0PAYMENTS", "U0ALICE")
+    card = page.locator("#messages > .msg").first
+    modal = page.locator("#modal")
+    closed = []
+    for how in ("Cancel", "Escape", "reload"):
+        await card.get_by_role("button", name="Add note").click()
+        await modal.get_by_role("button", name="Add note").wait_for(timeout=15000)
+        if how == "Cancel":
+            await modal.get_by_role("button", name="Cancel").click()
+        elif how == "Escape":
+            await page.keyboard.press("Escape")
+        else:
+            await page.reload()
+        await modal.wait_for(state="hidden")
+        closed.append(await until(lambda: sandbox.slack.open_view_for("U0ALICE") is None, what=f"closed ({how})"))
+    await page.locator("#sim-command input").fill("/pd trigger")
+    await page.locator("#sim-command button").click()
+    urgency = modal.locator("select[data-action=pd_trigger_urgency_choice]")
+    await urgency.wait_for(timeout=15000)
+    chosen = await urgency.evaluate("(el) => el.options[el.selectedIndex].text")
+    on_screen = await page.locator("body").inner_text()
+    await page.close()
+
+    assert closed == [True, True, True]
+    assert chosen == "High (pages now)"
+    assert "answered" not in on_screen

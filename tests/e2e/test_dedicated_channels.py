@@ -79,9 +79,13 @@ async def test_create_channel_on_demand_and_work_from_it(sandbox: Sandbox) -> No
     await _click(sandbox, channel.id, dedicated_msg, "pd_acknowledge", "U0ALICE")
     await until(lambda: status_of(dedicated_msg) == "acknowledged" and status_of(service_msg) == "acknowledged",
                 what="both messages acknowledged")
-    await until(lambda: reply_texts(dedicated_msg), what="the acknowledge line in the channel's thread")
+    ack = ":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"
+    await until(lambda: ack in reply_texts(dedicated_msg), what="the acknowledge line in the channel's thread")
     await sandbox.pd.wait_idle(10)
-    assert reply_texts(dedicated_msg) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+    # The channel's thread starts with the timeline so far (the escalation), then goes on there.
+    assert reply_texts(dedicated_msg) == [
+        f":clipboard: The timeline so far in <#{CHANNEL}>:",
+        ":arrow_double_up: Escalated by <@U0ALICE> in PagerDuty, now assigned to <@U0BOB>", ack]
     assert not any("Acknowledged by" in line for line in reply_texts(service_msg))
     assert sandbox.pd.incidents[incident].status == "acknowledged"
     assert len(sandbox.slack.created_channels()) == 1

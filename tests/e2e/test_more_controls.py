@@ -3,6 +3,9 @@ thread line of an incident triggered from Slack."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from ops.sandbox import Sandbox
 from simulators._slack_model import Message
 from tests.e2e.conftest import first_root, reply_texts, status_of, until
@@ -74,6 +77,27 @@ async def test_snooze_is_sent_as_the_clicker_and_its_end_is_explained(sandbox: S
     lines = await _settled(sandbox, message, 3)
     assert lines[2] == (":alarm_clock: The snooze <@U0ALICE> set from Slack ended: PagerDuty triggered the "
                         "incident again")
+
+
+async def test_a_snoozed_incident_shows_until_when(sandbox: Sandbox) -> None:
+    """Not only "Acknowledged": the status says until when it is snoozed, in each reader's time zone."""
+    incident, message = await _acknowledged(sandbox)
+    await _click(sandbox, message, "pd_snooze", "U0ALICE", selected_option="3600")
+    await _settled(sandbox, message, 2)
+    status = await until(lambda: next((f["text"] for b in message.blocks for f in b.get("fields", [])
+                                       if f["text"].startswith("*Status*") and "snoozed" in f["text"]), None),
+                         what="the snooze in the message's status")
+    snoozed = sandbox.pd.incidents[incident].snoozed_until
+    assert snoozed is not None
+    until_pd = datetime.fromisoformat(snoozed.replace("Z", "+00:00"))
+    shown = re.fullmatch(r"\*Status\*\n:large_yellow_circle: Acknowledged\n:zzz: snoozed until "
+                         r"<!date\^(\d+)\^\{time\}\|(\d\d:\d\d) UTC>", status)
+    assert shown is not None, status
+    at = datetime.fromtimestamp(int(shown[1]), UTC)
+    assert abs((at - until_pd).total_seconds()) < 60 and shown[2] == f"{at:%H:%M}"
+    sandbox.pd.end_snooze(incident)
+    await until(lambda: status_of(message) == "triggered", what="triggered again")
+    assert "snoozed" not in str(message.blocks)
 
 
 async def test_snooze_refused_by_pagerduty_is_explained(sandbox: Sandbox) -> None:

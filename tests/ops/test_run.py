@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+from temporalio.client import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 FREE_PORTS = ["--ephemeral", "--temporal-port", "0", "--ui-port", "0", "--api-port", "0", "--slack-port", "0",
@@ -59,3 +64,46 @@ def test_sigterm_stops_the_bridge_and_its_embedded_temporal() -> None:
     assert process.wait(timeout=30) == 0
     for child in children:
         assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _incident_workflows(address: str, at_least: int) -> list[tuple[str, datetime]]:
+    """Every incident workflow, once the run's own `at_least` are listed (visibility lags a little)."""
+    client = await Client.connect(address)
+    deadline = time.monotonic() + 60
+    while True:
+        found = [(w.id, w.start_time) async for w in client.list_workflows('WorkflowType = "IncidentWorkflow"')]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+def test_a_second_sandbox_run_starts_without_the_first_runs_incidents(tmp_path: Path) -> None:
+    """The simulators start empty at every run; Temporal's kept workflows would be ghosts following incidents
+    the simulated PagerDuty no longer has."""
+    env = {**_env(), "PYTHONPATH": str(ROOT)}
+    ports = ["--api-port", "0", "--slack-port", "0", "--pagerduty-port", "0", "--ui-port", "0"]
+    first = subprocess.run([sys.executable, "-m", "ops.run", "--exit-after-demo", "--temporal-port", "0", *ports],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == 0, first.stderr[-2000:]
+    temporal_port = _free_port()
+    second_started = datetime.now(UTC)
+    process = subprocess.Popen([sys.executable, "-m", "ops.run", "--no-demo", "--temporal-port", str(temporal_port),
+                                *ports], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if "Ctrl-C stops the bridge" in line:
+                break
+        workflows = asyncio.run(_incident_workflows(f"127.0.0.1:{temporal_port}", 1))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert workflows, "the second run's own incidents have workflows"
+    assert [w for w, started in workflows if started < second_started] == []
