@@ -25,6 +25,7 @@ from simulators._slack_commands import CommandMixin, CommandRun
 from simulators._slack_interact import InteractionMixin
 from simulators._slack_limits import Clock, MethodCount, RateLimiter
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
+from simulators._slack_usergroups import UserGroup, UserGroupMixin
 
 __all__ = [
     "Call",
@@ -37,6 +38,7 @@ __all__ = [
     "SlackError",
     "SlackSimulator",
     "SlackUser",
+    "UserGroup",
     "View",
 ]
 
@@ -44,6 +46,8 @@ DEFAULT_SCOPES = [
     "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
     "channels:manage", "groups:write", "groups:read",
 ]
+# Only installs with on-call user groups need these (the sandbox grants them).
+USERGROUP_SCOPES = ["usergroups:read", "usergroups:write"]
 
 
 @dataclass
@@ -52,7 +56,7 @@ class _Faults:
     failing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # method -> [(error, remaining)]
 
 
-class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
+class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, UserGroupMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
@@ -87,6 +91,7 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
         InteractionMixin.__init__(self)
         CommandMixin.__init__(self)
         ChannelMixin.__init__(self)
+        UserGroupMixin.__init__(self)
 
     @property
     def app(self) -> FastAPI:
@@ -234,6 +239,7 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin):
             "conversations.history": self._history,
             "conversations.replies": self._replies,
             **self._conversation_methods(),
+            **self._usergroup_methods(),
         }
 
     def next_ts(self) -> str:
