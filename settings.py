@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -154,6 +154,8 @@ class Timing(_Strict):
     linger_after_resolve_seconds: int = Field(default=86400, ge=0)
     reconcile_interval_seconds: int = Field(default=900, gt=0)
     sweep_interval_seconds: int = Field(default=300, gt=0)
+    # On-call user groups follow each shift change by a timer; this re-read catches overrides made in PagerDuty.
+    oncall_recheck_seconds: int = Field(default=300, gt=0)
 
 
 class PagerDuty(_Strict):
@@ -199,6 +201,20 @@ class Channels(_Strict):
         return value
 
 
+class OncallGroup(_Strict):
+    """Who a Slack user group stands for: a schedule's on-call, or one level of an escalation policy."""
+
+    schedule: str | None = None
+    escalation_policy: str | None = None
+    level: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OncallGroup:
+        if (self.schedule is None) == (self.escalation_policy is None):
+            raise ValueError("give either schedule or escalation_policy (with level), not both or neither")
+        return self
+
+
 class BridgeConfig(_Strict):
     routing: Routing
     identity: Identity = Field(default_factory=Identity)
@@ -207,6 +223,15 @@ class BridgeConfig(_Strict):
     slack: SlackPacing = Field(default_factory=SlackPacing)
     pagerduty: PagerDuty = Field(default_factory=PagerDuty)
     channels: Channels = Field(default_factory=Channels)
+    oncall_groups: dict[str, OncallGroup] = Field(default_factory=dict)  # Slack user group handle -> source
+
+    @field_validator("oncall_groups")
+    @classmethod
+    def _handles(cls, value: dict[str, OncallGroup]) -> dict[str, OncallGroup]:
+        for handle in value:
+            if not handle.strip() or handle.startswith("@") or " " in handle:
+                raise ValueError(f"{handle!r}: use the group's handle without '@' (e.g. payments-oncall)")
+        return value
 
     def channel_for(self, service_id: str | None) -> str:
         if service_id and service_id in self.routing.services:

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.channels import ChannelActivities
 from activities.identity import Directory, IdentityActivities
 from activities.metrics import IDENTITY_MISSES
+from activities.oncall import OncallActivities
 from activities.pacing import BudgetActivities, TurnActivities, ensure_budget
 from activities.pagerduty import PagerDutyActivities
 from activities.pagerduty_api import PagerDutyApi
@@ -32,11 +33,13 @@ from activities.priorities import Priorities
 from activities.recall import RecallActivities
 from activities.slack import SlackActivities
 from activities.sweep import PAGE_SIZE, SweepActivities
+from ops.oncall_groups import ensure_oncall_groups
 from ops.schedule import ensure_sweep_schedule, schedule_id
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
 from workflows.budget import Limits
 from workflows.incident import IncidentWorkflow
+from workflows.oncall import OncallGroupsWorkflow
 from workflows.pacing import SlackBudgetWorkflow
 from workflows.sweep import SweepWorkflow, WebhookWarningWorkflow
 
@@ -104,18 +107,20 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         turns, recall = TurnActivities(client, pacing_limits(config)), RecallActivities(client)
         sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
         channels = ChannelActivities(slack, directory, pd)
+        oncall = OncallActivities(pd, slack, directory, config)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
                slack_acts.route, slack_acts.post_notice, budget.ask, turns.turn, recall.recall,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,
                sweep.show_warning, channels.create_channel, channels.invite, channels.post_summary,
-               channels.archive]
+               channels.archive, oncall.sync, oncall.warn]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]],
                  identity: str | None = None) -> Worker:
     return Worker(client, task_queue=task_queue, identity=identity,
-                  workflows=[IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow],
+                  workflows=[IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow,
+                             OncallGroupsWorkflow],
                   activities=activity_fns)
 
 
@@ -140,6 +145,7 @@ async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Eve
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_budget(client, settings.temporal_task_queue, pacing_limits(config))
     await ensure_schedule(client, settings.temporal_task_queue, config)
+    await ensure_oncall_groups(client, settings.temporal_task_queue, config)
     async with activities(settings, config, client) as fns, build_worker(client, settings.temporal_task_queue, fns):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
                  settings.temporal_address or "localhost:7233")

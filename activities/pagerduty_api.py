@@ -222,6 +222,16 @@ class PagerDutyApi:
                                 params={"escalation_policy_ids[]": policy_id, "limit": 100})
         return list(data.get("oncalls") or [])
 
+    async def oncalls_between(self, params: list[tuple[str, str | int]]) -> list[dict[str, Any]]:
+        """`GET /oncalls` with the given filters (schedule or policy, `since`, `until`), every page."""
+        found: list[dict[str, Any]] = []
+        while True:
+            data = await self._call("GET", "/oncalls", "list on-calls",
+                                    params=[*params, ("limit", 100), ("offset", len(found))])
+            found += list(data.get("oncalls") or [])
+            if not data.get("more") or not data.get("oncalls") or len(found) >= 1000:
+                return found
+
     async def abilities(self) -> list[str]:
         data = await self._call("GET", "/abilities", "list abilities")
         return [str(a) for a in data.get("abilities") or []]

@@ -36,13 +36,16 @@ from ops.doctor_pagerduty import pagerduty_checks
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from worker import INDEXED_TYPES, _wanted, connect, register_command
 
+# On-call user groups ([oncall_groups]): checked against the token only when the config has some.
+USERGROUP_SCOPES = frozenset({"usergroups:read", "usergroups:write"})
+USERGROUP_CHECK = "Slack user group scopes"
 # Every network question gets this long: a doctor that hangs is worse than one that says "unreachable".
 TIMEOUT = 3.0
 REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "commands", "users:read", "users:read.email",
                                    "channels:read"})
 # What the repository's manifest declares: every install's scopes plus those dedicated incident channels need
 # (checked against the token only when the config creates such channels).
-MANIFEST_SLACK_SCOPES = REQUIRED_SLACK_SCOPES | CHANNEL_SCOPES
+MANIFEST_SLACK_SCOPES = REQUIRED_SLACK_SCOPES | CHANNEL_SCOPES | USERGROUP_SCOPES
 MANIFEST = Path(__file__).resolve().parent.parent / "slack-app-manifest.yml"
 SLASH_COMMAND, COMMANDS_PATH = "/pd", "/slack/commands"
 SLACK_TOKEN_FIX = ("Copy the Bot User OAuth Token (xoxb-…) from the Slack app's OAuth & Permissions page into "
@@ -194,7 +197,22 @@ async def slack_checks(settings: Settings, config: BridgeConfig | None) -> list[
     channels = routed_channels(config) if config else {}
     results = await asyncio.gather(*(channel_check(client, ch, keys) for ch, keys in channels.items()))
     dedicated = [Check(CHANNEL_SCOPE_CHECK, *channel_scope_check(config.channels, scopes))] if config else []
-    return [token, slack_scope_check(scopes), *dedicated, secret, *results]
+    groups = [usergroup_scope_check(scopes, sorted(config.oncall_groups))] if config and config.oncall_groups else []
+    return [token, slack_scope_check(scopes), *dedicated, *groups, secret, *results]
+
+
+def usergroup_scope_check(scopes: set[str] | None, handles: list[str]) -> Check:
+    groups = ", ".join(f"@{h}" for h in handles)
+    if scopes is None:
+        return failed(USERGROUP_CHECK, "Slack did not report the token's scopes",
+                      "Check on the app's OAuth & Permissions page that the bot token has usergroups:read and "
+                      "usergroups:write.")
+    if missing := sorted(USERGROUP_SCOPES - scopes):
+        return failed(USERGROUP_CHECK, f"[oncall_groups] keeps {groups} but the bot token lacks {', '.join(missing)}",
+                      f"Add {', '.join(missing)} under oauth_config.scopes.bot as in slack-app-manifest.yml, then "
+                      "reinstall the app so the token gets them (user group edits must also be open to everyone "
+                      "in the workspace's settings, or Slack answers permission_denied).")
+    return passed(USERGROUP_CHECK, f"usergroups:read, usergroups:write ({groups})")
 
 
 

@@ -19,11 +19,12 @@ from activities.pacing import ensure_budget
 from activities.pagerduty_scopes import RUNTIME_SCOPES
 from activities.sweep import warning_workflow_id
 from api.app import create_app
+from ops.oncall_groups import ensure_oncall_groups, oncall_workflow_id
 from ops.schedule import ensure_sweep_schedule, schedule_id
 from settings import Authorization, BridgeConfig, Identity, Routing, Settings, Timing
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp
-from simulators.slack import SlackSimulator
+from simulators.slack import USERGROUP_SCOPES, SlackSimulator
 from worker import activities, build_worker, connect, ensure_search_attributes, pacing_limits
 
 ROUTES = {"PSVC001": "C0PAYMENTS", "PSVC002": "C0PLATFORM"}
@@ -64,6 +65,7 @@ class Sandbox:
         # The on-call lead is an admin in the sandbox config and needs a PagerDuty user to act as.
         self.pd.add_user("PULEAD1", "Lee Lead", "lead@example.com")
         self.slack.seed_demo()
+        self.slack.scopes += USERGROUP_SCOPES
         self.settings = Settings(
             temporal_address=temporal_address, temporal_namespace=namespace, temporal_task_queue=task_queue,
             pagerduty_api_token=SecretStr("sandbox-pagerduty-token"), pagerduty_webhook_secrets=webhook_secret,
@@ -102,6 +104,9 @@ class Sandbox:
         await ensure_budget(self.client, self.settings.temporal_task_queue, pacing_limits(self.config))
         if self._run_worker:
             await self.start_worker()
+        if self.config.oncall_groups:
+            await ensure_oncall_groups(self.client, self.settings.temporal_task_queue, self.config)
+            self._stack.push_async_callback(self._stop_oncall_groups)
         if self._sweep:
             await ensure_sweep_schedule(self.client, self.settings.temporal_task_queue,
                                         self.config.timing.sweep_interval_seconds)
@@ -114,6 +119,12 @@ class Sandbox:
         await self.client.get_schedule_handle(schedule_id(task_queue)).delete()
         with contextlib.suppress(RPCError):  # no warning workflow when no sweep ran
             await self.client.get_workflow_handle(warning_workflow_id(task_queue)).terminate("sandbox closed")
+
+    async def _stop_oncall_groups(self) -> None:
+        assert self.client is not None
+        with contextlib.suppress(RPCError):
+            await self.client.get_workflow_handle(oncall_workflow_id(self.settings.temporal_task_queue)).terminate(
+                "sandbox closed")
 
     async def start_worker(self) -> None:
         assert self.client is not None

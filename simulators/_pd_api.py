@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -15,6 +16,7 @@ from simulators._http import RecordingMiddleware
 from simulators._pd_control import control_routes, json_body
 from simulators._pd_model import Incident, PDError, not_found, now_iso
 from simulators._pd_oauth import OAuthRefusal
+from simulators._pd_schedules import parse_time
 
 if TYPE_CHECKING:
     from simulators.pagerduty import PagerDutySimulator
@@ -246,7 +248,11 @@ def _oncall_routes(sim: PagerDutySimulator, api: APIRouter) -> None:
     async def oncalls(request: Request) -> dict[str, Any]:
         params = request.query_params
         with sim.lock:
-            items = sim.oncalls(params.getlist("escalation_policy_ids[]"), params.getlist("user_ids[]"))
+            if schedule_ids := params.getlist("schedule_ids[]"):
+                since = parse_time(params.get("since"), datetime.now(UTC))
+                items = sim.schedule_oncalls(schedule_ids, since, parse_time(params.get("until"), since))
+            else:
+                items = sim.oncalls(params.getlist("escalation_policy_ids[]"), params.getlist("user_ids[]"))
             if "users" in params.getlist("include[]"):
                 items = [{**e, "user": sim.user_resource(sim.user(e["user"]["id"]))} for e in items]
         return _page(request, "oncalls", items)

@@ -54,6 +54,10 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "views.open": TIER_4,
     "views.push": TIER_4,
     "views.update": TIER_4,
+    "usergroups.create": TIER_2,
+    "usergroups.list": TIER_2,
+    "usergroups.users.list": TIER_2,
+    "usergroups.users.update": TIER_2,
 }
 
 

@@ -25,6 +25,7 @@ from simulators._pd_model import (
     now_iso,
 )
 from simulators._pd_oauth import CredentialsMixin
+from simulators._pd_schedules import ScheduleMixin
 from simulators._pd_seed import Seeding
 from simulators._pd_snooze import SnoozeMixin
 from simulators._pd_subscriptions import CONSTRUCTOR_SUBSCRIPTION_ID, SubscriptionsMixin
@@ -33,7 +34,7 @@ from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, uli
 __all__ = ["CONSTRUCTOR_SUBSCRIPTION_ID", "Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
 
 
-class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixin, CredentialsMixin):
+class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixin, CredentialsMixin, ScheduleMixin):
     """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
 
     def __init__(
@@ -48,6 +49,7 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixi
         WebhookEmitter.__init__(self)
         SubscriptionsMixin.__init__(self)
         CredentialsMixin.__init__(self)
+        ScheduleMixin.__init__(self)
         self.token = token
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret

@@ -26,6 +26,7 @@ from simulators._slack_interact import InteractionMixin
 from simulators._slack_limits import Clock, MethodCount, RateLimiter
 from simulators._slack_model import Call, Channel, Ephemeral, Interaction, Message, SlackError, SlackUser, View
 from simulators._slack_suggest import SuggestMixin
+from simulators._slack_usergroups import UserGroup, UserGroupMixin
 
 __all__ = [
     "Call",
@@ -38,6 +39,7 @@ __all__ = [
     "SlackError",
     "SlackSimulator",
     "SlackUser",
+    "UserGroup",
     "View",
 ]
 
@@ -45,6 +47,8 @@ DEFAULT_SCOPES = [
     "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
     "channels:manage", "groups:write", "groups:read",
 ]
+# Only installs with on-call user groups need these (the sandbox grants them).
+USERGROUP_SCOPES = ["usergroups:read", "usergroups:write"]
 
 
 @dataclass
@@ -53,7 +57,7 @@ class _Faults:
     failing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # method -> [(error, remaining)]
 
 
-class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin):
+class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin, UserGroupMixin):
     """One simulated workspace with a single bot; thread-safe (the server thread and tests share it)."""
 
     def __init__(
@@ -89,6 +93,7 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin)
         CommandMixin.__init__(self)
         ChannelMixin.__init__(self)
         SuggestMixin.__init__(self)
+        UserGroupMixin.__init__(self)
 
     @property
     def app(self) -> FastAPI:
@@ -236,6 +241,7 @@ class SlackSimulator(InteractionMixin, CommandMixin, ChannelMixin, SuggestMixin)
             "conversations.history": self._history,
             "conversations.replies": self._replies,
             **self._conversation_methods(),
+            **self._usergroup_methods(),
         }
 
     def next_ts(self) -> str:

@@ -113,9 +113,10 @@ def test_manifest_check_names_a_missing_command_and_scope(tmp_path: Path) -> Non
 def test_required_scopes_match_the_manifest() -> None:
     manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == MANIFEST_SLACK_SCOPES
-    # Every install needs these; the incident channel scopes only where the config creates channels.
-    channel_scopes = MANIFEST_SLACK_SCOPES - REQUIRED_SLACK_SCOPES
-    assert channel_scopes == {"channels:manage", "groups:write", "groups:read"}
+    # Every install needs these; the incident channel scopes only where the config creates channels, the user
+    # group scopes only where it has [oncall_groups].
+    optional = MANIFEST_SLACK_SCOPES - REQUIRED_SLACK_SCOPES
+    assert optional == {"channels:manage", "groups:write", "groups:read", "usergroups:read", "usergroups:write"}
 
 
 def test_manifest_check_names_a_missing_channel_scope(tmp_path: Path) -> None:
@@ -194,6 +195,23 @@ async def test_private_dedicated_channels_need_groups_write(sims: Sims, make_set
     assert failures(checks) == []
     detail = by_name(checks)["Slack channel scopes"].detail
     assert detail == 'groups:write, groups:read ([channels] dedicated = "always", private channels)'
+
+
+async def test_user_group_scopes_are_checked_only_when_oncall_groups_are_configured(
+        sims: Sims, make_settings: MakeSettings) -> None:
+    checks = await run_checks(make_settings())  # the simulated token has no usergroups:* scope
+    assert failures(checks) == [] and "Slack user group scopes" not in by_name(checks)
+    groups = '\n[oncall_groups]\npayments-oncall = { escalation_policy = "PEPPAY1", level = 1 }'
+    checks = await run_checks(make_settings(groups))
+    check = by_name(checks)["Slack user group scopes"]
+    assert failures(checks) == ["Slack user group scopes"]
+    assert check.detail == ("[oncall_groups] keeps @payments-oncall but the bot token lacks usergroups:read, "
+                            "usergroups:write")
+    assert "Add usergroups:read, usergroups:write under oauth_config.scopes.bot" in check.fix
+    sims.slack.scopes += ["usergroups:read", "usergroups:write"]
+    checks = await run_checks(make_settings(groups))
+    assert failures(checks) == []
+    assert by_name(checks)["Slack user group scopes"].detail == "usergroups:read, usergroups:write (@payments-oncall)"
 
 
 async def test_no_channel_scopes_needed_when_dedicated_is_never(sims: Sims, make_settings: MakeSettings) -> None:
