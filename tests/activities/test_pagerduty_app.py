@@ -128,9 +128,9 @@ async def test_a_429_is_waited_out_for_ratelimit_reset(world: World) -> None:
 
 
 async def test_pacing_keeps_a_burst_under_pagerdutys_limit(world: World) -> None:
-    # PagerDuty's 960 a minute scaled down: 20 requests per 2 s window; the bridge paces itself at 8 a second.
+    # PagerDuty's 960 a minute scaled down: 20 requests per 2 s window; the bridge paces itself at 6 a second.
     world.pd.rate_limit = (20, 2.0)
-    api = PagerDutyApi(world.http, world.app(), Pace(8 * 60, burst=4))
+    api = PagerDutyApi(world.http, world.app(), Pace(6 * 60, burst=4))
     await asyncio.gather(*(api.list_priorities() for _ in range(40)))
     assert world.pd.rate_limited == 0
     assert world.statuses("/priorities") == [200] * 40
