@@ -18,8 +18,7 @@ from activities.errors import PagerDutyError, SlackError, SlackRateLimited
 from api import command_text as ct
 from api.command_handlers import USAGE, Commands, Invocation, Refusal, Reply, pagerduty_failed
 from api.gateway import TemporalRejected, TemporalUnavailable
-from api.routes import MAX_BODY, _in_background, _read_body, _tell
-from api.signatures import verify_slack
+from api.routes import Unsigned, _in_background, _tell, signed_slack_body
 from api.trigger_modal import SERVICE_BLOCK, TITLE_BLOCK, TriggerSubmission, trigger_modal
 from workflows.slack_text import escape
 
@@ -44,16 +43,10 @@ def _form(body: bytes) -> dict[str, str] | None:
 
 @router.post("/slack/commands")
 async def slash_command(request: Request) -> Response:
-    ctx = request.app.state.ctx
-    body = await _read_body(request)
-    if body is None:
-        return JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
-    problem = verify_slack(body, request.headers.get("x-slack-request-timestamp"),
-                           request.headers.get("x-slack-signature"), ctx.settings.secret("slack_signing_secret"),
-                           ctx.clock())
-    if problem:
-        COMMANDS.labels("-", "bad_signature").inc()
-        return JSONResponse({"error": problem}, status_code=401)
+    body = await signed_slack_body(request)
+    if isinstance(body, Unsigned):
+        COMMANDS.labels("-", body.reason).inc()
+        return JSONResponse({"error": body.message}, status_code=body.status)
     form = _form(body)
     if form is not None and form.get("ssl_check") == "1":
         return Response(status_code=200)

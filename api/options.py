@@ -19,8 +19,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
 from activities.errors import PagerDutyError
-from api.routes import MAX_BODY, _read_body
-from api.signatures import verify_slack
+from api.routes import Unsigned, signed_slack_body
 from api.trigger_modal import SERVICE_INPUT, service_options
 
 log = logging.getLogger("bridge.api")
@@ -47,15 +46,10 @@ def _answer(options: list[dict[str, Any]], outcome: str) -> JSONResponse:
 @router.post("/slack/options")
 async def slack_options(request: Request) -> Response:
     ctx = request.app.state.ctx
-    body = await _read_body(request)
-    if body is None:
-        return JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
-    problem = verify_slack(body, request.headers.get("x-slack-request-timestamp"),
-                           request.headers.get("x-slack-signature"), ctx.settings.secret("slack_signing_secret"),
-                           ctx.clock())
-    if problem:
-        OPTIONS.labels("bad_signature").inc()
-        return JSONResponse({"error": problem}, status_code=401)
+    body = await signed_slack_body(request)
+    if isinstance(body, Unsigned):
+        OPTIONS.labels(body.reason).inc()
+        return JSONResponse({"error": body.message}, status_code=body.status)
     payload = _payload(body)
     if payload is None:
         OPTIONS.labels("malformed").inc()

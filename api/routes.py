@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 from fastapi import APIRouter, Request, Response
@@ -36,6 +36,26 @@ SLACK_RPC_SECONDS = 2.0
 def _rejected(counter: Counter, reason: str, status: int, message: str) -> JSONResponse:
     counter.labels("rejected", reason).inc()
     return JSONResponse({"error": message}, status_code=status)
+
+
+class Unsigned(NamedTuple):
+    """Why a request that should come from Slack is turned away: its status, metric label and message."""
+
+    status: int
+    reason: str
+    message: str
+
+
+async def signed_slack_body(request: Request) -> bytes | Unsigned:
+    """The body of a request from Slack once its signature checks out (every Slack endpoint starts here)."""
+    ctx = request.app.state.ctx
+    body = await _read_body(request)
+    if body is None:
+        return Unsigned(413, "too_large", "body larger than 1 MiB")
+    problem = verify_slack(body, request.headers.get("x-slack-request-timestamp"),
+                           request.headers.get("x-slack-signature"), ctx.settings.secret("slack_signing_secret"),
+                           ctx.clock())
+    return Unsigned(401, "bad_signature", problem) if problem else body
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -91,15 +111,9 @@ router.add_route("/pagerduty/webhooks", pagerduty_webhook, methods=["POST"], inc
 
 @router.post("/slack/interactions")
 async def slack_interaction(request: Request) -> Response:
-    ctx = request.app.state.ctx
-    body = await _read_body(request)
-    if body is None:
-        return _rejected(INTERACTIONS, "too_large", 413, "body larger than 1 MiB")
-    problem = verify_slack(body, request.headers.get("x-slack-request-timestamp"),
-                           request.headers.get("x-slack-signature"), ctx.settings.secret("slack_signing_secret"),
-                           ctx.clock())
-    if problem:
-        return _rejected(INTERACTIONS, "bad_signature", 401, problem)
+    body = await signed_slack_body(request)
+    if isinstance(body, Unsigned):
+        return _rejected(INTERACTIONS, body.reason, body.status, body.message)
     try:
         interaction = parse_interaction(decode_form(body))
     except MalformedInteraction as exc:
