@@ -85,6 +85,7 @@ def apply_status(state: IncidentState, status: Status, at: datetime | None, now:
         state.status_changed_at = at
     if not whole_seconds:
         state.status_read_mark = state.reads_issued
+        state.status_unnamed = False
     # The linger clock runs on the worker's time, from when the bridge first saw the resolution.
     if status is Status.RESOLVED:
         state.resolved_seen_at = state.resolved_seen_at or now

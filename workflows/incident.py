@@ -69,6 +69,7 @@ class IncidentWorkflow:
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
         self._remembered: tuple[str | None, str | None] = (None, None)
+        self._name_synced = False  # set in `run` from its patch
         self._channel_timeline = False
 
     @workflow.signal(name="pd_event")
@@ -103,6 +104,7 @@ class IncidentWorkflow:
         remember = workflow.patched("message-memo")
         self._channel_timeline = workflow.patched("channel-timeline")
         summarize = workflow.patched("incident-summary")
+        self._name_synced = workflow.patched("webhook-names-synced-status")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
         for tell in self._untold:
@@ -175,7 +177,7 @@ class IncidentWorkflow:
 
     def _apply(self, event: Event) -> None:
         try:
-            self._state, effects = reduce(self._state, event, workflow.now())
+            self._state, effects = reduce(self._state, event, workflow.now(), name_synced=self._name_synced)
         except Exception as exc:
             workflow.logger.exception("incident %s: %s could not be handled", self._state.incident_id, event.kind)
             self._state, effects = reduce(self._state, Unexpected(detail=f"{event.kind}: {exc!r}"), workflow.now())

@@ -134,6 +134,8 @@ class IncidentState(Model):
     tied: PdEvent | None = None  # a status webhook tied with the last change, waiting for PagerDuty's answer
     reads_issued: int = 0
     status_read_mark: int = 0  # reads_issued when a webhook last set the status
+    # The status was learnt from a read ("Synced from PagerDuty") and no webhook has said yet who changed it.
+    status_unnamed: bool = False
     last_read_at: datetime | None = None
     resolved_seen_at: datetime | None = None
     # A snooze made from Slack: who (Slack user) and until when, so its end is explained in the thread.

@@ -35,6 +35,7 @@ def on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: li
             state.acted_by = tied.agent or state.acted_by
         elif was_known and before is not None and state.status is not before and not own:
             reply(state, timeline.synced(state.status.value if state.status else "unknown"))
+            state.status_unnamed = True
         for command in state.commands:
             if command.phase is CommandPhase.APPLIED:
                 command.confirmed = True

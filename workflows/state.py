@@ -74,12 +74,14 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 
 Result = tuple[IncidentState, list[Effect]]
-def reduce(state: IncidentState, event: Event, now: datetime) -> Result:
+def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True) -> Result:
+    """The next state and the effects to run. `name_synced` is False only for runs started before a
+    webhook could name who made a change first learnt from a read (see `_apply_pd_change`)."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
-            _on_pd_event(new, event, now, effects)
+            _on_pd_event(new, event, now, effects, name_synced)
         case SlackAction():
             on_slack_action(new, event, now, effects)
         case ActorResolved():
@@ -171,7 +173,8 @@ def _fresh(state: IncidentState) -> IncidentState:
 # ---- PagerDuty webhooks --------------------------------------------------------------------------------
 
 
-def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> None:
+def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
+                 name_synced: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -189,7 +192,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         if not remember_additive(state, key, event.occurred_at) and echo is None:
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
-    fresh = _apply_pd_change(state, event, now, effects)
+    fresh = _apply_pd_change(state, event, now, effects, name_synced)
     if echo is not None:
         _confirmed(state, echo, event, now)
     elif not fresh:
@@ -229,7 +232,8 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
     return next((c for c in ordered if confirms(c, event)), None)
 
 
-def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect]) -> bool:
+def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
+                     name_synced: bool = True) -> bool:
     """Apply what the webhook says; False when it is out of date (or a repeat of what is shown)."""
     snap = event.incident
     target = EVENT_STATUS.get(event.event_type)
@@ -248,6 +252,11 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
                 state.tied = event
                 request_read(state, f"{event.event_type} has the same timestamp as the last status change",
                              effects, after=True)
+            elif name_synced and state.status_unnamed:
+                # A read showed this change first, timed only to the second (so to the last change's time):
+                # the webhook tells who made it.
+                state.status_unnamed = False
+                return True
             return False
         apply_status(state, status, event.occurred_at, now, effects)
         if event.event_type == "incident.triggered":

@@ -374,6 +374,28 @@ def test_rest_times_in_whole_seconds_are_not_stale_within_the_same_second() -> N
     assert reduce(state, earlier_second, at(12))[0].status is Status.ACKNOWLEDGED
 
 
+def test_a_change_first_learnt_from_a_read_is_credited_when_its_webhook_comes() -> None:
+    # Alice acknowledges and Bob resolves in the same millisecond (PagerDuty's webhooks say 12:00:20.727
+    # for both). A read answers "resolved at 12:00:20" before Bob's webhook is handled: the thread says
+    # "Synced", and the resolve's webhook, timed exactly like the last change, still says who resolved.
+    state, _ = reduce(new_state(), pd_event("incident.triggered", 1), at(1))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 20.727, agent=ALICE), at(21))
+    state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(20),
+                                          read_no=1), at(21))
+    assert state.status is Status.RESOLVED
+    assert "Synced from PagerDuty" in replies(state)[-1]
+    resolve = pd_event("incident.resolved", 20.727, agent=BOB)
+    after, _ = reduce(state, resolve, at(22))
+    assert replies(after)[-1].startswith(":white_check_mark: Resolved by")
+    assert after.acted_by is not None and after.acted_by.id == BOB.pd_id
+    # A redelivery of it (another event id, the same change) is not told twice.
+    again, _ = reduce(after, pd_event("incident.resolved", 20.727, agent=BOB), at(23))
+    assert replies(again) == replies(after)
+    # Runs started before this rule keep their old behaviour on replay.
+    old, _ = reduce(state, resolve, at(22), name_synced=False)
+    assert replies(old) == replies(state)
+
+
 def test_rest_answer_in_the_same_second_that_disagrees_asks_pagerduty_again() -> None:
     # A resolve webhook at 12:00:30.800 was applied; a PUT answer (or a read sent before that webhook was
     # handled) says "acknowledged at 12:00:30". Which came last cannot be told from the seconds: ask.
