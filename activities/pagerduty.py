@@ -22,6 +22,8 @@ from workflows.policy import ECHO_CLOCK_SKEW
 
 # The log entry PagerDuty writes for a status change (how a retry finds that its first attempt landed).
 LOGGED_AS = {ActionKind.ACKNOWLEDGE: "acknowledge_log_entry", ActionKind.RESOLVE: "resolve_log_entry"}
+# A log entry's `channel.type` for a change made through the REST API (None: an entry that names no channel).
+API_CHANNELS = {"api", None}
 
 
 class ReadRequest(Model):
@@ -163,12 +165,16 @@ class PagerDutyActivities:
         return None
 
     async def _landed(self, incident_id: str, w: WriteToPagerDuty) -> bool:
-        """Whether PagerDuty's log shows this change by the acting person since the click."""
+        """Whether PagerDuty's log shows this change by the acting person since the click, made through the
+        REST API as the bridge makes it: one they made in PagerDuty's web or mobile app, by e-mail or SMS is
+        theirs, not the click's (its log entry names that channel)."""
         since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
         for entry in await self._api.list_log_entries(incident_id):
             agent = (entry.get("agent") or {}).get("id")
             written = parse_time(entry.get("created_at"))
+            channel = (entry.get("channel") or {}).get("type")
             if (entry.get("type") == LOGGED_AS[w.action] and agent == w.actor_pd_id
+                    and channel in API_CHANNELS
                     and (since is None or (written is not None and written >= since.replace(microsecond=0)))):
                 return True
         return False
@@ -184,7 +190,8 @@ class PagerDutyActivities:
         by = ref(data.get("last_status_change_by"))
         changed = status_changed_at(data)
         ours = (retry and by is not None and by.id == w.actor_pd_id and changed is not None
-                and (w.issued_at is None or changed >= (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0)))
+                and (w.issued_at is None or changed >= (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0))
+                and await self._landed(incident_id, w))
         result: Literal["applied", "already"] = "applied" if ours else "already"
         return WriteOutcome(command_id=w.command_id, result=result, detail=detail, already_by=by,
                             snapshot=snapshot(data), status_changed_at=status_changed_at(data))

@@ -50,7 +50,7 @@ def _incident_routes(sim: PagerDutySimulator, api: APIRouter, requester: Callabl
         changes = (await json_body(request)).get("incident")
         if not isinstance(changes, dict):
             raise PDError(400, 2001, "Invalid Input Provided", ["incident is required"])
-        with sim.lock:
+        with sim.via_api():
             return {"incident": sim.incident_resource(sim.update_incident(incident_id, user_id, changes))}
 
 
@@ -59,7 +59,7 @@ def _snooze_route(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[
     async def snooze(incident_id: str, request: Request) -> dict[str, Any]:
         user_id = requester(request)
         seconds = (await json_body(request)).get("duration")
-        with sim.lock:
+        with sim.via_api():
             return {"incident": sim.incident_resource(sim.snooze(incident_id, user_id, seconds))}
 
 
@@ -84,7 +84,7 @@ def _incident_record_routes(sim: PagerDutySimulator, api: APIRouter, requester: 
         content = ((await json_body(request)).get("note") or {}).get("content")
         if not isinstance(content, str) or not content:
             raise PDError(400, 2001, "Invalid Input Provided", ["Note content is required"])
-        with sim.lock:
+        with sim.via_api():
             return {"note": sim.note_resource(sim.add_note(incident_id, user_id, content))}
 
     @api.post("/incidents/{incident_id}/responder_requests")
@@ -97,7 +97,7 @@ def _incident_record_routes(sim: PagerDutySimulator, api: APIRouter, requester: 
         if not targets or any(t.get("type") != "user_reference" for t in targets):
             raise PDError(400, 2001, "Invalid Input Provided", ["only user_reference targets are simulated"])
         message = str(body.get("message", ""))
-        with sim.lock:
+        with sim.via_api():
             for target in targets:
                 sim.add_responder(incident_id, requester_id, str(target.get("id")), message)
             inc = sim.incident(incident_id)
@@ -144,7 +144,7 @@ def _create_route(sim: PagerDutySimulator, api: APIRouter, requester: Callable[[
         urgency = body.get("urgency") or "high"
         if urgency not in ("high", "low"):
             raise PDError(400, 2001, "Invalid Input Provided", ["urgency must be high or low"])
-        with sim.lock:
+        with sim.via_api():
             incident_id = sim.create_incident(
                 str(body["service"].get("id")), str(body["title"]), urgency, body.get("incident_key"), user_id
             )

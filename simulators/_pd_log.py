@@ -9,6 +9,9 @@ listed newest first.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +39,23 @@ class LogEntry:
 class IncidentLog(PDState):
     """`PDState` plus the incident log: writes log entries on incident changes and renders them."""
 
+    # Set while a REST request is handled: a person's change then shows the channel "api" in the log, as
+    # PagerDuty records a change made through its REST API (the bridge's writes) apart from one made in its app.
+    _rest = threading.local()
+
+    @contextmanager
+    def via_api(self) -> Iterator[None]:
+        with self.lock:
+            self._rest.active = True
+            try:
+                yield
+            finally:
+                self._rest.active = False
+
     def log(self, inc: Incident, type_: str, summary: str, agent_user_id: str | None, *,
             channel: str = "website", assignee_ids: list[str] | None = None, note: str | None = None) -> None:
+        if channel == "website" and getattr(self._rest, "active", False):
+            channel = "api"
         agent = self.user_ref(agent_user_id) if agent_user_id else self.service_ref(inc.service_id)
         inc.log_entries.append(LogEntry(self.new_id("R"), type_, summary, agent, channel,
                                         list(assignee_ids or []), note))

@@ -55,6 +55,17 @@ async def test_already_resolved_by_the_clicker_themself_is_applied(live: Live) -
     assert len([r for r in live.pd.requests if r.method == "PUT"]) == 1
 
 
+async def test_the_clickers_own_resolve_in_pagerduty_just_before_a_resent_click_is_theirs(live: Live) -> None:
+    # Alice resolves in PagerDuty's app, then clicks Resolve in Slack a moment later; the click is sent again
+    # (a new run cannot know whether its first attempt landed). PagerDuty answers "already resolved", and its
+    # log says her change came from the app, not the REST API: it is hers in PagerDuty, not the click's.
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.resolve(incident, "PUALICE")
+    outcome = await send(live, incident, write(ActionKind.RESOLVE), is_retry=True, attempt=2)
+    assert outcome.result == "already"
+    assert outcome.already_by == Ref(id="PUALICE", summary="Alice Adams")
+
+
 async def test_escalated_since_the_click_is_already_and_never_climbs_twice(live: Live) -> None:
     incident = live.pd.trigger("PSVC001", "checkout slow")
     w = write(ActionKind.ESCALATE, escalation_level=2)  # planned at the click: one above level 1

@@ -153,9 +153,11 @@ def _status(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag
     target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
     kind = "incident.acknowledged" if target is Status.ACKNOWLEDGED else "incident.resolved"
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-    if landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
-                     for c in pd.ledger):
-        # As the activity does: PagerDuty's log shows this person's change since the click.
+    # As the activity does: PagerDuty's log shows this person's change since the click, made through the
+    # REST API (a bridge's write; one made in PagerDuty's app is logged with another channel).
+    logged = landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
+                            and c.command_id is not None for c in pd.ledger)
+    if logged:
         return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
     if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
         return WriteOutcome(command_id=w.command_id, result="failed",
@@ -163,7 +165,7 @@ def _status(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag
     changed = pd.rest_status_changed_at()
     since = (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0) if w.issued_at else None
     if (pd.status is target and landed and pd.last_status_change_by == w.actor_pd_id
-            and (since is None or (changed is not None and changed >= since))):
+            and (since is None or (changed is not None and changed >= since)) and logged):
         return done.model_copy(update={"snapshot": pd.snapshot(),
                                        "status_changed_at": pd.rest_status_changed_at()})
     if pd.status is target:

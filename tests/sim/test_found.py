@@ -7,7 +7,7 @@ final checks. They fail on code that has the behaviour; they are kept as normal 
 from __future__ import annotations
 
 from tests.sim.machine import IncidentLife, machine_for
-from tests.sim.people import ALICE, BOB, PAT
+from tests.sim.people import ALICE, BOB, ERIN, PAT
 from workflows.models import ActionKind
 
 
@@ -226,4 +226,18 @@ def test_b23_a_reassign_in_the_millisecond_of_an_acknowledge_asks_pagerduty() ->
     m.change_in_pagerduty(who=ALICE, move="note", other=ALICE, text=0)
     m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
     m.deliver_webhook(pick=2)  # the acknowledge first
+    m.teardown()
+
+
+def test_b24_the_clicker_acknowledged_in_pagerduty_just_before_a_click_that_a_new_run_sends_again() -> None:
+    # `dev.py soak --seed 667034260`: Erin acknowledged in PagerDuty's app, then clicked Acknowledge within the
+    # clock-skew window; the run continued as new before the write's answer, the new run sent it again (it may
+    # have landed), PagerDuty answered "already", and her own change was taken for the click's: "from Slack".
+    # PagerDuty's log tells them apart: her change's channel is the app's, never the REST API's.
+    m = life("attributed")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ERIN, move="acknowledge", other=ALICE, text=0)
+    m.click(who=ERIN, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)
     m.teardown()
