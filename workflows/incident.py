@@ -293,8 +293,12 @@ class IncidentWorkflow:
                 self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
                                         detail=f"{failure_text(refused)} {MAYBE_LANDED}"))
                 return
+            # Nothing was written when the escalation was found exhausted as it was planned: an escalation
+            # webhook by the clicker then is theirs in PagerDuty, not this click's.
+            exhausted = (failure_type(refused) == "EscalationExhausted" and effect.escalation_level is None
+                         and workflow.patched("exhausted-is-nothing-done"))
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
-                                    detail=prefix + failure_text(refused)))
+                                    detail=prefix + failure_text(refused), nothing_done=exhausted))
             return
         self._feed(outcome)
 

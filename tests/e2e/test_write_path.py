@@ -96,6 +96,24 @@ async def test_escalate_goes_to_the_next_level_and_says_so_at_the_last(sandbox: 
     assert len(_writes_from(sandbox)) == 1
 
 
+async def test_escalate_at_the_last_level_after_the_clickers_own_escalation_in_pagerduty(sandbox: Sandbox) -> None:
+    # Alice escalates to the last level in PagerDuty; its webhook is late, and comes while her Escalate click
+    # is being planned. The click finds nobody further and writes nothing: her webhook is hers, in PagerDuty.
+    incident, message = await _incident(sandbox)
+    sandbox.pd.hold_incident(incident)
+    sandbox.pd.escalate(incident, "PUALICE", 2)
+    log = f"/incidents/{incident}/log_entries"
+    sandbox.pd.delay(log, 1.5)  # the click's planning reads the incident's log slowly
+    status, body = await sandbox.slack.click(CHANNEL, message.ts, "pd_escalate", "U0ALICE")
+    assert status == 200, body
+    await until(lambda: any(r.path == log for r in sandbox.pd.requests), what="the click being planned")
+    sandbox.pd.release_incident(incident)
+    await until(lambda: any("last level" in line for line in reply_texts(message)), what="the click's outcome")
+    assert ":arrow_double_up: Escalated by <@U0ALICE> in PagerDuty, now assigned to <@U0BOB>" in reply_texts(message)
+    assert not any("from Slack" in line for line in reply_texts(message))
+    assert _writes_from(sandbox) == []
+
+
 async def test_reassign_maps_the_chosen_slack_user(sandbox: Sandbox) -> None:
     incident, message = await _incident(sandbox)
     await _click(sandbox, message, "pd_reassign", "U0ALICE", selected_user="U0BOB")

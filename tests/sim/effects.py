@@ -117,7 +117,7 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     if w.action is ActionKind.ESCALATE and w.escalation_level is None:
         if pd.level >= len(ON_CALL):
             detail = f"already at the last level ({pd.level} of {len(ON_CALL)}) of escalation policy Payments EP"
-            return [WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
+            return [WriteOutcome(command_id=w.command_id, result="failed", detail=detail, nothing_done=True)], True
         w = w.model_copy(update={"escalation_level": pd.level + 1})
         job.effect = w
         events.append(EscalationPlanned(command_id=w.command_id, level=pd.level + 1,

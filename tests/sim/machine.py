@@ -19,7 +19,7 @@ from tests.sim import invariants
 from tests.sim.driver import SimWorkflow
 from tests.sim.effects import FAULTS, Fault
 from tests.sim.pagerduty import PRIORITIES, PRIORITY_IDS, PagerDuty
-from tests.sim.people import CHANNEL, CLICKERS, INCIDENT_ID, ON_CALL, PAT, PD_PEOPLE, Human, typed
+from tests.sim.people import CHANNEL, CLICKERS, INCIDENT_ID, ON_CALL, PAT, PD_PEOPLE, RESPONSE_URL, Human, typed
 from tests.sim.slack import SlackShows
 from workflows.models import ActionKind, PdEvent, SlackAction, Status
 
@@ -97,11 +97,13 @@ class IncidentLife(RuleBasedStateMachine):
 
     @precondition(lambda self: self.sim.slack.channel.latest_ts is not None)
     @rule(who=st.sampled_from(CLICKERS), action=st.sampled_from(list(ActionKind)), to=st.sampled_from(CLICKERS),
-          text=st.integers(0, 6))
-    def click(self, who: Human, action: ActionKind, to: Human, text: int) -> None:
+          text=st.integers(0, 6), typed=st.booleans())
+    def click(self, who: Human, action: ActionKind, to: Human, text: int, typed: bool = False) -> None:
         """Someone uses a control on the incident message (mapped, unmapped, other team, admin).
 
         A note is typed text; `text=6` is the same note again, on purpose (the person's previous one).
+        `typed`: an acknowledge or resolve is `/pd ack|resolve 42` typed in a direct message instead, where the
+        bot is not a member: no message behind it, and every answer must go by the command's response_url.
         """
         note = choice = label = None
         if action is ActionKind.NOTE:
@@ -113,9 +115,12 @@ class IncidentLife(RuleBasedStateMachine):
             choice, label = list(PRIORITY_IDS.items())[text % len(PRIORITY_IDS)]
         elif action is ActionKind.SNOOZE:
             choice, label = "3600", "1 hour"
+        command = typed and action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}
         click = SlackAction(
             key=f"k{len(self.clicked) + 1}", action=action, incident_id=INCIDENT_ID, slack_user=str(who.slack_id),
-            channel=CHANNEL, message_ts=self.sim.slack.channel.latest_ts,
+            channel=f"D{who.key.upper()}" if command else CHANNEL,
+            message_ts=None if command else self.sim.slack.channel.latest_ts,
+            response_url=f"{RESPONSE_URL}/{len(self.clicked) + 1}" if command else None,
             target_slack_user=to.slack_id if action in {ActionKind.REASSIGN, ActionKind.ADD_RESPONDER} else None,
             note=note, choice=choice, choice_label=label,
         )

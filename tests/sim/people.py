@@ -14,6 +14,7 @@ OTHER_TEAM = "PTOTH01"
 CHANNEL = "C0PAYMENTS"
 INCIDENT_ID = "PINC001"
 HTML_URL = "https://example.pagerduty.com/incidents/PINC001"
+RESPONSE_URL = "https://hooks.slack.com/commands/T0SIM/answer"  # where a typed command's answers go
 
 
 @dataclass(frozen=True)

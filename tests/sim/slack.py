@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from activities.identity import Directory
 from activities.slack import PostRequest, ReplyRequest, SlackActivities, UpdateRequest
 from settings import BridgeConfig, Routing
-from tests.sim.people import BY_PD_ID, CHANNEL
+from tests.sim.people import BY_PD_ID, CHANNEL, RESPONSE_URL
 from workflows.models import MessagePosted, Reply, TellUser
 from workflows.view import MessageView
 
@@ -49,6 +49,7 @@ class SlackChannel:
     views: dict[str, MessageView] = field(default_factory=dict)
     replies: list[str] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)
+    by_response_url: list[str] = field(default_factory=list)  # answers to typed commands
     latest_ts: str | None = None  # the incident message posted or updated last
 
     async def chat_postMessage(self, **kw: Any) -> dict[str, Any]:
@@ -65,6 +66,8 @@ class SlackChannel:
         return {"ok": True}
 
     async def chat_postEphemeral(self, **kw: Any) -> dict[str, Any]:
+        if str(kw.get("channel", "")).startswith("D"):
+            raise AssertionError(f"answered: an ephemeral in a direct message the bot is not in: {kw.get('text')}")
         return {"ok": True}
 
 
@@ -105,7 +108,10 @@ class SlackShows:
         finish(self._acts.post_reply(ReplyRequest(channel=channel, ts=ts, replies=replies)))
 
     def tell(self, effect: TellUser) -> None:
-        finish(self._acts.tell_user(effect))
+        if effect.response_url and effect.response_url.startswith(RESPONSE_URL):
+            self.channel.by_response_url.append(effect.text)  # Slack takes it: the person reads it where they typed
+        else:
+            finish(self._acts.tell_user(effect))
         self.channel.told.append(Told(effect.slack_user, effect.action.value if effect.action else None,
                                       effect.outcome, effect.text))
 

@@ -241,3 +241,16 @@ def test_b24_the_clicker_acknowledged_in_pagerduty_just_before_a_click_that_a_ne
     m.job_answers(pick=0, fault="ok")  # identity
     m.continue_as_new(abandon=True)
     m.teardown()
+
+
+def test_b25_the_clickers_own_escalations_in_pagerduty_then_an_escalate_click_at_the_last_level() -> None:
+    # `dev.py soak --seed 1670346331`: Alice escalated twice in PagerDuty (to the last level), then clicked
+    # Escalate before their webhooks came. The click found nobody further (nothing written), but her webhook,
+    # taken for the click's echo, made the failure look landed: "Escalated by Alice from Slack".
+    m = life("attributed", "answered")
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.teardown()
