@@ -124,3 +124,19 @@ async def test_mode_off_sends_none_and_says_the_admins_turned_them_off(make_sand
         await until(lambda: first_root(sb, CHANNEL), what="channel message")
         assert await _decided(sb, incident, "PUALICE") == "none"
         assert _dm(sb, ALICE_DM) is None and not sb.slack.calls_to("conversations.open")
+
+
+async def test_an_assignee_without_slack_gets_none_and_the_incident_goes_on(make_sandbox: SandboxFactory) -> None:
+    async with make_sandbox(notifications=Notifications(direct_messages="on")) as sb:
+        sb.pd.add_user("PUZED01", "Zed Zhou", "zed@example.com", ["PTPAY01"])  # no Slack account matches
+        incident = sb.pd.trigger("PSVC001", "Card payments failing")
+        message = await until(lambda: first_root(sb, CHANNEL), what="channel message")
+        await until(lambda: _dm(sb, ALICE_DM), what="Alice's direct message")
+        sb.pd.reassign(incident, "PUALICE", ["PUZED01"])  # in PagerDuty itself
+        assert await _decided(sb, incident, "PUZED01") == "none"
+        await until(lambda: "Zed Zhou" in _text(message), what="the channel message shows Zed assigned")
+        await until(lambda: "No longer assigned to you" in _text(first_root(sb, ALICE_DM) or message),
+                    what="Alice's DM follows")
+        status, body = await sb.slack.click(CHANNEL, message.ts, "pd_acknowledge", "U0BOB")
+        assert status == 200, body
+        await until(lambda: status_of(message) == "acknowledged", what="acknowledged")
