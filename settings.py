@@ -215,6 +215,13 @@ class OncallGroup(_Strict):
         return self
 
 
+class Notifications(_Strict):
+    """`[notifications]`: direct messages to the people an incident is assigned to."""
+
+    # "off": none; "opt_in": only people who said `/pd notify on`; "on": everyone but who said `/pd notify off`.
+    direct_messages: Literal["off", "opt_in", "on"] = "opt_in"
+
+
 class BridgeConfig(_Strict):
     routing: Routing
     identity: Identity = Field(default_factory=Identity)
@@ -224,6 +231,7 @@ class BridgeConfig(_Strict):
     pagerduty: PagerDuty = Field(default_factory=PagerDuty)
     channels: Channels = Field(default_factory=Channels)
     oncall_groups: dict[str, OncallGroup] = Field(default_factory=dict)  # Slack user group handle -> source
+    notifications: Notifications = Field(default_factory=Notifications)
 
     @field_validator("oncall_groups")
     @classmethod

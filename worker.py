@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.channels import ChannelActivities
+from activities.direct_messages import DirectMessageActivities
 from activities.identity import Directory, IdentityActivities
 from activities.metrics import IDENTITY_MISSES
 from activities.oncall import OncallActivities
@@ -39,6 +40,7 @@ from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
 from workflows.budget import Limits
 from workflows.incident import IncidentWorkflow
+from workflows.notify_prefs import NotifyPreferencesWorkflow
 from workflows.oncall import OncallGroupsWorkflow
 from workflows.pacing import SlackBudgetWorkflow
 from workflows.sweep import SweepWorkflow, WebhookWarningWorkflow
@@ -108,19 +110,20 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         sweep = SweepActivities(pd, slack, config, page_size=sweep_page_size)
         channels = ChannelActivities(slack, directory, pd)
         oncall = OncallActivities(pd, slack, directory, config)
+        direct = DirectMessageActivities(client, slack, directory, config)
         yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
                slack_acts.route, slack_acts.post_notice, budget.ask, turns.turn, recall.recall,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,
                sweep.show_warning, channels.create_channel, channels.invite, channels.post_summary,
-               channels.archive, oncall.sync, oncall.warn]
+               channels.archive, oncall.sync, oncall.warn, direct.open_direct_message]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]],
                  identity: str | None = None) -> Worker:
     return Worker(client, task_queue=task_queue, identity=identity,
                   workflows=[IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow,
-                             OncallGroupsWorkflow],
+                             OncallGroupsWorkflow, NotifyPreferencesWorkflow],
                   activities=activity_fns)
 
 

@@ -143,6 +143,10 @@ def render_incident(view: MessageView, mention: Mention,
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} · incident {escape(view.incident_id)}"}]},
     ]
+    if view.assigned_to_reader is not None:
+        whose = (":bust_in_silhouette: Assigned to you" if view.assigned_to_reader
+                 else ":bust_in_silhouette: No longer assigned to you: kept here so you can follow it")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": whose}]})
     if view.dedicated_channel:
         where = (f":file_folder: Was worked in <#{view.dedicated_channel}> (archived)" if view.dedicated_archived
                  else f":hash: Worked in <#{view.dedicated_channel}>: its timeline and discussion are there")

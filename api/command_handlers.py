@@ -36,6 +36,7 @@ USAGE = "\n".join([
     "`/pd oncall [service or escalation policy]` — who is on call now, level by level",
     "`/pd trigger <service> <title> [--low]` — page a service (no arguments: a form asks)",
     "`/pd ack <number>`, `/pd resolve <number>` — act on an incident by its number",
+    "`/pd notify on|off` — a direct message when an incident is assigned to you, or none; `/pd notify` says which",
     'Write a service name with spaces in quotes: `/pd trigger "payments api" Card payments failing`.',
 ])
 

@@ -11,6 +11,7 @@ Grammar (words are separated by any whitespace; case of the subcommand does not 
     /pd trigger <service>                 the modal, with the service chosen
     /pd trigger <service> <title…> [--low | --high]
     /pd ack <number>   /pd resolve <number>
+    /pd notify [on | off]                 direct messages for incidents assigned to me: say, or set
 
 A service (or escalation policy) name with spaces is written in quotes: `/pd trigger "payments api"
 Card payments failing`. Straight and curly quotes both work (Slack clients turn " into “ ”). An id
@@ -69,13 +70,20 @@ class Act:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """`on`: True or False to set the choice, None to ask what it is."""
+
+    on: bool | None = None
+
+
+@dataclass(frozen=True)
 class Invalid:
     """Text that is not a command the bridge knows; `message` says what is wrong (plain text)."""
 
     message: str
 
 
-Request = Help | Mine | OpenIncidents | OnCall | Trigger | Act | Invalid
+Request = Help | Mine | OpenIncidents | OnCall | Trigger | Act | Notify | Invalid
 
 ACT_WORDS: dict[str, Literal["acknowledge", "resolve"]] = {
     "ack": "acknowledge", "acknowledge": "acknowledge", "resolve": "resolve"}
@@ -140,7 +148,7 @@ def _act(word: str, rest: str) -> Request:
 def parse(text: str) -> Request:
     split = _first_word(decode_slack(text))
     if split is None or (split[0] and text.strip()[0] in QUOTES):
-        return Invalid("Start with a subcommand: help, mine, open, oncall, trigger, ack or resolve.")
+        return Invalid("Start with a subcommand: help, mine, open, oncall, trigger, ack, resolve or notify.")
     word, rest = split[0].lower(), split[1]
     if word in ("", "help"):
         return Help()
@@ -156,4 +164,9 @@ def parse(text: str) -> Request:
         return _trigger(rest)
     if word in ACT_WORDS:
         return _act(word, rest)
+    if word == "notify":
+        setting = rest.strip().lower()
+        if setting not in ("", "on", "off"):
+            return Invalid("Write `/pd notify on`, `/pd notify off`, or `/pd notify` to see your setting.")
+        return Notify(on=None if not setting else setting == "on")
     return Invalid(f"`{word[:40]}` is not a /pd subcommand.")

@@ -18,6 +18,7 @@ from activities.errors import PagerDutyError, SlackError, SlackRateLimited
 from api import command_text as ct
 from api.command_handlers import USAGE, Commands, Invocation, Refusal, Reply, pagerduty_failed
 from api.gateway import TemporalRejected, TemporalUnavailable
+from api.notify import notify
 from api.routes import Unsigned, _in_background, _tell, signed_slack_body
 from api.trigger_modal import SERVICE_BLOCK, TITLE_BLOCK, TriggerSubmission, trigger_modal
 from workflows.slack_text import escape
@@ -123,6 +124,8 @@ async def _dispatch(commands: Commands, inv: Invocation, parsed: ct.Request) -> 
             return await commands.oncall(inv, target)
         case ct.Act():
             return await commands.act(inv, parsed)
+        case ct.Notify(on=on):
+            return await notify(commands, inv.user, on)
         case ct.Trigger(service=str(service), title=str(title), urgency=urgency):
             return await commands.trigger(inv, service, title, urgency)
         case ct.Trigger():

@@ -11,6 +11,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.direct_messages import notify_choice, set_notify_choice
 from settings import Settings
 from workflows import search
 from workflows.models import ChannelPolicy, IncidentState, PdEvent, SlackAction, Timing, WorkflowInput
@@ -120,3 +121,19 @@ class TemporalGateway:
             raise TemporalUnavailable(f"Temporal did not accept the event: {exc}") from None
         except RuntimeError as exc:
             raise TemporalUnavailable(f"Temporal did not accept the event: {exc}") from None
+
+    async def notify_choice(self, slack_user: str) -> bool | None:
+        """The person's `/pd notify` choice (None: never made one)."""
+        client = await self.connect()
+        try:
+            return await notify_choice(client, self._settings.temporal_task_queue, slack_user)
+        except (RPCError, RuntimeError, WorkflowQueryFailedError) as exc:
+            raise TemporalUnavailable(f"Temporal did not answer: {exc}") from None
+
+    async def set_notify_choice(self, slack_user: str, on: bool) -> None:
+        """Record `/pd notify on|off`; returns once Temporal has durably accepted it."""
+        client = await self.connect()
+        try:
+            await set_notify_choice(client, self._settings.temporal_task_queue, slack_user, on)
+        except (RPCError, RuntimeError) as exc:
+            raise TemporalUnavailable(f"Temporal did not accept the choice: {exc}") from None

@@ -31,6 +31,7 @@ from ops.checks import failed, passed
 from ops.doctor_channels import CHANNEL_SCOPES, channel_scope_check
 from ops.doctor_channels import NAME as CHANNEL_SCOPE_CHECK
 from ops.doctor_deploy import deploy_checks
+from ops.doctor_dms import DM_SCOPES, dm_scope_check
 from ops.doctor_memory import memory_check
 from ops.doctor_pagerduty import pagerduty_checks
 from settings import BridgeConfig, ConfigError, Settings, load_config
@@ -45,7 +46,7 @@ REQUIRED_SLACK_SCOPES = frozenset({"chat:write", "chat:write.public", "commands"
                                    "channels:read"})
 # What the repository's manifest declares: every install's scopes plus those dedicated incident channels need
 # (checked against the token only when the config creates such channels).
-MANIFEST_SLACK_SCOPES = REQUIRED_SLACK_SCOPES | CHANNEL_SCOPES | USERGROUP_SCOPES
+MANIFEST_SLACK_SCOPES = REQUIRED_SLACK_SCOPES | CHANNEL_SCOPES | USERGROUP_SCOPES | DM_SCOPES
 MANIFEST = Path(__file__).resolve().parent.parent / "slack-app-manifest.yml"
 SLASH_COMMAND, COMMANDS_PATH = "/pd", "/slack/commands"
 SLACK_TOKEN_FIX = ("Copy the Bot User OAuth Token (xoxb-…) from the Slack app's OAuth & Permissions page into "
@@ -198,7 +199,8 @@ async def slack_checks(settings: Settings, config: BridgeConfig | None) -> list[
     results = await asyncio.gather(*(channel_check(client, ch, keys) for ch, keys in channels.items()))
     dedicated = [Check(CHANNEL_SCOPE_CHECK, *channel_scope_check(config.channels, scopes))] if config else []
     groups = [usergroup_scope_check(scopes, sorted(config.oncall_groups))] if config and config.oncall_groups else []
-    return [token, slack_scope_check(scopes), *dedicated, *groups, secret, *results]
+    dms = [dm_scope_check(config.notifications, scopes)] if config else []
+    return [token, slack_scope_check(scopes), *dedicated, *groups, *dms, secret, *results]
 
 
 def usergroup_scope_check(scopes: set[str] | None, handles: list[str]) -> Check:

@@ -26,6 +26,7 @@ from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp
 from simulators.slack import USERGROUP_SCOPES, SlackSimulator
 from worker import activities, build_worker, connect, ensure_search_attributes, pacing_limits
+from workflows.notify_prefs import notify_workflow_id
 
 ROUTES = {"PSVC001": "C0PAYMENTS", "PSVC002": "C0PLATFORM"}
 APP_CLIENT_ID = "sandbox-bridge-app"
@@ -107,6 +108,7 @@ class Sandbox:
         if self.config.oncall_groups:
             await ensure_oncall_groups(self.client, self.settings.temporal_task_queue, self.config)
             self._stack.push_async_callback(self._stop_oncall_groups)
+        self._stack.push_async_callback(self._stop_notify_preferences)
         if self._sweep:
             await ensure_sweep_schedule(self.client, self.settings.temporal_task_queue,
                                         self.config.timing.sweep_interval_seconds)
@@ -124,6 +126,12 @@ class Sandbox:
         assert self.client is not None
         with contextlib.suppress(RPCError):
             await self.client.get_workflow_handle(oncall_workflow_id(self.settings.temporal_task_queue)).terminate(
+                "sandbox closed")
+
+    async def _stop_notify_preferences(self) -> None:
+        assert self.client is not None
+        with contextlib.suppress(RPCError):  # started by the first /pd notify on|off only
+            await self.client.get_workflow_handle(notify_workflow_id(self.settings.temporal_task_queue)).terminate(
                 "sandbox closed")
 
     async def start_worker(self) -> None:

@@ -53,6 +53,8 @@ class ChannelMixin:
         channels: dict[str, Channel]
         _messages: dict[str, list[Message]]
 
+        def channel(self, ref: Any) -> Channel: ...
+
     def __init__(self) -> None:
         self._channel_seq = itertools.count(1)
 
@@ -106,7 +108,23 @@ class ChannelMixin:
             "conversations.archive": self._conversations_archive,
             "conversations.info": self._conversations_info,
             "users.conversations": self._users_conversations,
+            "conversations.open": self._conversations_open,
         }
+
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The bot's direct message with one person: the same D… conversation every time (scope im:write)."""
+        self._require_scope("im:write")
+        users = [u.strip() for u in str(p.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        if len(users) > 1:
+            raise SlackError("not_supported")  # group DMs (mpim) are not simulated
+        if users[0] == self.bot_user_id:
+            raise SlackError("cannot_dm_bot")
+        if users[0] not in self.users:
+            raise SlackError("user_not_found")
+        opened = "D" + users[0][1:] in self.channels
+        return {"channel": {"id": self.channel(users[0]).id}, "already_open": opened}
 
     def _users_conversations(self, p: dict[str, Any]) -> dict[str, Any]:
         """The channels the bot is a member of (one page: the simulator's workspaces are small)."""

@@ -179,7 +179,7 @@ class InteractionMixin:
             "team": {"id": self.team_id, "domain": self.team_domain},
             "enterprise": None,
             "is_enterprise_install": False,
-            "channel": {"id": channel.id, "name": channel.name},
+            "channel": {"id": channel.id, "name": "directmessage" if channel.is_im else channel.name},
             # Slack sends no `message` for a click on an ephemeral message, only the container.
             **({} if ephemeral is not None else {"message": msg.to_api()}),
             "state": {"values": {block_id: {action_id: {"type": kind, **state}}} if state else {}},

@@ -45,7 +45,7 @@ __all__ = [
 
 DEFAULT_SCOPES = [
     "chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
-    "channels:manage", "groups:write", "groups:read",
+    "channels:manage", "groups:write", "groups:read", "im:write",
 ]
 # Only installs with on-call user groups need these (the sandbox grants them).
 USERGROUP_SCOPES = ["usergroups:read", "usergroups:write"]

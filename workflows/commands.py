@@ -36,7 +36,8 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
     state.seen_action_keys.append(action.key)
     if action.action is ActionKind.CREATE_CHANNEL and dedicated.on_click(state, action, effects):
         return
-    if state.ts is None and action.channel and action.message_ts and action.channel != state.dedicated.channel:
+    if (state.ts is None and action.channel and action.message_ts and action.channel != state.dedicated.channel
+            and all(action.channel != d.channel for d in state.dms)):
         # A click on a message from an earlier run of this incident: keep using that message.
         state.channel, state.ts = action.channel, action.message_ts
     reason = _why_not_now(state, action)

@@ -18,6 +18,7 @@ from workflows.channel_models import (
     PostSummary,
     SummaryPosted,
 )
+from workflows.dm_models import DirectMessageOpened, OpenDirectMessage
 from workflows.incident_types import ActionKind, Ref, Snapshot
 
 # ---- events: everything the reducer reacts to ------------------------------------------------------
@@ -125,6 +126,7 @@ class MessagePosted(Model):
     channel: str
     ts: str
     dedicated: bool = False  # the incident message in its dedicated channel
+    dm: str | None = None  # the incident message in this PagerDuty user's direct message
 
 
 class RenderFailed(Model):
@@ -132,6 +134,7 @@ class RenderFailed(Model):
     detail: str
     message_gone: bool = False  # the message was deleted in Slack: the next render posts a new one
     dedicated: bool = False
+    dm: str | None = None  # the direct message to this PagerDuty user (see MessagePosted)
 
 
 class RenderDone(Model):
@@ -190,7 +193,8 @@ Event = Annotated[
     | ChannelCreated
     | ChannelInvited
     | SummaryPosted
-    | ChannelArchived,
+    | ChannelArchived
+    | DirectMessageOpened,
     Field(discriminator="kind"),
 ]
 
@@ -244,6 +248,6 @@ class TellUser(Model):
 
 Effect = Annotated[
     ReadIncident | ResolveActor | WriteToPagerDuty | TellUser | CreateChannel | InviteToChannel | PostSummary
-    | ArchiveChannel,
+    | ArchiveChannel | OpenDirectMessage,
     Field(discriminator="kind"),
 ]

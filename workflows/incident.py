@@ -22,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.slack import SlackActivities
     from workflows import channel_work, options, search
     from workflows.channel_models import ArchiveChannel, ChannelCreated, CreateChannel, InviteToChannel, PostSummary
+    from workflows.dm_models import OpenDirectMessage
+    from workflows.dm_sync import DirectSyncs
     from workflows.models import (
         ActionKind,
         ActorResolved,
@@ -65,6 +67,8 @@ class IncidentWorkflow:
         self._untold: list[TellUser] = list(inp.untold)
         self._slack_sync = SlackSync(lambda: self._state, self._apply, self._spawn)
         self._dedicated_sync = SlackSync(lambda: self._state, self._apply, self._spawn, dedicated=True)
+        self._direct = DirectSyncs(lambda: self._state, self._apply, self._spawn)  # assignees' direct messages
+        self._direct_messages = False  # set in `run` from its patch
         self._published: tuple[Any, ...] | None = None
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
@@ -83,6 +87,9 @@ class IncidentWorkflow:
     @workflow.signal(name="slack_grant")
     def slack_grant(self, kind: int, channel: str = "") -> None:
         """The shared Slack budget's turn for one call (workflows/pacing.py), for the message in `channel`."""
+        if self._direct.granted(kind, channel):
+            self._tasks.poked = True
+            return
         mine = channel and channel == self._state.dedicated.channel and channel != self._state.channel
         (self._dedicated_sync if mine else self._slack_sync).granted(kind)
         self._tasks.poked = True
@@ -97,14 +104,20 @@ class IncidentWorkflow:
         bounded, replies_clear = workflow.patched("slack-turn-bound"), workflow.patched("reply-clears-429-wait")
         pending_after_auth = workflow.patched("pending-after-auth")
         raise_status = workflow.patched("status-raises-ask")
-        for sync in (self._slack_sync, self._dedicated_sync):
+
+        def configure(sync: SlackSync) -> None:
             sync.turns.bounded, sync.replies_clear_wait = bounded, replies_clear
             sync.turns.raise_status = raise_status
             sync.pending_after_auth = pending_after_auth
+
+        for sync in (self._slack_sync, self._dedicated_sync):
+            configure(sync)
+        self._direct.configure = configure
         remember = workflow.patched("message-memo")
         self._channel_timeline = workflow.patched("channel-timeline")
         summarize = workflow.patched("incident-summary")
         self._name_synced = workflow.patched("webhook-names-synced-status")
+        self._direct_messages = workflow.patched("direct-messages")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
         for tell in self._untold:
@@ -114,13 +127,15 @@ class IncidentWorkflow:
                 self._apply(self._inbox.pop(0))
             self._slack_sync.sync()
             self._dedicated_sync.sync()
+            self._direct.sync()
             self._published = search.publish(self._state, self._published, summarize)
             if remember:
                 self._remembered = search.remember_message(self._state, self._remembered)
             if self._state.finished and not self._tasks:
                 return self._state
             if (workflow.info().is_continue_as_new_suggested() and not self._slack_sync.posting
-                    and not self._dedicated_sync.posting and self._state.dedicated.phase != "creating"
+                    and not self._dedicated_sync.posting and not self._direct.posting
+                    and self._state.dedicated.phase != "creating"
                     and not self._state.dedicated.summarizing
                     and workflow.all_handlers_finished()):
                 # Nothing in flight holds the incident's decisions: the new run asks again for reads and
@@ -151,7 +166,7 @@ class IncidentWorkflow:
 
     async def _wait(self) -> None:
         deadline = None if self._state.finished else next_deadline(self._state)
-        for sync in (self._slack_sync, self._dedicated_sync):
+        for sync in (self._slack_sync, self._dedicated_sync, *self._direct):
             retry = sync.wake_at()
             if retry is not None and (deadline is None or retry < deadline):
                 deadline = retry
@@ -177,7 +192,8 @@ class IncidentWorkflow:
 
     def _apply(self, event: Event) -> None:
         try:
-            self._state, effects = reduce(self._state, event, workflow.now(), name_synced=self._name_synced)
+            self._state, effects = reduce(self._state, event, workflow.now(), name_synced=self._name_synced,
+                                          direct_messages=self._direct_messages)
         except Exception as exc:
             workflow.logger.exception("incident %s: %s could not be handled", self._state.incident_id, event.kind)
             self._state, effects = reduce(self._state, Unexpected(detail=f"{event.kind}: {exc!r}"), workflow.now())
@@ -200,6 +216,8 @@ class IncidentWorkflow:
                 await self._write(effect)
             case TellUser():
                 await self._tell(effect)
+            case OpenDirectMessage():
+                self._feed(await self._direct.open(effect))
             case CreateChannel() | InviteToChannel() | PostSummary() | ArchiveChannel():
                 result = await channel_work.run(effect)
                 if isinstance(result, ChannelCreated) and self._channel_timeline:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from workflows.base import Model
 from workflows.channel_models import ChannelPolicy, Dedicated
+from workflows.dm_models import DirectMessage
 from workflows.events import Event, PdEvent, Person, TellUser
 from workflows.incident_types import ActionKind, Ref, Snapshot, Status, Timing
 
@@ -143,6 +144,7 @@ class IncidentState(Model):
     snoozed_until: datetime | None = None
     audit: list[AuditEntry] = Field(default_factory=list)
     finished: bool = False
+    dms: list[DirectMessage] = Field(default_factory=list)  # direct messages to assignees (workflows/direct.py)
 
     @property
     def status(self) -> Status | None:

@@ -22,9 +22,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import options
     from workflows.budget import Kind, SlackDone, SlackThrottled
     from workflows.channel_models import ChannelArchived
+    from workflows.direct import find as find_dm
     from workflows.models import Event, IncidentState, MessagePosted, RenderDone, RenderFailed, RepliesPosted, Reply
     from workflows.turns import Turns, failure_text
-    from workflows.view import MessageView, message_view
+    from workflows.view import MessageView, dm_view, message_view
 
 RENDER_BACKOFF_FIRST = timedelta(seconds=5)
 RENDER_BACKOFF_MAX = timedelta(minutes=10)
@@ -63,13 +64,15 @@ def replies_for(state: IncidentState, dedicated: bool) -> list[Reply]:
 
 
 class SlackSync:
-    """Bookkeeping of what one message shows (the service channel's, or with `dedicated` the one in the
-    incident's own channel); `apply` feeds results to the reducer, `spawn` runs a task."""
+    """Bookkeeping of what one message shows (the service channel's, with `dedicated` the one in the
+    incident's own channel, with `dm` the one in that PagerDuty user's direct message); `apply` feeds results
+    to the reducer, `spawn` runs a task."""
 
     def __init__(self, state: Callable[[], IncidentState], apply: Callable[[Event], None],
-                 spawn: Callable[[Awaitable[None]], None], dedicated: bool = False) -> None:
+                 spawn: Callable[[Awaitable[None]], None], dedicated: bool = False, dm: str | None = None) -> None:
         self._state, self._apply, self._spawn = state, apply, spawn
         self.dedicated = dedicated
+        self.dm = dm
         self._rendered: MessageView | None = None
         self._rendering = self._replying = self._posting = False
         self._failures = 0
@@ -89,11 +92,17 @@ class SlackSync:
 
     def where(self, state: IncidentState) -> tuple[str | None, str | None]:
         """The message's channel and ts (None until posted)."""
+        if self.dm is not None:
+            dm = find_dm(state, self.dm)
+            return (dm.channel, dm.ts) if dm else (None, None)
         if self.dedicated:
             return state.dedicated.channel, state.dedicated.ts
         return state.channel, state.ts
 
     def _view(self, state: IncidentState) -> MessageView | None:
+        if self.dm is not None:
+            dm = find_dm(state, self.dm)
+            return dm_view(state, dm, pending_after_auth=self.pending_after_auth) if dm else None
         if not self.dedicated:
             return message_view(state, pending_after_auth=self.pending_after_auth)
         if not state.dedicated.active:
@@ -115,7 +124,7 @@ class SlackSync:
         waiting = self.retry_at is not None and workflow.now() < self.retry_at
         if view is not None and not self._rendering and not waiting:
             if ts is None:
-                target = channel if self.dedicated else self.turns.route
+                target = channel if self.dedicated or self.dm else self.turns.route
                 if self.turns.take(Kind.POST, view, target):
                     self._rendering = self._posting = True
                     self._spawn(self._post(view, target or ""))
@@ -124,7 +133,8 @@ class SlackSync:
                 if self.turns.take(Kind.STATUS if status else Kind.UPDATE, view, channel):
                     self._rendering = True
                     self._spawn(self._update(view, channel or "", ts))
-        replies_wait = (ts is not None and bool(replies_for(state, self.dedicated)) and not self._replying
+        replies_wait = (ts is not None and self.dm is None and bool(replies_for(state, self.dedicated))
+                        and not self._replying
                         and view is not None and not waiting)
         if replies_wait and view is not None and self.turns.take(Kind.REPLY, view, channel):
             self._replying = True
@@ -146,9 +156,9 @@ class SlackSync:
             self._apply(ChannelArchived())
             return
         gone = failure_type(exc) == "SlackMessageGone"
-        self._apply(RenderFailed(detail=failure_text(exc), message_gone=gone, dedicated=self.dedicated))
-        if gone:
-            return  # deleted in Slack: post a new message at once
+        self._apply(RenderFailed(detail=failure_text(exc), message_gone=gone, dedicated=self.dedicated, dm=self.dm))
+        if gone or self.dm is not None:
+            return  # deleted in Slack: post a new message at once (a direct message that failed: given up)
         self._failures += 1
         delay = min(RENDER_BACKOFF_FIRST * 2 ** min(self._failures - 1, 10), RENDER_BACKOFF_MAX)
         self.retry_at = workflow.now() + delay
@@ -180,11 +190,11 @@ class SlackSync:
         return True
 
     async def _post(self, view: MessageView, channel: str) -> None:
-        request = PostRequest(view=view, channel=channel if self.dedicated else None)
+        request = PostRequest(view=view, channel=channel if self.dedicated or self.dm else None)
         try:
             posted: MessagePosted = await self._slack(SlackActivities.post_message, request, Kind.POST, channel)
             self._succeeded(view)
-            self._apply(posted.model_copy(update={"dedicated": self.dedicated}))
+            self._apply(posted.model_copy(update={"dedicated": self.dedicated, "dm": self.dm}))
         except ActivityError as exc:
             if not self._rate_limited(exc, Kind.POST, channel):
                 self._failed(exc, "posted")
@@ -196,7 +206,7 @@ class SlackSync:
             await self._slack(SlackActivities.update_message, UpdateRequest(channel=channel, ts=ts, view=view),
                               Kind.UPDATE, channel)
             self._succeeded(view)
-            if self._state().render_error is not None:
+            if self._state().render_error is not None and self.dm is None:
                 self._apply(RenderDone())
         except ActivityError as exc:
             if not self._rate_limited(exc, Kind.UPDATE, channel):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows import controls, dedicated, timeline
+from workflows import controls, dedicated, direct, timeline
 from workflows.changes import (
     apply_status,
     audit,
@@ -30,6 +30,7 @@ from workflows.changes import (
 )
 from workflows.channel_models import ChannelArchived, ChannelCreated, ChannelInvited, SummaryPosted
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
+from workflows.dm_models import DirectMessageOpened
 from workflows.models import (
     ActorResolved,
     Command,
@@ -74,9 +75,11 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 
 Result = tuple[IncidentState, list[Effect]]
-def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True) -> Result:
+def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
+           direct_messages: bool = False) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
-    webhook could name who made a change first learnt from a read (see `_apply_pd_change`)."""
+    webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
+    `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py)."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
@@ -92,8 +95,8 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
             _on_planned(new, event)
         case IncidentRead():
             on_read(new, event, now, effects)
-        case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted():
-            _on_slack_result(new, event)
+        case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted() | DirectMessageOpened():
+            _on_slack_result(new, event, now)
         case Resumed() | Recalled():
             _on_new_run(new, event, now, effects)
         case Unexpected():
@@ -104,6 +107,7 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
         case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
+    direct.after(new, effects, enabled=direct_messages)
     _trim(new, now)
     return new, effects
 
@@ -113,6 +117,7 @@ def _on_new_run(state: IncidentState, event: Resumed | Recalled, now: datetime, 
         on_recalled(state, now, effects)
     else:
         on_resumed(state, effects)
+        direct.resumed(state, effects)
 
 
 def _on_planned(state: IncidentState, event: EscalationPlanned) -> None:
@@ -122,8 +127,13 @@ def _on_planned(state: IncidentState, event: EscalationPlanned) -> None:
         planned.expected_assignee_ids = list(event.user_ids)
 
 
-def _on_slack_result(state: IncidentState, event: MessagePosted | RenderDone | RenderFailed | RepliesPosted) -> None:
+def _on_slack_result(state: IncidentState, event: MessagePosted | RenderDone | RenderFailed | RepliesPosted
+                     | DirectMessageOpened, now: datetime) -> None:
     match event:
+        case DirectMessageOpened():
+            direct.on_opened(state, event, now)
+        case MessagePosted() | RenderFailed() if event.dm is not None:
+            direct.on_slack_result(state, event, now)
         case MessagePosted() if event.dedicated:
             if state.dedicated.channel == event.channel:
                 state.dedicated.ts, state.render_error = event.ts, None
@@ -167,6 +177,7 @@ def _fresh(state: IncidentState) -> IncidentState:
         "dedicated": state.dedicated.model_copy(update={
             "people": list(state.dedicated.people), "invited_pd": list(state.dedicated.invited_pd),
             "invited": list(state.dedicated.invited), "askers": list(state.dedicated.askers)}),
+        "dms": [d.model_copy() for d in state.dms],
     })
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from workflows.dm_models import DirectMessage
 from workflows.models import ActionKind, CommandPhase, IncidentState, Model, Ref, Status
 from workflows.slack_text import escape
 from workflows.timeline import VERB_DOING, VERB_DONE
@@ -33,6 +34,8 @@ class MessageView(Model):
     dedicated_channel: str | None = None
     dedicated_archived: bool = False
     short: bool = False
+    # In a person's direct message: whether they are (still) assigned; None in channels.
+    assigned_to_reader: bool | None = None
 
 
 def message_view(state: IncidentState, dedicated: bool = False,
@@ -93,6 +96,15 @@ def message_view(state: IncidentState, dedicated: bool = False,
         outcome=outcome,
         **_channel_fields(state, dedicated),
     )
+
+
+def dm_view(state: IncidentState, dm: DirectMessage, pending_after_auth: bool = False) -> MessageView | None:
+    """The message in an assignee's direct message: the incident in full, with its controls, and whether the
+    person is still assigned. None until the conversation is open."""
+    if dm.phase != "open" or dm.channel is None:
+        return None
+    view = message_view(state, dedicated=True, pending_after_auth=pending_after_auth)
+    return view.model_copy(update={"assigned_to_reader": dm.assigned}) if view is not None else None
 
 
 def _channel_fields(state: IncidentState, dedicated: bool) -> dict[str, Any]:

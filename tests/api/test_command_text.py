@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.command_text import Act, Help, Invalid, Mine, OnCall, OpenIncidents, Trigger, parse
+from api.command_text import Act, Help, Invalid, Mine, Notify, OnCall, OpenIncidents, Trigger, parse
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -28,6 +28,9 @@ from api.command_text import Act, Help, Invalid, Mine, OnCall, OpenIncidents, Tr
     ("ack 7", Act("acknowledge", 7)),
     ("acknowledge #12", Act("acknowledge", 12)),
     ("Resolve  3", Act("resolve", 3)),
+    ("notify", Notify()),
+    ("notify ON", Notify(on=True)),
+    (" notify  off ", Notify(on=False)),
 ])
 def test_parses(text: str, expected: object) -> None:
     assert parse(text) == expected
@@ -46,6 +49,7 @@ def test_parses(text: str, expected: object) -> None:
     ("ack 1 2", "Write its number"),
     ('"mine"', "Start with a subcommand"),
     ("trigger svc " + "x" * 1025, "at most 1024"),
+    ("notify yes", "`/pd notify on`"),
 ])
 def test_refuses_with_a_reason(text: str, says: str) -> None:
     result = parse(text)

@@ -63,7 +63,8 @@ SEARCH_ATTRIBUTES = {
     "IncidentSummary": "Keyword",
 }
 SLACK_BOT_SCOPES = {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "channels:read",
-                    "channels:manage", "groups:write", "groups:read", "usergroups:read", "usergroups:write"}
+                    "channels:manage", "groups:write", "groups:read", "usergroups:read", "usergroups:write",
+                    "im:write"}
 TIMING_KEYS = {
     "action_deadline_seconds",
     "confirmation_deadline_seconds",

@@ -12,7 +12,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from ops.sandbox import Sandbox, sandbox_config
-from settings import Channels, Timing
+from settings import Channels, Notifications, Timing
 from simulators._slack_model import Message
 
 T = TypeVar("T")
@@ -28,10 +28,12 @@ async def make_sandbox(dev_env: WorkflowEnvironment) -> SandboxFactory:
     address = dev_env.client.service_client.config.target_host
 
     def make(timing: Timing | None = None, channels: Channels | None = None,
-             **kwargs: Any) -> AbstractAsyncContextManager[Sandbox]:
-        config = sandbox_config(timing) if timing or channels else None
+             notifications: Notifications | None = None, **kwargs: Any) -> AbstractAsyncContextManager[Sandbox]:
+        config = sandbox_config(timing) if timing or channels or notifications else None
         if config is not None and channels is not None:
             config = config.model_copy(update={"channels": channels})
+        if config is not None and notifications is not None:
+            config = config.model_copy(update={"notifications": notifications})
         return Sandbox(address, task_queue=f"e2e-{uuid.uuid4().hex[:8]}", config=config, **kwargs)
 
     return make

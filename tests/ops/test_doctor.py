@@ -114,9 +114,10 @@ def test_required_scopes_match_the_manifest() -> None:
     manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == MANIFEST_SLACK_SCOPES
     # Every install needs these; the incident channel scopes only where the config creates channels, the user
-    # group scopes only where it has [oncall_groups].
+    # group scopes only where it has [oncall_groups], the DM scope unless direct messages are off.
     optional = MANIFEST_SLACK_SCOPES - REQUIRED_SLACK_SCOPES
-    assert optional == {"channels:manage", "groups:write", "groups:read", "usergroups:read", "usergroups:write"}
+    assert optional == {"channels:manage", "groups:write", "groups:read", "usergroups:read", "usergroups:write",
+                        "im:write"}
 
 
 def test_manifest_check_names_a_missing_channel_scope(tmp_path: Path) -> None:
@@ -135,7 +136,8 @@ async def test_all_green_against_the_simulators(make_settings: MakeSettings) -> 
     assert exit_code(checks) == 0
     assert set(by_name(checks)) == {
         "Config file", "Slack app manifest", "PagerDuty services",
-        "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack signing secret", "Slack channel C0DEFAULT",
+        "Slack bot token", "Slack scopes", "Slack channel scopes", "Slack direct message scope",
+        "Slack signing secret", "Slack channel C0DEFAULT",
         "Slack channel C0PAYMENTS", "PagerDuty credential", "PagerDuty API token", "PagerDuty incidents",
         "PagerDuty users",
         "PagerDuty webhook secrets", "PagerDuty webhook subscription", "Temporal server",
@@ -212,6 +214,20 @@ async def test_user_group_scopes_are_checked_only_when_oncall_groups_are_configu
     checks = await run_checks(make_settings(groups))
     assert failures(checks) == []
     assert by_name(checks)["Slack user group scopes"].detail == "usergroups:read, usergroups:write (@payments-oncall)"
+
+
+async def test_direct_messages_need_im_write_unless_they_are_off(sims: Sims, make_settings: MakeSettings) -> None:
+    sims.slack.scopes.remove("im:write")
+    checks = await run_checks(make_settings())  # the default: "opt_in"
+    check = by_name(checks)["Slack direct message scope"]
+    assert failures(checks) == ["Slack direct message scope"]
+    assert check.detail == ('[notifications] direct_messages = "opt_in" sends assignees direct messages, but the bot '
+                            "token lacks im:write")
+    assert "Add im:write under oauth_config.scopes.bot" in check.fix and "reinstall the app" in check.fix
+    checks = await run_checks(make_settings('\n[notifications]\ndirect_messages = "off"'))
+    assert failures(checks) == []
+    assert by_name(checks)["Slack direct message scope"].detail == (
+        'none needed: [notifications] direct_messages = "off" sends no direct messages')
 
 
 async def test_no_channel_scopes_needed_when_dedicated_is_never(sims: Sims, make_settings: MakeSettings) -> None:
