@@ -28,9 +28,16 @@ from workflows.changes import (
     take_details,
     trim_additive,
 )
-from workflows.channel_models import ChannelArchived, ChannelCreated, ChannelInvited, SummaryPosted
+from workflows.channel_models import (
+    ChannelArchived,
+    ChannelCreated,
+    ChannelInvited,
+    ConferenceLinkSet,
+    SummaryPosted,
+)
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.models import (
+    ActionKind,
     ActorResolved,
     Command,
     CommandPhase,
@@ -52,7 +59,7 @@ from workflows.models import (
     Unexpected,
     WriteOutcome,
 )
-from workflows.policy import EVENT_STATUS, REFUSED_PREFIX, confirms
+from workflows.policy import EVENT_STATUS, REFUSED_PREFIX, STATUS_UPDATE_EVENT, confirms, status_update_key
 from workflows.reads import next_deadline, on_read, on_recalled, on_tick
 
 __all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
@@ -70,20 +77,24 @@ MAX_SHOWN_ADDITIVE = 1000
 # A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
 RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.delegated"}
 # Changes that add to the incident rather than replace something: each is shown once, in any order.
-ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.responder.replied"}
+ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.responder.replied",
+                   STATUS_UPDATE_EVENT}
 
 
 Result = tuple[IncidentState, list[Effect]]
-def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True) -> Result:
+def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
+           status_updates: bool = True) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
-    webhook could name who made a change first learnt from a read (see `_apply_pd_change`)."""
+    webhook could name who made a change first learnt from a read (see `_apply_pd_change`); `status_updates`
+    is False only for runs that met a status update webhook before the bridge showed them (see
+    `workflows/incident.py`): for those the webhook stays unshown, and the Update status control says why."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
-            _on_pd_event(new, event, now, effects, name_synced)
+            _on_pd_event(new, event, now, effects, name_synced, status_updates)
         case SlackAction():
-            on_slack_action(new, event, now, effects)
+            _on_slack(new, event, now, effects, status_updates)
         case ActorResolved():
             on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
@@ -101,11 +112,19 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
             request_read(new, "the bridge hit an unexpected error", effects)
         case Tick():
             on_tick(new, now, effects)
-        case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived():
+        case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived() | ConferenceLinkSet():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
     _trim(new, now)
     return new, effects
+
+
+def _on_slack(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect],
+              status_updates: bool) -> None:
+    if action.action is ActionKind.STATUS_UPDATE and not status_updates:
+        effects += controls.status_updates_off(action)
+    else:
+        on_slack_action(state, action, now, effects)
 
 
 def _on_new_run(state: IncidentState, event: Resumed | Recalled, now: datetime, effects: list[Effect]) -> None:
@@ -174,7 +193,7 @@ def _fresh(state: IncidentState) -> IncidentState:
 
 
 def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
-                 name_synced: bool = True) -> None:
+                 name_synced: bool = True, status_updates: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -187,8 +206,10 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         request_read(state, f"first event for this incident was {event.event_type}", effects)
 
     echo = _echo_of(state, event)
-    if event.event_type in ADDITIVE_EVENTS:
-        key = event.note_id or event.event_id
+    shown = status_updates or event.event_type != STATUS_UPDATE_EVENT
+    if event.event_type in ADDITIVE_EVENTS and shown:
+        key = (status_update_key(event.status_update_id) if event.status_update_id else None) or (
+            event.note_id or event.event_id)
         if not remember_additive(state, key, event.occurred_at) and echo is None:
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
@@ -203,7 +224,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         # one shown then. Its facts are applied; the thread does not tell it twice.
         audit(state, now, event.event_id, f"{event.event_type} older than the events remembered: not shown again")
     else:
-        line = controls.outside_line(state, event)
+        line = controls.outside_line(state, event) if shown else None
         if line is not None:
             reply(state, line)
     if fresh and event.agent is not None and event.event_type in EVENT_STATUS:
@@ -227,6 +248,9 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
     """The command this webhook confirms; a note's own command (by note id) before any match by text."""
     if event.note_id and any(c.note_id == event.note_id for c in state.commands):
         return next((c for c in state.commands if c.note_id == event.note_id and confirms(c, event)), None)
+    if event.status_update_id and any(c.status_update_id == event.status_update_id for c in state.commands):
+        return next((c for c in state.commands
+                     if c.status_update_id == event.status_update_id and confirms(c, event)), None)
     # A click still waiting for its echo before one reported failed (whose write may have landed after all).
     ordered = sorted(state.commands, key=lambda c: c.phase is CommandPhase.FAILED)
     return next((c for c in ordered if confirms(c, event)), None)
