@@ -9,9 +9,9 @@ from tests.e2e.test_dedicated_channels import CHANNEL, _click, _created, _incide
 
 
 def _link_writes(sb: Sandbox, incident: str) -> list[tuple[dict[str, object], str | None]]:
-    return [(r.json["incident"]["conference_bridge"], r.headers.get("from")) for r in sb.pd.writes()
-            if r.method == "PUT" and r.path == f"/incidents/{incident}" and r.status == 200
-            and "conference_bridge" in (r.json or {}).get("incident", {})]
+    puts = [r for r in sb.pd.writes() if r.method == "PUT" and r.path == f"/incidents/{incident}" and r.status == 200]
+    changes = [((r.json or {}).get("incident") or {}, r.headers.get("from")) for r in puts]
+    return [(change["conference_bridge"], sender) for change, sender in changes if "conference_bridge" in change]
 
 
 async def test_the_channel_becomes_the_incidents_conference_link_as_the_clicker(sandbox: Sandbox) -> None:
