@@ -14,7 +14,7 @@ small shared changes in `workflows/changes.py`; nothing else changes `IncidentSt
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from workflows import controls, dedicated, timeline
 from workflows.changes import (
@@ -26,7 +26,6 @@ from workflows.changes import (
     request_read,
     settle,
     take_details,
-    trim_additive,
 )
 from workflows.channel_models import (
     ChannelArchived,
@@ -59,21 +58,15 @@ from workflows.models import (
     Unexpected,
     WriteOutcome,
 )
-from workflows.policy import EVENT_STATUS, REFUSED_PREFIX, STATUS_UPDATE_EVENT, confirms, status_update_key
+from workflows.policy import EVENT_STATUS, STATUS_UPDATE_EVENT, confirms, status_update_key
 from workflows.reads import next_deadline, on_read, on_recalled, on_tick
+from workflows.trimming import trim
 
 __all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
 
 UNANSWERED = {CommandPhase.SENDING, CommandPhase.RETRYING}
 
-MAX_SEEN_EVENTS = 500
 MAX_SHOWN_REPLIES = 19  # with the heading, the timeline so far goes out as one reply
-MAX_SEEN_ACTIONS = 200
-MAX_SETTLED_COMMANDS = 20
-MAX_AWAITING_ECHO = 200  # settled commands whose echo may still come
-ECHO_DUE_FOR = timedelta(hours=48)  # PagerDuty retries a webhook for up to 48 h
-MAX_AUDIT = 50
-MAX_SHOWN_ADDITIVE = 1000
 # A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
 RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.delegated"}
 # Changes that add to the incident rather than replace something: each is shown once, in any order.
@@ -115,7 +108,7 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
         case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived() | ConferenceLinkSet():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
-    _trim(new, now)
+    trim(new, now)
     return new, effects
 
 
@@ -302,43 +295,3 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
                          effects, after=True)
     # The thread still tells what happened (in the event's own words); only the message keeps the newest.
     return taken != "repeat"
-
-
-def _trim_seen_events(state: IncidentState) -> None:
-    excess = len(state.seen_event_ids) - MAX_SEEN_EVENTS
-    if excess <= 0:
-        return
-    del state.seen_event_ids[:excess]
-    # Times are kept from the end, aligned with the ids (a state from before they were kept has fewer).
-    drop = max(len(state.seen_event_at) - MAX_SEEN_EVENTS, 0)
-    if drop:
-        newest = max(state.seen_event_at[:drop])
-        state.event_floor = max(newest, state.event_floor) if state.event_floor else newest
-        del state.seen_event_at[:drop]
-
-
-def _trim(state: IncidentState, now: datetime) -> None:
-    _trim_seen_events(state)
-    del state.seen_action_keys[:-MAX_SEEN_ACTIONS]
-    del state.audit[:-MAX_AUDIT]
-    trim_additive(state, MAX_SHOWN_ADDITIVE)
-    settled = [c for c in state.commands
-               if c.phase in {CommandPhase.FAILED, CommandPhase.REFUSED} or (c.phase is CommandPhase.APPLIED
-                                                                              and (c.echo_seen or c.confirmed))]
-    # A command whose echo may still come is kept while PagerDuty can still deliver it (it retries for 48 h),
-    # or its echo would be shown as a change made in PagerDuty; a bound keeps the state small regardless.
-    due = [c for c in settled if _echo_due(c, now)][-MAX_AWAITING_ECHO:]
-    kept = {c.id for c in due} | {c.id for c in [c for c in settled if not _echo_due(c, now)][-MAX_SETTLED_COMMANDS:]}
-    drop = {c.id for c in settled} - kept
-    state.commands = [c for c in state.commands if c.id not in drop]
-
-
-def _echo_due(command: Command, now: datetime) -> bool:
-    """Whether PagerDuty may still deliver this command's webhook (so it must stay to be recognised)."""
-    if command.echo_seen or command.phase is CommandPhase.REFUSED or command.settled_at is None:
-        return False
-    if command.already_by is not None or command.nothing_done:
-        return False
-    if command.phase is CommandPhase.FAILED and command.detail.startswith(REFUSED_PREFIX):
-        return False
-    return now - command.settled_at < ECHO_DUE_FOR
