@@ -116,7 +116,8 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
                slack_acts.route, slack_acts.post_notice, budget.ask, turns.turn, recall.recall,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,
                sweep.show_warning, channels.create_channel, channels.invite, channels.post_summary,
-               channels.archive, oncall.sync, oncall.warn, direct.open_direct_message]
+               channels.archive, channels.set_conference_link, oncall.sync, oncall.warn,
+               direct.open_direct_message]
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]],

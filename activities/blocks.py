@@ -25,6 +25,7 @@ class ActionId(StrEnum):
     PRIORITY = "pd_priority"
     ADD_RESPONDER = "pd_add_responder"
     CREATE_CHANNEL = "pd_create_channel"
+    STATUS_UPDATE = "pd_status_update"
 
 
 CONTROLS_BLOCK = "pd_controls"
@@ -32,6 +33,10 @@ NOTE_MODAL = "pd_add_note_modal"
 NOTE_BLOCK = "pd_note"
 NOTE_INPUT = "pd_note_text"
 NOTE_MAX_CHARS = 2000
+STATUS_MODAL = "pd_status_update_modal"
+STATUS_BLOCK = "pd_status"
+STATUS_INPUT = "pd_status_text"
+STATUS_MAX_CHARS = 2000
 
 STATUS_BADGE = {
     Status.TRIGGERED: ":red_circle: Triggered",
@@ -82,6 +87,7 @@ def controls(incident_id: str, number: int | None, status: Status, channel_butto
         {"type": "users_select", "action_id": ActionId.REASSIGN.value,
          "placeholder": {"type": "plain_text", "text": "Reassign to…"}},
         _button("Add note", ActionId.ADD_NOTE, incident_id),
+        _button("Update status", ActionId.STATUS_UPDATE, incident_id),
         resolve,
     ]
     if channel_button:
@@ -185,3 +191,23 @@ def note_modal(incident_id: str, number: int | None, channel: str | None, ts: st
                         "max_length": NOTE_MAX_CHARS},
         }],
     }
+
+
+def status_modal(incident_id: str, number: int | None, channel: str | None, ts: str | None = None) -> dict[str, Any]:
+    """The Update status form: its submission posts a PagerDuty status update as the person."""
+    modal = note_modal(incident_id, number, channel, ts)
+    title = f"Status of #{number}" if number is not None else "Update status"
+    modal.update({
+        "callback_id": STATUS_MODAL,
+        "title": {"type": "plain_text", "text": _clip(title, 24)},
+        "submit": {"type": "plain_text", "text": "Post update"},
+        "blocks": [{
+            "type": "input",
+            "block_id": STATUS_BLOCK,
+            "label": {"type": "plain_text", "text": "Status update (sent by PagerDuty to the incident's subscribers "
+                                                    "as you)"},
+            "element": {"type": "plain_text_input", "action_id": STATUS_INPUT, "multiline": True,
+                        "max_length": STATUS_MAX_CHARS},
+        }],
+    })
+    return modal

@@ -17,11 +17,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
 
 from activities.channel_summary import summary_text
-from activities.errors import SlackError, SlackRateLimited, SlackRefused
+from activities.errors import PagerDutyError, SlackError, SlackRateLimited, SlackRefused
 from activities.identity import Directory
 from activities.pagerduty_api import PagerDutyApi
 from activities.slack import slack_call
-from workflows.channel_models import ArchiveChannel, ChannelCreated, ChannelInvited, CreateChannel, InviteToChannel
+from workflows.channel_models import (
+    ArchiveChannel,
+    ChannelCreated,
+    ChannelInvited,
+    ConferenceLinkSet,
+    CreateChannel,
+    InviteToChannel,
+    SetConferenceLink,
+)
 from workflows.channel_models import PostSummary as PostSummaryRequest
 
 log = logging.getLogger(__name__)
@@ -116,6 +124,7 @@ class ChannelActivities:
         self._client, self._directory, self._pd = client, directory, pd
         self._tier2, self._tier3 = Spacing(tier2_per_minute), Spacing(tier3_per_minute)
         self._bot_user_id: str | None = None
+        self._workspace_url: str | None = None
 
     @activity.defn(name="slack_create_channel")
     async def create_channel(self, request: CreateChannel) -> ChannelCreated:
@@ -154,9 +163,41 @@ class ChannelActivities:
 
     async def _bot_user(self) -> str:
         if self._bot_user_id is None:
-            response = await slack_call("who the bot is", lambda: self._client.auth_test())
-            self._bot_user_id = str(response.get("user_id") or "")
-        return self._bot_user_id
+            await self._who_am_i()
+        return self._bot_user_id or ""
+
+    async def _who_am_i(self) -> None:
+        response = await slack_call("who the bot is", lambda: self._client.auth_test())
+        self._bot_user_id = str(response.get("user_id") or "")
+        self._workspace_url = str(response.get("url") or "")
+
+    async def channel_link(self, channel: str) -> str | None:
+        """`https://<workspace>.slack.com/archives/<channel>`: opens the channel in Slack's app or browser."""
+        if not self._workspace_url:
+            await self._who_am_i()
+        base = (self._workspace_url or "").rstrip("/")
+        return f"{base}/archives/{channel}" if base.startswith("https://") else None
+
+    @activity.defn(name="pd_set_conference_link")
+    async def set_conference_link(self, request: SetConferenceLink) -> ConferenceLinkSet:
+        """The incident's conference link in PagerDuty, as who asked for the channel; a refusal is explained
+        (and logged), never raised: the channel works without it. Transient failures are retried."""
+        url = await self.channel_link(request.channel)
+        if url is None:
+            log.warning("incident %s: no conference link set: Slack's auth.test gave no workspace URL",
+                        request.incident_id, extra={"incident_id": request.incident_id})
+            return ConferenceLinkSet(error="Slack did not say the workspace's address (auth.test url)")
+        try:
+            await self._pd.set_conference_url(request.incident_id, url, request.actor_email)
+        except PagerDutyError as exc:
+            if exc.retryable:
+                raise
+            log.warning("incident %s: conference link not set in PagerDuty: %s", request.incident_id, exc.message,
+                        extra={"incident_id": request.incident_id})
+            return ConferenceLinkSet(url=url, error=exc.message)
+        log.info("incident %s: conference link set to %s", request.incident_id, url,
+                 extra={"incident_id": request.incident_id})
+        return ConferenceLinkSet(url=url)
 
     async def _made_already(self, name: str, private: bool) -> str | None:
         """The id of an open channel named `name` that this bot created, if there is one.

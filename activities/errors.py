@@ -10,7 +10,8 @@
     │   ├── PagerDutyNotFound        404                                              not retried
     │   ├── PagerDutyRefused         any other 4xx, with PagerDuty's own message       not retried
     │   │   └── PagerDutyScopeMissing  403: the app's token lacks the call's scope      not retried
-    │   └── EscalationExhausted      escalate clicked at the policy's last level      not retried
+    │   ├── EscalationExhausted      escalate clicked at the policy's last level      not retried
+    │   └── StatusUpdateUnsure       a status update that may have been published     not retried
     └── SlackError
         ├── SlackUnavailable         5xx, timeouts, Slack's transient error codes     retried
         ├── SlackRateLimited         429, waits exactly `Retry-After`                  retried
@@ -67,6 +68,11 @@ class PagerDutyNotFound(PagerDutyError):
 
 class PagerDutyRefused(PagerDutyError):
     pass
+
+
+class StatusUpdateUnsure(PagerDutyError):
+    """A status update whose publication PagerDuty did not confirm: it is not sent again (subscribers would be
+    notified twice), and nothing lists status updates to look for it."""
 
 
 class PagerDutyScopeMissing(PagerDutyRefused):

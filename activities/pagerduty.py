@@ -11,8 +11,10 @@ from activities.errors import (
     PD_ALREADY_CODES,
     BridgeError,
     EscalationExhausted,
+    PagerDutyNoAnswer,
     PagerDutyNotFound,
     PagerDutyRefused,
+    StatusUpdateUnsure,
 )
 from activities.escalation import current_level, oncall_levels
 from activities.metrics import ACTIONS
@@ -73,6 +75,9 @@ class PagerDutyActivities:
         activity.logger.info("%s on incident %s as %s", w.action, incident_id, w.actor_email)
         if w.action is ActionKind.NOTE:
             return await self._note(incident_id, w, retry=request.is_retry or _attempt() > 1)
+        if w.action is ActionKind.STATUS_UPDATE:
+            # Only answers that say nothing was done (503, 429) are tried again: see `_status_update`.
+            return await self._status_update(incident_id, w, retry=request.is_retry)
         if w.action is ActionKind.SNOOZE:
             # Snoozing again only restarts the same snooze: a retry cannot double-apply it.
             data = await self._api.snooze(incident_id, int(w.choice or 0), w.actor_email)
@@ -214,6 +219,21 @@ class PagerDutyActivities:
                                         detail="note was already there")
         created = await self._api.create_note(incident_id, content, w.actor_email)
         return WriteOutcome(command_id=w.command_id, result="applied", note_id=str(created.get("id") or ""))
+
+    async def _status_update(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:
+        """Publish it once. PagerDuty lists no status updates to look in, so a try after one whose answer was
+        lost (it may have been published, and its subscribers notified) is not made: the click is reported
+        with that doubt, and the update's webhook, should it come, confirms it."""
+        unsure = ("PagerDuty did not answer whether the status update was published ({}); it was not sent again, "
+                  "so that nobody is notified twice: check the incident in PagerDuty")
+        if retry:
+            raise StatusUpdateUnsure(unsure.format("an earlier attempt got no answer"))
+        try:
+            created = await self._api.create_status_update(incident_id, (w.note or "").strip(), w.actor_email)
+        except PagerDutyNoAnswer as exc:
+            raise StatusUpdateUnsure(unsure.format(exc.message)) from None
+        return WriteOutcome(command_id=w.command_id, result="applied",
+                            status_update_id=str(created.get("id") or "") or None)
 
     @activity.defn(name="pd_escalation_target")
     async def escalation_target(self, request: ReadRequest) -> EscalationTarget:

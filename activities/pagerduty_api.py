@@ -30,7 +30,7 @@ INCIDENT_EVENTS = [
     "incident.triggered", "incident.acknowledged", "incident.unacknowledged", "incident.resolved",
     "incident.reopened", "incident.escalated", "incident.reassigned", "incident.delegated",
     "incident.priority_updated", "incident.annotated", "incident.responder.added",
-    "incident.responder.replied",
+    "incident.responder.replied", "incident.status_update_published",
 ]
 
 
@@ -194,6 +194,18 @@ class PagerDutyApi:
         data = await self._call("POST", f"/incidents/{incident_id}/notes", "add note", actor_email=actor_email,
                                 body={"note": {"content": content}})
         return dict(data.get("note") or {})
+
+    async def create_status_update(self, incident_id: str, message: str, actor_email: str) -> dict[str, Any]:
+        data = await self._call("POST", f"/incidents/{incident_id}/status_updates", "post status update",
+                                actor_email=actor_email, body={"message": message})
+        return dict(data.get("status_update") or {})
+
+    async def set_conference_url(self, incident_id: str, url: str, actor_email: str | None) -> dict[str, Any]:
+        """The incident's conference bridge link (`From` the person it is credited to, when there is one)."""
+        body = {"incident": {"type": "incident_reference", "conference_bridge": {"conference_url": url}}}
+        data = await self._call("PUT", f"/incidents/{incident_id}", "set conference link", actor_email=actor_email,
+                                body=body)
+        return dict(data.get("incident") or {})
 
     async def find_user_by_email(self, email: str) -> dict[str, Any] | None:
         """Exact, case-insensitive email match; PagerDuty's `query` is only a substring filter."""

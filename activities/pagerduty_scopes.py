@@ -21,7 +21,8 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature("incident messages and buttons", ("incidents.read", "incidents.write"),
             "read incidents, their notes and log entries; acknowledge, resolve, reassign, escalate, snooze, add notes "
-            "and responders, set priority, /pd trigger (always with From: the person who clicked)"),
+            "and responders, set priority, post status updates, set the conference link to the incident's channel, "
+            "/pd trigger (always with From: the person who clicked)"),
     Feature("who clicked and who may act", ("users.read", "teams.read", "services.read", "escalation_policies.read"),
             "map Slack people to PagerDuty users by email, and check the incident's teams (its service's and "
             "escalation policy's too)"),

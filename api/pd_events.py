@@ -154,4 +154,7 @@ def _pd_event(event: dict[str, Any], event_type: str, event_id: str, occurred_at
         responder=_ref(data.get("user")) if kind == "incident_responder" else None,
         responder_message=(_text(data.get("message")) or None) if kind == "incident_responder" else None,
         incident_key=(_text(data.get("incident_key")) or "")[:255] or None if kind == "incident" else None,
+        status_update_id=_text(data.get("id")) if kind == "incident_status_update" else None,
+        status_update_message=(_text(data.get("message")) or "") if kind == "incident_status_update" else None,
+        status_update_trimmed=kind == "incident_status_update" and data.get("trimmed") is True,
     )

@@ -15,13 +15,20 @@ from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.blocks import NOTE_BLOCK, note_modal
+from activities.blocks import note_modal, status_modal
 from activities.metrics import INTERACTIONS, WEBHOOKS
 from activities.tell import NotTold, tell_person
 from api.gateway import TemporalRejected, TemporalUnavailable
 from api.pd_events import IgnoredWebhook, MalformedWebhook, parse_webhook
 from api.signatures import verify_pagerduty, verify_slack
-from api.slack_payloads import Ignored, MalformedInteraction, OpenNoteModal, decode_form, parse_interaction
+from api.slack_payloads import (
+    Ignored,
+    MalformedInteraction,
+    OpenNoteModal,
+    decode_form,
+    form_block,
+    parse_interaction,
+)
 from api.trigger_modal import TriggerSubmission
 from workflows.models import SlackAction
 
@@ -133,20 +140,22 @@ async def slack_interaction(request: Request) -> Response:
 async def _open_note_modal(request: Request, action: OpenNoteModal) -> Response:
     # views.open must use the trigger_id within 3 seconds, so this one call happens here, not in Temporal.
     ctx = request.app.state.ctx
+    modal = status_modal if action.status_update else note_modal
+    what = "status update" if action.status_update else "note"
     try:
         await ctx.slack.views_open(trigger_id=action.trigger_id,
-                                   view=note_modal(action.incident_id, None, action.channel, action.message_ts))
+                                   view=modal(action.incident_id, None, action.channel, action.message_ts))
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else f"Slack unreachable: {exc!r}"
         INTERACTIONS.labels("failed", "views_open").inc()
-        log.error("incident %s: could not open the note modal: %s", action.incident_id, error,
+        log.error("incident %s: could not open the %s modal: %s", action.incident_id, what, error,
                   extra={"incident_id": action.incident_id})
         if action.channel and isinstance(exc, SlackApiError):
             _in_background(_tell(ctx.slack, action.channel, action.slack_user,
-                                 f"Slack would not open the note dialog ({error}); "
-                                 "nothing was sent to PagerDuty. Try again, or add the note in PagerDuty."))
+                                 f"Slack would not open the {what} dialog ({error}); "
+                                 f"nothing was sent to PagerDuty. Try again, or post the {what} in PagerDuty."))
         return Response(status_code=200)
-    INTERACTIONS.labels("accepted", "pd_add_note").inc()
+    INTERACTIONS.labels("accepted", "pd_status_update" if action.status_update else "pd_add_note").inc()
     return Response(status_code=200)
 
 
@@ -154,7 +163,8 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
     ctx = request.app.state.ctx
     if action.note is not None and not action.note.strip():
         INTERACTIONS.labels("rejected", "empty_note").inc()
-        return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: "Write something first."}})
+        return JSONResponse({"response_action": "errors",
+                             "errors": {form_block(action.action): "Write something first."}})
     try:
         await ctx.gateway.deliver(action.incident_id, "slack_action", action, ctx.timing, SLACK_RPC_SECONDS,
                                    channels=ctx.channels)
@@ -169,7 +179,7 @@ async def _hand_over(request: Request, action: SlackAction) -> Response:
                 f"The bridge cannot take this action ({exc}). Nothing was sent to PagerDuty; "
                 "act in PagerDuty directly.")
         if action.note is not None:
-            return JSONResponse({"response_action": "errors", "errors": {NOTE_BLOCK: text}})
+            return JSONResponse({"response_action": "errors", "errors": {form_block(action.action): text}})
         _in_background(_tell(ctx.slack, action.channel, action.slack_user, text, action.response_url))
         return Response(status_code=200)
     INTERACTIONS.labels("accepted", action.action.value).inc()

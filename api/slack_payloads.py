@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from activities.blocks import NOTE_BLOCK, NOTE_INPUT, NOTE_MODAL, ActionId, incident_id_from_block
+from activities.blocks import (
+    NOTE_BLOCK,
+    NOTE_INPUT,
+    NOTE_MODAL,
+    STATUS_BLOCK,
+    STATUS_INPUT,
+    STATUS_MODAL,
+    ActionId,
+    incident_id_from_block,
+)
 from api.pd_events import valid_incident_id
 from api.trigger_modal import TRIGGER_MODAL, TriggerSubmission, parse_trigger_submission
 from workflows.models import ActionKind, SlackAction
@@ -40,6 +49,7 @@ class OpenNoteModal:
     channel: str | None
     slack_user: str
     message_ts: str | None = None
+    status_update: bool = False  # the Update status form rather than the note's
 
 
 @dataclass(frozen=True)
@@ -120,11 +130,12 @@ def _block_action(payload: dict[str, Any], user: str) -> Interaction:
     if container.get("is_ephemeral") is True:
         message_ts = None  # a `/pd` answer only its reader sees: never the incident's message
     trigger = _str(payload, "trigger_id", "")
-    if action_id == ActionId.ADD_NOTE:
+    if action_id in (ActionId.ADD_NOTE, ActionId.STATUS_UPDATE):
         if not trigger:
-            raise MalformedInteraction("pd_add_note without trigger_id")
+            raise MalformedInteraction(f"{action_id.value} without trigger_id")
         return OpenNoteModal(incident_id=incident_id, trigger_id=trigger, channel=channel,
-                             slack_user=user, message_ts=message_ts)
+                             slack_user=user, message_ts=message_ts,
+                             status_update=action_id == ActionId.STATUS_UPDATE)
     key = f"{action_id.value}:{_str(action, 'action_ts', 'actions[0].') or trigger}:{user}"
     option = _obj(action, "selected_option", "actions[0].")
     label = _obj(option, "text", "actions[0].selected_option.")
@@ -143,7 +154,7 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     except (ValueError, RecursionError):
         meta = None
     if not isinstance(meta, dict):
-        raise MalformedInteraction("note modal's private_metadata is not the JSON object the bridge wrote")
+        raise MalformedInteraction("the modal's private_metadata is not the JSON object the bridge wrote")
     return meta
 
 
@@ -153,14 +164,29 @@ def _note_submission(payload: dict[str, Any], user: str) -> Interaction:
         raise MalformedInteraction("view_submission payload has no 'view' object")
     if view.get("callback_id") == TRIGGER_MODAL:
         return parse_trigger_submission(view, user)
-    if view.get("callback_id") != NOTE_MODAL:
-        return Ignored(f"view {str(view.get('callback_id'))[:40]!r} is not the bridge's note modal")
+    form = TEXT_FORMS.get(str(view.get("callback_id")))
+    if form is None:
+        return Ignored(f"view {str(view.get('callback_id'))[:40]!r} is not the bridge's note or status update modal")
+    kind, block, field, what = form
     meta = _metadata(view)
     incident_id = _incident(_str(meta, "incident_id", "private_metadata."), "private_metadata.incident_id")
-    values = _obj(_obj(_obj(view, "state", "view."), "values", "view.state."), NOTE_BLOCK, "view.state.values.")
-    note = _obj(values, NOTE_INPUT, f"view.state.values.{NOTE_BLOCK}.").get("value")
-    if note is not None and not isinstance(note, str):
-        raise MalformedInteraction(f"the note ({NOTE_INPUT}.value) must be text")
-    return SlackAction(key=f"note:{_str(view, 'id', 'view.')}", action=ActionKind.NOTE, incident_id=incident_id,
+    values = _obj(_obj(_obj(view, "state", "view."), "values", "view.state."), block, "view.state.values.")
+    text = _obj(values, field, f"view.state.values.{block}.").get("value")
+    if text is not None and not isinstance(text, str):
+        raise MalformedInteraction(f"the {what} ({field}.value) must be text")
+    prefix = "note" if kind is ActionKind.NOTE else kind.value
+    return SlackAction(key=f"{prefix}:{_str(view, 'id', 'view.')}", action=kind, incident_id=incident_id,
                        slack_user=user, channel=_str(meta, "channel", "private_metadata."),
-                       message_ts=_str(meta, "ts", "private_metadata."), note=note or "")
+                       message_ts=_str(meta, "ts", "private_metadata."), note=text or "")
+
+
+# The bridge's forms of typed text: callback_id -> (action, input block, input, what it is called).
+TEXT_FORMS = {
+    NOTE_MODAL: (ActionKind.NOTE, NOTE_BLOCK, NOTE_INPUT, "note"),
+    STATUS_MODAL: (ActionKind.STATUS_UPDATE, STATUS_BLOCK, STATUS_INPUT, "status update"),
+}
+
+
+def form_block(action: ActionKind) -> str:
+    """The input block of the form an action's text was typed in (where Slack shows an error)."""
+    return STATUS_BLOCK if action is ActionKind.STATUS_UPDATE else NOTE_BLOCK

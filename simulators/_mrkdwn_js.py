@@ -18,7 +18,7 @@ EMOJI = {
     "arrows_counterclockwise": "🔄", "rotating_light": "🚨", "label": "🏷️", "sos": "🆘",
     "speech_balloon": "💬", "twisted_rightwards_arrows": "🔀", "x": "❌", "fire": "🔥", "tada": "🎉",
     "bell": "🔔", "link": "🔗", "pager": "📟", "thumbsup": "👍", "white_circle": "⚪", "no_entry": "⛔",
-    "hash": "#\ufe0f\u20e3", "clipboard": "📋", "zzz": "💤", "file_folder": "📁", "alarm_clock": "⏰",
+    "hash": "#\ufe0f\u20e3", "clipboard": "📋", "zzz": "💤", "file_folder": "📁", "alarm_clock": "⏰", "mega": "📣",
 }
 
 SCRIPT = r"""

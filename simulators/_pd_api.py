@@ -17,6 +17,7 @@ from simulators._pd_control import control_routes, json_body
 from simulators._pd_model import Incident, PDError, not_found, now_iso
 from simulators._pd_oauth import OAuthRefusal
 from simulators._pd_schedules import parse_time
+from simulators._pd_status import status_update_routes
 
 if TYPE_CHECKING:
     from simulators.pagerduty import PagerDutySimulator
@@ -349,6 +350,7 @@ def build_app(sim: PagerDutySimulator) -> FastAPI:
     _incident_routes(sim, api, requester)
     _incident_record_routes(sim, api, requester)
     _snooze_route(sim, api, requester)
+    status_update_routes(sim, api, requester)
     _directory_routes(sim, api)
     _org_routes(sim, api)
     _oncall_routes(sim, api)

@@ -49,6 +49,8 @@ def _act(sim: PagerDutySimulator, body: dict[str, Any]) -> None:
             sim.escalate(inc, user, int(body["level"]))
         case "add_note":
             sim.add_note(inc, user, str(body["content"]))
+        case "publish_status_update":
+            sim.publish_status_update(inc, user, str(body["message"]))
         case "reopen":
             sim.reopen(inc, user)
         case "add_responder":

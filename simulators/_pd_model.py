@@ -301,6 +301,7 @@ class PDState:
             "pending_actions": [{"type": "unacknowledge", "at": inc.snoozed_until}] if inc.snoozed_until else [],
             "priority": priority,
             "resolve_reason": None,
+            "conference_bridge": getattr(self, "conference_bridges", {}).get(inc.id),
             "incident_type": {"name": "incident_default"},
             "alert_counts": {"all": 0, "triggered": 0, "resolved": 0},
             "is_mergeable": True,
@@ -329,7 +330,7 @@ class PDState:
             "teams": [self.team_ref(t) for t in inc.team_ids],
             "priority": self.priority_ref(inc.priority_id),
             "urgency": inc.urgency,
-            "conference_bridge": None,
+            "conference_bridge": getattr(self, "conference_bridges", {}).get(inc.id),
             "resolve_reason": None,
             "incident_type": {"name": "incident_default"},
         }

@@ -28,13 +28,15 @@ from simulators._pd_oauth import CredentialsMixin
 from simulators._pd_schedules import ScheduleMixin
 from simulators._pd_seed import Seeding
 from simulators._pd_snooze import SnoozeMixin
+from simulators._pd_status import StatusUpdateMixin
 from simulators._pd_subscriptions import CONSTRUCTOR_SUBSCRIPTION_ID, SubscriptionsMixin
 from simulators._pd_webhooks import Delivery, WebhookEmitter, WebhookTarget, ulid_like
 
 __all__ = ["CONSTRUCTOR_SUBSCRIPTION_ID", "Delivery", "Incident", "PDError", "PagerDutySimulator", "RecordedRequest"]
 
 
-class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixin, CredentialsMixin, ScheduleMixin):
+class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixin, CredentialsMixin, ScheduleMixin,
+                         StatusUpdateMixin):
     """In-memory PagerDuty account; thread-safe (tests drive it from another thread than the server's)."""
 
     def __init__(
@@ -50,6 +52,7 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixi
         SubscriptionsMixin.__init__(self)
         CredentialsMixin.__init__(self)
         ScheduleMixin.__init__(self)
+        StatusUpdateMixin.__init__(self)
         self.token = token
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -317,6 +320,8 @@ class PagerDutySimulator(Seeding, WebhookEmitter, SubscriptionsMixin, SnoozeMixi
                 inc.urgency = changes["urgency"]
             if isinstance(changes.get("title"), str):
                 inc.title = changes["title"]
+            if "conference_bridge" in changes:
+                self.set_conference_bridge(inc.id, changes["conference_bridge"])
             if status == "acknowledged":
                 self.acknowledge(inc.id, user_id)
             elif status == "resolved":

@@ -55,6 +55,11 @@ def pd_event(event_type: str, seconds: float, *, agent: Person | None = ALICE, e
     if event_type == "incident.annotated":
         fields = {"note_id": incident.pop("note_id", f"PNOTE{next(_ids)}"), "note_content": incident.pop("note", "hi")}
         snap = None
+    elif event_type == "incident.status_update_published":
+        fields = {"status_update_id": incident.pop("status_update_id", f"PSU{next(_ids)}"),
+                  "status_update_message": incident.pop("message", "hi"),
+                  "status_update_trimmed": incident.pop("trimmed", False)}
+        snap = None
     else:
         snap = snapshot(status, **incident)
     return PdEvent(

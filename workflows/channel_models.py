@@ -51,6 +51,11 @@ class Dedicated(Model):
     archive_at: When | None = None
     archiving: bool = False
     archived: bool = False
+    # The PagerDuty login email of who asked first (the conference link is set as them), when a person did.
+    created_by_email: str | None = None
+    # The incident's conference link in PagerDuty pointing at this channel: "" not asked for (runs before the
+    # "conference-link" patch), "wanted", "setting", "done" or "failed" (told once in the thread).
+    conference_link: str = ""
 
     @property
     def active(self) -> bool:
@@ -70,6 +75,8 @@ class ChannelCreated(Model):
     error: str | None = None
     # Set by runs with the "channel-timeline" patch: the new channel's thread starts with the timeline so far.
     with_timeline: bool = False
+    # Set by runs with the "conference-link" patch: PagerDuty's conference link for the incident is set to it.
+    set_conference: bool = False
 
 
 class ChannelInvited(Model):
@@ -86,6 +93,14 @@ class SummaryPosted(Model):
 
 class ChannelArchived(Model):
     kind: Literal["channel_archived"] = "channel_archived"
+    error: str | None = None
+
+
+class ConferenceLinkSet(Model):
+    """PagerDuty's answer to setting the incident's conference link to its channel."""
+
+    kind: Literal["conference_link_set"] = "conference_link_set"
+    url: str = ""
     error: str | None = None
 
 
@@ -121,3 +136,12 @@ class PostSummary(Model):
 class ArchiveChannel(Model):
     kind: Literal["archive_channel"] = "archive_channel"
     channel: str
+
+
+class SetConferenceLink(Model):
+    """`conference_bridge.conference_url` of the incident in PagerDuty: a link to its channel."""
+
+    kind: Literal["set_conference_link"] = "set_conference_link"
+    incident_id: str
+    channel: str
+    actor_email: str | None = None  # `From`: who clicked Create channel; None when the policy made the channel

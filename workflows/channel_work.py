@@ -21,9 +21,11 @@ with workflow.unsafe.imports_passed_through():
         ChannelArchived,
         ChannelCreated,
         ChannelInvited,
+        ConferenceLinkSet,
         CreateChannel,
         InviteToChannel,
         PostSummary,
+        SetConferenceLink,
         SummaryPosted,
     )
     from workflows.rendering import failure_text
@@ -33,8 +35,8 @@ CHANNEL_DEADLINE = timedelta(hours=1)  # a storm of channels waits its turn (abo
 # timed out anyway finds the channel it made on the next attempt (activities/channels.py).
 CHANNEL_CALL_TIMEOUT = timedelta(minutes=2)
 
-ChannelEffect = CreateChannel | InviteToChannel | PostSummary | ArchiveChannel
-ChannelResult = ChannelCreated | ChannelInvited | SummaryPosted | ChannelArchived
+ChannelEffect = CreateChannel | InviteToChannel | PostSummary | ArchiveChannel | SetConferenceLink
+ChannelResult = ChannelCreated | ChannelInvited | SummaryPosted | ChannelArchived | ConferenceLinkSet
 
 
 async def run(effect: ChannelEffect) -> ChannelResult:
@@ -52,6 +54,9 @@ async def run(effect: ChannelEffect) -> ChannelResult:
             case ArchiveChannel():
                 await workflow.execute_activity_method(ChannelActivities.archive, effect, **calls)
                 return ChannelArchived()
+            case SetConferenceLink():
+                return await workflow.execute_activity_method(ChannelActivities.set_conference_link, effect,
+                                                              **calls)
     except ActivityError as exc:
         error = failure_text(exc)
         match effect:
@@ -63,3 +68,5 @@ async def run(effect: ChannelEffect) -> ChannelResult:
                 return SummaryPosted(error=error)
             case ArchiveChannel():
                 return ChannelArchived(error=error)
+            case SetConferenceLink():
+                return ConferenceLinkSet(error=error)

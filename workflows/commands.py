@@ -26,7 +26,7 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
-from workflows.policy import EXPECTED_STATUS, REFUSED_PREFIX, refusal
+from workflows.policy import EXPECTED_STATUS, REFUSED_PREFIX, refusal, status_update_key
 from workflows.slack_text import plain
 
 
@@ -72,19 +72,21 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
     who = f"<@{action.slack_user}>"
     if action.action is ActionKind.ACKNOWLEDGE and status is Status.ACKNOWLEDGED:
         return f"{who}, this incident is already acknowledged in PagerDuty; nothing was sent."
-    if action.action is not ActionKind.NOTE and status is Status.RESOLVED:
+    if action.action not in controls.TYPED_ACTIONS and status is Status.RESOLVED:
         return f"{who}, this incident is already resolved in PagerDuty; reopen it there first. Nothing was sent."
     if action.action is ActionKind.REASSIGN and not action.target_slack_user:
         return f"{who}, choose the person to reassign to."
     if action.action is ActionKind.NOTE and not (action.note or "").strip():
         return f"{who}, the note was empty; nothing was sent."
+    if action.action is ActionKind.STATUS_UPDATE and not (action.note or "").strip():
+        return f"{who}, the status update was empty; nothing was sent."
     reason = controls.why_not(state, action)
     if reason is not None:
         return reason
     for command in state.pending_commands():
         if action.action is ActionKind.CREATE_CHANNEL and command.slack_user != action.slack_user:
             continue  # someone else's click: this one waits for the same channel, and is answered with it
-        if command.action is action.action and action.action is not ActionKind.NOTE:
+        if command.action is action.action and action.action not in controls.TYPED_ACTIONS:
             return (
                 f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
                 "the message shows its outcome."
@@ -173,6 +175,16 @@ def _found_done(state: IncidentState, command: Command, outcome: WriteOutcome, n
     reply(state, timeline.found_done(command, outcome.already_by))
 
 
+def _take_ids(state: IncidentState, command: Command, outcome: WriteOutcome, now: datetime) -> None:
+    """The note or status update PagerDuty made for this command: its webhook is then this command's echo."""
+    if outcome.note_id:
+        command.note_id = outcome.note_id
+        remember_additive(state, outcome.note_id, now)
+    if outcome.status_update_id:
+        command.status_update_id = outcome.status_update_id
+        remember_additive(state, status_update_key(outcome.status_update_id), now)
+
+
 def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect]) -> None:
     command = find_command(state, outcome.command_id)
     if command is None:
@@ -185,9 +197,7 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         # this click's note is not written yet. Write it, never taking that note again.
         effects.append(_write(state, command, command.actor, may_have_landed=True))
         return
-    if outcome.note_id:
-        command.note_id = outcome.note_id
-        remember_additive(state, outcome.note_id, now)
+    _take_ids(state, command, outcome, now)
     if outcome.result == "retrying":
         if command.phase in {CommandPhase.RESOLVING, CommandPhase.SENDING, CommandPhase.RETRYING}:
             command.phase, command.detail = CommandPhase.RETRYING, outcome.detail

@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows import timeline
-from workflows.models import ActionKind, Command, IncidentState, PdEvent, SlackAction, Status
+from workflows.models import ActionKind, Command, IncidentState, PdEvent, SlackAction, Status, TellUser
 from workflows.policy import SNOOZE_CHOICES
 from workflows.slack_text import Line
 
 # Changes that add to the incident: a look-alike webhook is never held for the write's answer.
-ADDITIVE_ACTIONS = {ActionKind.NOTE, ActionKind.ADD_RESPONDER}
+ADDITIVE_ACTIONS = {ActionKind.NOTE, ActionKind.ADD_RESPONDER, ActionKind.STATUS_UPDATE}
+# Actions whose text the person typed in a modal: each click is a change of its own, never "already under way".
+TYPED_ACTIONS = {ActionKind.NOTE, ActionKind.STATUS_UPDATE}
 # Actions that name a second person (the Slack user chosen in a users_select).
 TARGETED_ACTIONS = {ActionKind.REASSIGN, ActionKind.ADD_RESPONDER}
 # How late after the snooze's planned end an agentless unacknowledge is still taken for its end. Earlier
@@ -50,6 +52,14 @@ def note_for(state: IncidentState, action: SlackAction) -> str | None:
         return action.note
     number = state.incident.number if state.incident else None
     return f"Please help with #{number}" if number is not None else "Please help with this incident"
+
+
+def status_updates_off(action: SlackAction) -> list[TellUser]:
+    """An Update status click on an incident whose run showed status updates before it could (see reduce)."""
+    text = (f"<@{action.slack_user}>, status updates cannot be posted from Slack for this incident; post it in "
+            "PagerDuty. Nothing was sent.")
+    return [TellUser(channel=action.channel, slack_user=action.slack_user, text=text, action=action.action,
+                     outcome="not_needed", response_url=action.response_url)] if action.channel else []
 
 
 def no_target(command: Command) -> str:

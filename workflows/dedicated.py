@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows import timeline
+from workflows import conference, timeline
 from workflows.changes import audit, reply, settle
 from workflows.channel_models import (
     ArchiveChannel,
@@ -19,6 +19,7 @@ from workflows.channel_models import (
     ChannelArchived,
     ChannelCreated,
     ChannelInvited,
+    ConferenceLinkSet,
     CreateChannel,
     InviteToChannel,
     PostSummary,
@@ -40,7 +41,7 @@ from workflows.slack_text import Line, plain
 
 MAX_PEOPLE = 100
 MAX_ASKERS = 50
-ChannelEvent = ChannelCreated | ChannelInvited | SummaryPosted | ChannelArchived
+ChannelEvent = ChannelCreated | ChannelInvited | SummaryPosted | ChannelArchived | ConferenceLinkSet
 
 
 def link(state: IncidentState) -> str:
@@ -103,6 +104,7 @@ def start(state: IncidentState, command: Command, now: datetime, effects: list[E
         return
     command.phase = CommandPhase.SENDING
     ded.created_by = command.slack_user
+    ded.created_by_email = command.actor.email if command.actor else None
     _create(state, effects)
 
 
@@ -139,6 +141,8 @@ def on_event(state: IncidentState, event: ChannelEvent, now: datetime, effects: 
             hours = state.channels.archive_after_resolve_hours
             if hours > 0 and state.status is Status.RESOLVED:
                 ded.archive_at = now + timedelta(hours=hours)
+        case ConferenceLinkSet():
+            conference.on_set(state, event, now)
         case ChannelArchived():
             ded.archiving, ded.archive_at = False, None
             if event.error is None:
@@ -168,6 +172,7 @@ def _created(state: IncidentState, event: ChannelCreated, now: datetime, effects
         ded.askers = []
         return
     ded.phase, ded.channel, ded.name, ded.error = "ready", event.channel, event.name, None
+    conference.want(state, event)
     audit(state, now, "channel", f"dedicated channel {event.name} ({event.channel}) created")
     for command in clicks:
         settle(command, CommandPhase.APPLIED, now)
@@ -203,6 +208,7 @@ def after(state: IncidentState, event: Event, now: datetime, effects: list[Effec
         return
     if not ded.active or ded.channel is None:
         return
+    conference.after(state, effects)
     invite_pd = [p for p in ded.people if p not in ded.invited_pd]
     invite_slack = [a.slack_user for a in ded.askers if a.slack_user not in ded.invited
                     and (not state.channels.private or a.slack_user == ded.created_by)]
@@ -239,6 +245,7 @@ def resumed(state: IncidentState) -> None:
     """A new run: invitations, the summary and the archive the old run had in flight are asked for again."""
     ded = state.dedicated
     ded.inviting = ded.summarizing = ded.archiving = False
+    conference.resumed(state)
 
 
 def deadline(state: IncidentState) -> datetime | None:
@@ -257,4 +264,5 @@ def on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
 def holds_open(state: IncidentState) -> bool:
     """Work for the channel still to come: the workflow does not finish before it."""
     ded = state.dedicated
-    return ded.phase == "creating" or ded.inviting or ded.summarizing or ded.archiving or deadline(state) is not None
+    return (ded.phase == "creating" or ded.inviting or ded.summarizing or ded.archiving or conference.busy(state)
+            or deadline(state) is not None)

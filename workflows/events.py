@@ -13,9 +13,11 @@ from workflows.channel_models import (
     ChannelArchived,
     ChannelCreated,
     ChannelInvited,
+    ConferenceLinkSet,
     CreateChannel,
     InviteToChannel,
     PostSummary,
+    SetConferenceLink,
     SummaryPosted,
 )
 from workflows.dm_models import DirectMessageOpened, OpenDirectMessage
@@ -39,6 +41,10 @@ class PdEvent(Model):
     responder: Ref | None = None
     responder_message: str | None = None
     incident_key: str | None = None  # incident.triggered: `slack-…` when `/pd trigger` opened it
+    # incident.status_update_published: the status update's id and message (`trimmed`: PagerDuty cut it short).
+    status_update_id: str | None = None
+    status_update_message: str | None = None
+    status_update_trimmed: bool = False
 
 
 class SlackAction(Model):
@@ -110,6 +116,7 @@ class WriteOutcome(Model):
     # On "failed": the first attempt and the last were PagerDuty's own answer that it did nothing (503, 429),
     # so the write did not land, and a change like it since the click is someone's own.
     nothing_done: bool = False
+    status_update_id: str | None = None  # the status update PagerDuty published for this write
 
 
 class EscalationPlanned(Model):
@@ -194,7 +201,8 @@ Event = Annotated[
     | ChannelInvited
     | SummaryPosted
     | ChannelArchived
-    | DirectMessageOpened,
+    | DirectMessageOpened
+    | ConferenceLinkSet,
     Field(discriminator="kind"),
 ]
 
@@ -248,6 +256,6 @@ class TellUser(Model):
 
 Effect = Annotated[
     ReadIncident | ResolveActor | WriteToPagerDuty | TellUser | CreateChannel | InviteToChannel | PostSummary
-    | ArchiveChannel | OpenDirectMessage,
+    | ArchiveChannel | OpenDirectMessage | SetConferenceLink,
     Field(discriminator="kind"),
 ]

@@ -21,7 +21,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.recall import RecallActivities, RecallRequest
     from activities.slack import SlackActivities
     from workflows import channel_work, options, search
-    from workflows.channel_models import ArchiveChannel, ChannelCreated, CreateChannel, InviteToChannel, PostSummary
+    from workflows.channel_models import (
+        ArchiveChannel,
+        ChannelCreated,
+        CreateChannel,
+        InviteToChannel,
+        PostSummary,
+        SetConferenceLink,
+    )
     from workflows.dm_models import OpenDirectMessage
     from workflows.dm_sync import DirectSyncs
     from workflows.models import (
@@ -45,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         WriteOutcome,
         WriteToPagerDuty,
     )
-    from workflows.policy import MAYBE_LANDED, NOTHING_DONE, REFUSED_PREFIX
+    from workflows.policy import MAYBE_LANDED, NOTHING_DONE, REFUSED_PREFIX, about_status_updates
     from workflows.rendering import SlackSync, failure_text, failure_type, last_failure_type, retry_delay
     from workflows.state import next_deadline, reduce
     from workflows.tasks import Tasks
@@ -53,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
 
 # A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
 RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
+NOT_REFUSALS = {"EscalationExhausted", "StatusUpdateUnsure"}
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -75,6 +83,9 @@ class IncidentWorkflow:
         self._remembered: tuple[str | None, str | None] = (None, None)
         self._name_synced = False  # set in `run` from its patch
         self._channel_timeline = False
+        self._conference_link = False  # set in `run` from its patch
+        # None until the run first meets a status update (a click or a webhook): then its patch says (see `_apply`).
+        self._status_updates: bool | None = None
 
     @workflow.signal(name="pd_event")
     def pd_event(self, event: PdEvent) -> None:
@@ -118,6 +129,7 @@ class IncidentWorkflow:
         summarize = workflow.patched("incident-summary")
         self._name_synced = workflow.patched("webhook-names-synced-status")
         self._direct_messages = workflow.patched("direct-messages")
+        self._conference_link = workflow.patched("conference-link")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
         for tell in self._untold:
@@ -191,9 +203,15 @@ class IncidentWorkflow:
             self._inbox.append(Tick())
 
     def _apply(self, event: Event) -> None:
+        if self._status_updates is None and about_status_updates(event):
+            # Asked where the run first meets one, not at its start: a run started before status updates were
+            # shown takes them from here on, while a history that met one before (a webhook then left unshown)
+            # replays as it was recorded.
+            self._status_updates = workflow.patched("status-updates")
         try:
             self._state, effects = reduce(self._state, event, workflow.now(), name_synced=self._name_synced,
-                                          direct_messages=self._direct_messages)
+                                          direct_messages=self._direct_messages,
+                                          status_updates=self._status_updates is not False)
         except Exception as exc:
             workflow.logger.exception("incident %s: %s could not be handled", self._state.incident_id, event.kind)
             self._state, effects = reduce(self._state, Unexpected(detail=f"{event.kind}: {exc!r}"), workflow.now())
@@ -218,10 +236,12 @@ class IncidentWorkflow:
                 await self._tell(effect)
             case OpenDirectMessage():
                 self._feed(await self._direct.open(effect))
-            case CreateChannel() | InviteToChannel() | PostSummary() | ArchiveChannel():
+            case CreateChannel() | InviteToChannel() | PostSummary() | ArchiveChannel() | SetConferenceLink():
                 result = await channel_work.run(effect)
                 if isinstance(result, ChannelCreated) and self._channel_timeline:
                     result = result.model_copy(update={"with_timeline": True})
+                if isinstance(result, ChannelCreated) and self._conference_link:
+                    result = result.model_copy(update={"set_conference": True})
                 self._feed(result)
 
     async def _read(self, effect: ReadIncident) -> IncidentRead:
@@ -305,7 +325,8 @@ class IncidentWorkflow:
                                     nothing_done=gave_up.type == NOTHING_DONE and not effect.may_have_landed))
             return
         except ActivityError as refused:
-            prefix = "" if failure_type(refused) == "EscalationExhausted" else f"{REFUSED_PREFIX}: "
+            # Not PagerDuty's refusal: the escalation had nowhere to go, or a status update may have been published.
+            prefix = "" if failure_type(refused) in NOT_REFUSALS else f"{REFUSED_PREFIX}: "
             if effect.may_have_landed and failure_type(refused) != "EscalationExhausted":
                 # An attempt of the run before may have gone through: this refusal is no proof it did not.
                 self._feed(WriteOutcome(command_id=effect.command_id, result="failed",

@@ -57,6 +57,7 @@ class Command(Model):
     found_done: bool = False
     already_by: Ref | None = None
     note_id: str | None = None
+    status_update_id: str | None = None  # the status update it published, once PagerDuty answered
     escalation_level: int | None = None
     expected_assignee_ids: list[str] = Field(default_factory=list)
     # A webhook that looks like this click's echo but came before PagerDuty answered the write: the same

@@ -21,6 +21,7 @@ class ActionKind(StrEnum):
     ESCALATE = "escalate"
     REASSIGN = "reassign"
     NOTE = "note"
+    STATUS_UPDATE = "status_update"  # a PagerDuty status update (POST /incidents/{id}/status_updates)
     SNOOZE = "snooze"
     PRIORITY = "priority"
     ADD_RESPONDER = "add_responder"

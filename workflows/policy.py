@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from workflows.models import ActionKind, ActorResolved, Command, CommandPhase, PdEvent, Status
+from workflows.models import ActionKind, ActorResolved, Command, CommandPhase, PdEvent, SlackAction, Status
 from workflows.slack_text import escape
 
 # PagerDuty's clock and the worker's are not the same clock; an echo may carry a time slightly before
@@ -17,6 +17,7 @@ ECHO_EVENT_TYPES = {
     ActionKind.ESCALATE: "incident.escalated",
     ActionKind.REASSIGN: "incident.reassigned",
     ActionKind.NOTE: "incident.annotated",
+    ActionKind.STATUS_UPDATE: "incident.status_update_published",
     ActionKind.PRIORITY: "incident.priority_updated",
     ActionKind.ADD_RESPONDER: "incident.responder.added",
     # A snooze has no webhook of its own (none is listed among PagerDuty's v3 event types): it is confirmed
@@ -92,6 +93,11 @@ def confirms(command: Command, event: PdEvent) -> bool:
         return False
     if event.occurred_at < command.issued_at - ECHO_CLOCK_SKEW:
         return False
+    return _same_change(command, event)
+
+
+def _same_change(command: Command, event: PdEvent) -> bool:
+    """Whether the webhook shows what this command asked for (who it named, its priority, its text)."""
     if command.action is ActionKind.ESCALATE and command.expected_assignee_ids:
         named = {a.id for a in event.incident.assignees} if event.incident else set()
         return bool(named & set(command.expected_assignee_ids))
@@ -107,7 +113,32 @@ def confirms(command: Command, event: PdEvent) -> bool:
         if command.note_id and event.note_id:
             return command.note_id == event.note_id
         return (event.note_content or "").strip() == (command.note or "").strip()
+    if command.action is ActionKind.STATUS_UPDATE:
+        return same_status_update(command, event)
     return True
+
+
+STATUS_UPDATE_EVENT = "incident.status_update_published"
+
+
+def about_status_updates(event: object) -> bool:
+    """A status update's click or webhook (the workflow asks its patch when a run first meets one)."""
+    return ((isinstance(event, PdEvent) and event.event_type == STATUS_UPDATE_EVENT)
+            or (isinstance(event, SlackAction) and event.action is ActionKind.STATUS_UPDATE))
+
+
+def status_update_key(status_update_id: str) -> str:
+    """How a status update is remembered among the additive changes shown (apart from note ids)."""
+    return f"status_update:{status_update_id}"
+
+
+def same_status_update(command: Command, event: PdEvent) -> bool:
+    """By the id PagerDuty gave it when the write's answer came first, else by its text (a trimmed webhook
+    carries only the beginning)."""
+    if command.status_update_id and event.status_update_id:
+        return command.status_update_id == event.status_update_id
+    sent, shown = (command.note or "").strip(), (event.status_update_message or "").strip()
+    return sent.startswith(shown) if event.status_update_trimmed and shown else sent == shown
 
 # Which status each status-carrying webhook sets. Other incident events never change status by
 # themselves; if their snapshot disagrees with a newer status, that is a jump to re-read.

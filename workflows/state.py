@@ -14,7 +14,7 @@ small shared changes in `workflows/changes.py`; nothing else changes `IncidentSt
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from workflows import controls, dedicated, direct, timeline
 from workflows.changes import (
@@ -26,12 +26,18 @@ from workflows.changes import (
     request_read,
     settle,
     take_details,
-    trim_additive,
 )
-from workflows.channel_models import ChannelArchived, ChannelCreated, ChannelInvited, SummaryPosted
+from workflows.channel_models import (
+    ChannelArchived,
+    ChannelCreated,
+    ChannelInvited,
+    ConferenceLinkSet,
+    SummaryPosted,
+)
 from workflows.commands import on_actor_resolved, on_resumed, on_slack_action, on_write_outcome
 from workflows.dm_models import DirectMessageOpened
 from workflows.models import (
+    ActionKind,
     ActorResolved,
     Command,
     CommandPhase,
@@ -53,40 +59,37 @@ from workflows.models import (
     Unexpected,
     WriteOutcome,
 )
-from workflows.policy import EVENT_STATUS, REFUSED_PREFIX, confirms
+from workflows.policy import EVENT_STATUS, STATUS_UPDATE_EVENT, confirms, status_update_key
 from workflows.reads import next_deadline, on_read, on_recalled, on_tick
+from workflows.trimming import trim
 
 __all__ = ["EVENT_STATUS", "next_deadline", "reduce"]
 
 UNANSWERED = {CommandPhase.SENDING, CommandPhase.RETRYING}
 
-MAX_SEEN_EVENTS = 500
 MAX_SHOWN_REPLIES = 19  # with the heading, the timeline so far goes out as one reply
-MAX_SEEN_ACTIONS = 200
-MAX_SETTLED_COMMANDS = 20
-MAX_AWAITING_ECHO = 200  # settled commands whose echo may still come
-ECHO_DUE_FOR = timedelta(hours=48)  # PagerDuty retries a webhook for up to 48 h
-MAX_AUDIT = 50
-MAX_SHOWN_ADDITIVE = 1000
 # A webhook whose snapshot says "triggered" after these is explained: PagerDuty re-triggers on them.
 RETRIGGERING_EVENTS = {"incident.escalated", "incident.reassigned", "incident.delegated"}
 # Changes that add to the incident rather than replace something: each is shown once, in any order.
-ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.responder.replied"}
+ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.responder.replied",
+                   STATUS_UPDATE_EVENT}
 
 
 Result = tuple[IncidentState, list[Effect]]
 def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
-           direct_messages: bool = False) -> Result:
+           direct_messages: bool = False, status_updates: bool = True) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
     webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
-    `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py)."""
+    `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py);
+    `status_updates` is False only for runs that met a status update webhook before the bridge showed them
+    (see `workflows/incident.py`): for those the webhook stays unshown, and the Update status control says why."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
-            _on_pd_event(new, event, now, effects, name_synced)
+            _on_pd_event(new, event, now, effects, name_synced, status_updates)
         case SlackAction():
-            on_slack_action(new, event, now, effects)
+            _on_slack(new, event, now, effects, status_updates)
         case ActorResolved():
             on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
@@ -104,12 +107,20 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
             request_read(new, "the bridge hit an unexpected error", effects)
         case Tick():
             on_tick(new, now, effects)
-        case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived():
+        case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived() | ConferenceLinkSet():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
     direct.after(new, effects, enabled=direct_messages)
-    _trim(new, now)
+    trim(new, now)
     return new, effects
+
+
+def _on_slack(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect],
+              status_updates: bool) -> None:
+    if action.action is ActionKind.STATUS_UPDATE and not status_updates:
+        effects += controls.status_updates_off(action)
+    else:
+        on_slack_action(state, action, now, effects)
 
 
 def _on_new_run(state: IncidentState, event: Resumed | Recalled, now: datetime, effects: list[Effect]) -> None:
@@ -185,7 +196,7 @@ def _fresh(state: IncidentState) -> IncidentState:
 
 
 def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
-                 name_synced: bool = True) -> None:
+                 name_synced: bool = True, status_updates: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -198,8 +209,10 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         request_read(state, f"first event for this incident was {event.event_type}", effects)
 
     echo = _echo_of(state, event)
-    if event.event_type in ADDITIVE_EVENTS:
-        key = event.note_id or event.event_id
+    shown = status_updates or event.event_type != STATUS_UPDATE_EVENT
+    if event.event_type in ADDITIVE_EVENTS and shown:
+        key = (status_update_key(event.status_update_id) if event.status_update_id else None) or (
+            event.note_id or event.event_id)
         if not remember_additive(state, key, event.occurred_at) and echo is None:
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
@@ -214,7 +227,7 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
         # one shown then. Its facts are applied; the thread does not tell it twice.
         audit(state, now, event.event_id, f"{event.event_type} older than the events remembered: not shown again")
     else:
-        line = controls.outside_line(state, event)
+        line = controls.outside_line(state, event) if shown else None
         if line is not None:
             reply(state, line)
     if fresh and event.agent is not None and event.event_type in EVENT_STATUS:
@@ -238,6 +251,9 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
     """The command this webhook confirms; a note's own command (by note id) before any match by text."""
     if event.note_id and any(c.note_id == event.note_id for c in state.commands):
         return next((c for c in state.commands if c.note_id == event.note_id and confirms(c, event)), None)
+    if event.status_update_id and any(c.status_update_id == event.status_update_id for c in state.commands):
+        return next((c for c in state.commands
+                     if c.status_update_id == event.status_update_id and confirms(c, event)), None)
     # A click still waiting for its echo before one reported failed (whose write may have landed after all).
     ordered = sorted(state.commands, key=lambda c: c.phase is CommandPhase.FAILED)
     return next((c for c in ordered if confirms(c, event)), None)
@@ -289,43 +305,3 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
                          effects, after=True)
     # The thread still tells what happened (in the event's own words); only the message keeps the newest.
     return taken != "repeat"
-
-
-def _trim_seen_events(state: IncidentState) -> None:
-    excess = len(state.seen_event_ids) - MAX_SEEN_EVENTS
-    if excess <= 0:
-        return
-    del state.seen_event_ids[:excess]
-    # Times are kept from the end, aligned with the ids (a state from before they were kept has fewer).
-    drop = max(len(state.seen_event_at) - MAX_SEEN_EVENTS, 0)
-    if drop:
-        newest = max(state.seen_event_at[:drop])
-        state.event_floor = max(newest, state.event_floor) if state.event_floor else newest
-        del state.seen_event_at[:drop]
-
-
-def _trim(state: IncidentState, now: datetime) -> None:
-    _trim_seen_events(state)
-    del state.seen_action_keys[:-MAX_SEEN_ACTIONS]
-    del state.audit[:-MAX_AUDIT]
-    trim_additive(state, MAX_SHOWN_ADDITIVE)
-    settled = [c for c in state.commands
-               if c.phase in {CommandPhase.FAILED, CommandPhase.REFUSED} or (c.phase is CommandPhase.APPLIED
-                                                                              and (c.echo_seen or c.confirmed))]
-    # A command whose echo may still come is kept while PagerDuty can still deliver it (it retries for 48 h),
-    # or its echo would be shown as a change made in PagerDuty; a bound keeps the state small regardless.
-    due = [c for c in settled if _echo_due(c, now)][-MAX_AWAITING_ECHO:]
-    kept = {c.id for c in due} | {c.id for c in [c for c in settled if not _echo_due(c, now)][-MAX_SETTLED_COMMANDS:]}
-    drop = {c.id for c in settled} - kept
-    state.commands = [c for c in state.commands if c.id not in drop]
-
-
-def _echo_due(command: Command, now: datetime) -> bool:
-    """Whether PagerDuty may still deliver this command's webhook (so it must stay to be recognised)."""
-    if command.echo_seen or command.phase is CommandPhase.REFUSED or command.settled_at is None:
-        return False
-    if command.already_by is not None or command.nothing_done:
-        return False
-    if command.phase is CommandPhase.FAILED and command.detail.startswith(REFUSED_PREFIX):
-        return False
-    return now - command.settled_at < ECHO_DUE_FOR

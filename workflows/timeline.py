@@ -13,6 +13,7 @@ VERB_DONE = {
     ActionKind.ESCALATE: "escalated",
     ActionKind.REASSIGN: "reassigned",
     ActionKind.NOTE: "added a note",
+    ActionKind.STATUS_UPDATE: "posted a status update",
     ActionKind.SNOOZE: "snoozed",
     ActionKind.PRIORITY: "reprioritized",
     ActionKind.ADD_RESPONDER: "responder requested",
@@ -24,6 +25,7 @@ VERB_DOING = {
     ActionKind.ESCALATE: "escalating",
     ActionKind.REASSIGN: "reassigning",
     ActionKind.NOTE: "adding a note",
+    ActionKind.STATUS_UPDATE: "posting a status update",
     ActionKind.SNOOZE: "snoozing",
     ActionKind.PRIORITY: "changing the priority",
     ActionKind.ADD_RESPONDER: "requesting a responder",
@@ -79,6 +81,11 @@ def _additive_line(kind: str, event: PdEvent, line: Line) -> Line | None:
     if kind == "incident.annotated":
         who = _who(event.agent, line)
         return line.add(f":memo: Note by {who} in PagerDuty: {line.typed(event.note_content or '')}")
+    if kind == "incident.status_update_published":
+        who = _who(event.agent, line)
+        cut = " (shortened by PagerDuty)" if event.status_update_trimmed else ""
+        return line.add(f":mega: Status update by {who} in PagerDuty: "
+                        f"{line.typed(event.status_update_message or '')}{cut}")
     responder = [event.responder] if event.responder else []
     if kind == "incident.responder.added":
         who = _who(event.agent, line)
@@ -106,6 +113,8 @@ def command_done(command: Command, incident: Snapshot | None, late: bool = False
         line.add(f":busts_in_silhouette: Reassigned to {target} by {who} from Slack")
     elif command.action is ActionKind.NOTE:
         line.add(f":memo: Note by {who} from Slack: {line.typed(command.note or '')}")
+    elif command.action is ActionKind.STATUS_UPDATE:
+        line.add(f":mega: Status update by {who} from Slack: {line.typed(command.note or '')}")
     elif command.action in CONTROL_LINES:
         CONTROL_LINES[command.action](command, line, who)
     elif command.action is ActionKind.ESCALATE:
@@ -187,3 +196,9 @@ def channel_failed(detail: str) -> Line:
 def channel_invite_failed(detail: str) -> Line:
     line = Line()
     return line.add(f":warning: Not everyone could be invited to this channel: {line.typed(detail)}")
+
+
+def conference_link_failed(detail: str) -> Line:
+    line = Line()
+    return line.add(f":warning: PagerDuty's conference link for the incident could not be set to this channel: "
+                    f"{line.typed(detail)}. The channel works as before.")

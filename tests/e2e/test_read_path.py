@@ -12,7 +12,8 @@ async def test_trigger_posts_one_message_in_the_routed_channel(sandbox: Sandbox)
     assert message.text.startswith("[TRIGGERED] #1 Checkout latency above SLO")
     actions = [b for b in message.blocks if b["type"] == "actions"]
     assert {e["action_id"] for e in actions[0]["elements"]} == {
-        "pd_acknowledge", "pd_escalate", "pd_reassign", "pd_add_note", "pd_resolve", "pd_create_channel"}
+        "pd_acknowledge", "pd_escalate", "pd_reassign", "pd_add_note", "pd_status_update", "pd_resolve",
+        "pd_create_channel"}
     assert all(e.get("value", incident) == incident for e in actions[0]["elements"])
     assert root_messages(sandbox, "C0DEFAULT") == []
 

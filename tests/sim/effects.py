@@ -41,6 +41,7 @@ from workflows.models import (
 from workflows.policy import ECHO_CLOCK_SKEW, MAYBE_LANDED
 
 DEDICATED = "C0DEDIC1"  # the incident's own channel, when one is created
+UNSURE = "PagerDuty did not answer whether the status update was published; it was not sent again"
 Fault = Literal["ok", "stale", "error", "refused", "unavailable", "timeout_applied"]
 FAULTS: tuple[Fault, ...] = ("ok", "stale", "error", "refused", "unavailable", "timeout_applied")
 
@@ -125,6 +126,10 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     retry = job.attempts > 0
     job.attempts += 1
     landed = job.unanswered or w.may_have_landed  # whether an earlier attempt may have landed
+    if w.action is ActionKind.STATUS_UPDATE and fault == "timeout_applied" and not landed:
+        # A status update that got no answer is reported at once, never sent again (activities/pagerduty.py).
+        _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")
+        return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=UNSURE)], True
     if fault in {"unavailable", "timeout_applied"}:
         if fault == "timeout_applied":
             _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")
@@ -183,6 +188,8 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
     done = WriteOutcome(command_id=w.command_id, result="applied")
     if w.action is ActionKind.NOTE:
         return _note(w, pd, now, landed, tag)
+    if w.action is ActionKind.STATUS_UPDATE:
+        return _status_update(w, pd, now, landed, tag)
     if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE,
                                                       ActionKind.ADD_RESPONDER, ActionKind.SNOOZE}:
         return WriteOutcome(command_id=w.command_id, result="failed",
@@ -241,6 +248,14 @@ def _escalated_already(w: WriteToPagerDuty, pd: PagerDuty, landed: bool) -> Writ
     return WriteOutcome(command_id=w.command_id, result="already", detail="already escalated",
                         already_by=by.ref if by else None, snapshot=pd.snapshot(),
                         status_changed_at=pd.rest_status_changed_at())
+
+
+def _status_update(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
+    """As the activity: never published again after an attempt that may have been."""
+    if landed:
+        return WriteOutcome(command_id=w.command_id, result="failed", detail=f"{UNSURE} {MAYBE_LANDED}")
+    update_id = pd.publish_status_update(now, (w.note or "").strip(), BY_PD_ID[w.actor_pd_id], tag)
+    return WriteOutcome(command_id=w.command_id, result="applied", status_update_id=update_id)
 
 
 def _note(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:

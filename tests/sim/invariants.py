@@ -21,6 +21,7 @@ FROM_SLACK = [
     (re.compile(r"^:busts_in_silhouette: Reassigned to .*? by <@(\w+)> from Slack"), "incident.reassigned"),
     (re.compile(r"^:arrow_double_up: Escalated by <@(\w+)> from Slack"), "incident.escalated"),
     (re.compile(r"^:memo: Note by <@(\w+)> from Slack: "), "incident.annotated"),
+    (re.compile(r"^:mega: Status update by <@(\w+)> from Slack: "), "incident.status_update_published"),
     (re.compile(r"^:label: Priority set to .*? by <@(\w+)> from Slack"), "incident.priority_updated"),
     (re.compile(r"^:zzz: Snoozed for .*? by <@(\w+)> from Slack"), "snooze"),
     (re.compile(r"^:sos: <@(\w+)> asked .*? to respond, from Slack"), "incident.responder.added"),
@@ -34,12 +35,14 @@ IN_PAGERDUTY = [
     (re.compile(r"^:busts_in_silhouette: Reassigned by (.+?) in PagerDuty to"), "incident.reassigned"),
     (re.compile(r"^:label: Priority changed to \S+ by (.+?) in PagerDuty$"), "incident.priority_updated"),
     (re.compile(r"^:memo: Note by (.+?) in PagerDuty: "), "incident.annotated"),
+    (re.compile(r"^:mega: Status update by (.+?) in PagerDuty: "), "incident.status_update_published"),
     (re.compile(r"^:sos: (.+?) asked .*? to respond in PagerDuty"), "incident.responder.added"),
     (re.compile(r"^:arrows_counterclockwise: Unacknowledged (in) PagerDuty"), "incident.unacknowledged"),
 ]
 ACTION_OF = {"incident.acknowledged": "acknowledge", "incident.resolved": "resolve", "incident.reassigned": "reassign",
              "incident.escalated": "escalate", "incident.annotated": "note", "incident.priority_updated": "priority",
-             "snooze": "snooze", "incident.responder.added": "add_responder"}
+             "snooze": "snooze", "incident.responder.added": "add_responder",
+             "incident.status_update_published": "status_update"}
 # A click that found PagerDuty already done: its visible outcome, not a change by the clicker.
 FOUND_DONE = re.compile(
     r"^:information_source: <@(\w+)>'s click found the incident already (acknowledged|resolved|reassigned|escalated)")

@@ -28,7 +28,8 @@ ALL_CHECKS = frozenset({"converges", "attributed", "answered", "once", "literal"
 # Milliseconds: ties and near-ties, the confirmation deadline, the reconcile interval, hours, a day.
 DELAYS = st.one_of(st.integers(0, 3000),
                    st.sampled_from([1, 999, 30_000, 121_000, 900_000, 3 * 3600_000, 25 * 3600_000]))
-PD_MOVES = ("acknowledge", "resolve", "unacknowledge", "reopen", "reassign", "escalate", "priority", "note")
+PD_MOVES = ("acknowledge", "resolve", "unacknowledge", "reopen", "reassign", "escalate", "priority", "note",
+            "status_update")
 STORM = 520  # more distinct webhooks than the reducer remembers
 
 
@@ -79,7 +80,7 @@ class IncidentLife(RuleBasedStateMachine):
     @precondition(lambda self: not self.stormed)
     @rule(roll=st.integers(0, 39))
     def webhook_storm(self, roll: int) -> None:
-        """Hundreds of webhooks that change nothing shown (status updates published), delivered at once.
+        """Hundreds of webhooks that change nothing shown (conference bridge updates), delivered at once.
 
         Costly (a few hundred reducer steps), so only one roll in forty storms.
         """
@@ -88,7 +89,7 @@ class IncidentLife(RuleBasedStateMachine):
         self.stormed = True
         snap = self.sim.pd.snapshot()
         for n in range(STORM):
-            self.sim.inbox.append(PdEvent(event_id=f"STORM{n}", event_type="incident.status_update_published",
+            self.sim.inbox.append(PdEvent(event_id=f"STORM{n}", event_type="incident.conference_bridge.updated",
                                           occurred_at=self.sim.pd.clock(self.sim.now), incident_id=INCIDENT_ID,
                                           incident=snap))
         self.sim.process()
@@ -109,7 +110,7 @@ class IncidentLife(RuleBasedStateMachine):
         if action is ActionKind.NOTE:
             again = [c.note for c in self.clicked if c.slack_user == who.slack_id and c.note]
             note = again[-1] if text == 6 and again else self._type(text)
-        elif action is ActionKind.ADD_RESPONDER:
+        elif action in {ActionKind.ADD_RESPONDER, ActionKind.STATUS_UPDATE}:
             note = self._type(text)
         elif action is ActionKind.PRIORITY:
             choice, label = list(PRIORITY_IDS.items())[text % len(PRIORITY_IDS)]
@@ -155,6 +156,8 @@ class IncidentLife(RuleBasedStateMachine):
             pd.set_priority(now, next(p for p in PRIORITIES if p != pd.priority), who)
         elif move == "note":
             pd.add_note(now, self._type(text), who)
+        elif move == "status_update":
+            pd.publish_status_update(now, self._type(text), who)
 
     # ---- the workflow's jobs, time, continue-as-new -----------------------------------------------------
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from tests.sim.people import BY_PD_ID, HTML_URL, INCIDENT_ID, ON_CALL, OWNING_TEAM, Human
 from workflows.models import IncidentRead, PdEvent, Ref, Snapshot, Status
+from workflows.policy import STATUS_UPDATE_EVENT
 
 STATUS_EVENT = {
     Status.ACKNOWLEDGED: "incident.acknowledged",
@@ -48,6 +49,7 @@ class PagerDuty:
     priority: str | None = None
     level: int = 1
     notes: list[Note] = field(default_factory=list)
+    status_updates: list[str] = field(default_factory=list)
     last_status_change_at: datetime | None = None
     last_status_change_by: str | None = None
     ledger: list[Change] = field(default_factory=list)
@@ -131,6 +133,20 @@ class PagerDuty:
 
     def snooze(self, now: datetime, who: Human, command_id: str | None = None) -> Change:
         return self.record(now, "snooze", who, command_id, webhook=False)
+
+    def publish_status_update(self, now: datetime, message: str, who: Human, command_id: str | None = None) -> str:
+        """A status update as `who`: its webhook carries its id and message (no incident snapshot); its id."""
+        update_id = f"PSU{len(self.status_updates) + 1:03d}"
+        self.status_updates.append(message)
+        at = self.clock(now)
+        change = Change(len(self.ledger) + 1, STATUS_UPDATE_EVENT, who.pd_id, at, command_id, message)
+        self.ledger.append(change)
+        event = PdEvent(event_id=f"EV{change.seq:04d}", event_type=STATUS_UPDATE_EVENT, occurred_at=at,
+                        incident_id=INCIDENT_ID, agent=who.ref, status_update_id=update_id,
+                        status_update_message=message)
+        self.outbox.append(event)
+        self.sent.append(event)
+        return update_id
 
     def add_note(self, now: datetime, content: str, who: Human, command_id: str | None = None) -> tuple[Change, Note]:
         note = Note(f"PNOTE{len(self.notes) + 1:03d}", str(who.pd_id), content, self.clock(now))
