@@ -7,17 +7,14 @@ continues-as-new with state and unprocessed events when the history grows large.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NOT_DONE_TYPES, RETRYABLE_TYPES
-    from activities.identity import IdentityActivities, ResolveActorRequest
-    from activities.pagerduty import EscalationTarget, PagerDutyActivities, ReadRequest, WriteRequest
     from activities.recall import RecallActivities, RecallRequest
     from activities.slack import SlackActivities
     from workflows import channel_work, options, search
@@ -32,12 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.dm_models import OpenDirectMessage
     from workflows.dm_sync import DirectSyncs
     from workflows.models import (
-        ActionKind,
-        ActorResolved,
         Effect,
-        EscalationPlanned,
         Event,
-        IncidentRead,
         IncidentState,
         PdEvent,
         ReadIncident,
@@ -49,18 +42,13 @@ with workflow.unsafe.imports_passed_through():
         Tick,
         Unexpected,
         WorkflowInput,
-        WriteOutcome,
         WriteToPagerDuty,
     )
-    from workflows.policy import MAYBE_LANDED, NOTHING_DONE, REFUSED_PREFIX, about_status_updates
-    from workflows.rendering import SlackSync, failure_text, failure_type, last_failure_type, retry_delay
+    from workflows.pd_calls import PagerDutyCalls
+    from workflows.policy import about_status_updates
+    from workflows.rendering import SlackSync, failure_text
     from workflows.state import next_deadline, reduce
     from workflows.tasks import Tasks
-
-
-# A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
-RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
-NOT_REFUSALS = {"EscalationExhausted", "StatusUpdateUnsure"}
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -75,6 +63,7 @@ class IncidentWorkflow:
         self._untold: list[TellUser] = list(inp.untold)
         self._slack_sync = SlackSync(lambda: self._state, self._apply, self._spawn)
         self._dedicated_sync = SlackSync(lambda: self._state, self._apply, self._spawn, dedicated=True)
+        self._pd = PagerDutyCalls(lambda: self._state, self._feed)
         self._direct = DirectSyncs(lambda: self._state, self._apply, self._spawn)  # assignees' direct messages
         self._direct_messages = False  # set in `run` from its patch
         self._published: tuple[Any, ...] | None = None
@@ -227,11 +216,11 @@ class IncidentWorkflow:
     async def _run_effect(self, effect: Effect) -> None:
         match effect:
             case ReadIncident():
-                self._feed(await self._read(effect))
+                self._feed(await self._pd.read(effect))
             case ResolveActor():
-                self._feed(await self._resolve(effect))
+                self._feed(await self._pd.resolve(effect))
             case WriteToPagerDuty():
-                await self._write(effect)
+                await self._pd.write(effect)
             case TellUser():
                 await self._tell(effect)
             case OpenDirectMessage():
@@ -243,103 +232,6 @@ class IncidentWorkflow:
                 if isinstance(result, ChannelCreated) and self._conference_link:
                     result = result.model_copy(update={"set_conference": True})
                 self._feed(result)
-
-    async def _read(self, effect: ReadIncident) -> IncidentRead:
-        request = ReadRequest(incident_id=self._state.incident_id, reason=effect.reason)
-        try:
-            read: IncidentRead = await workflow.execute_activity_method(
-                PagerDutyActivities.read_incident, request, start_to_close_timeout=options.CALL_TIMEOUT,
-                schedule_to_close_timeout=options.READ_DEADLINE, retry_policy=options.PAGERDUTY_RETRY)
-        except ActivityError as exc:
-            return IncidentRead(read_no=effect.read_no, error=failure_text(exc))
-        return read.model_copy(update={"read_no": effect.read_no})
-
-    async def _resolve(self, effect: ResolveActor) -> ActorResolved:
-        request = ResolveActorRequest(incident_id=self._state.incident_id, command_id=effect.command_id,
-                                      slack_user=effect.slack_user, target_slack_user=effect.target_slack_user)
-        try:
-            result: ActorResolved = await self._patiently(effect.command_id, IdentityActivities.resolve_actor,
-                                                          request)
-            return result
-        except (ActivityError, ApplicationError) as exc:
-            return ActorResolved(command_id=effect.command_id,
-                                 error=f"could not check who you are in PagerDuty: {failure_text(exc)}")
-
-    def _action_deadline(self) -> timedelta:
-        return timedelta(seconds=self._state.timing.action_deadline_seconds)
-
-    async def _patiently(self, command_id: str, method: Callable[..., Awaitable[Any]], arg: Any,
-                         retry_arg: Any = None) -> Any:
-        """One attempt alone, so the message can say why it waits; then durable retries until the deadline.
-
-        The deadline counts from the click, across every step of the command. `retry_arg`, when given, is
-        what the durable retries send when the first attempt may have landed (a write marked as a retry); after
-        PagerDuty's own answer that it did nothing (503, 429) they send `arg`: a change found since the click is
-        then someone's own, never taken for this click's.
-        """
-        command = next((c for c in self._state.commands if c.id == command_id), None)
-        started = command.issued_at if command else workflow.now()
-        try:
-            return await workflow.execute_activity_method(
-                method, arg, start_to_close_timeout=options.CALL_TIMEOUT, retry_policy=options.SINGLE_TRY)
-        except ActivityError as first:
-            if failure_type(first) not in RETRYABLE:
-                raise
-            self._feed(WriteOutcome(command_id=command_id, result="retrying",
-                                    detail=f"{failure_text(first)}; retrying"))
-            await workflow.sleep(retry_delay(first) or options.PAGERDUTY_RETRY.initial_interval)
-            remaining = self._action_deadline() - (workflow.now() - started)
-            try:
-                return await workflow.execute_activity_method(
-                    method, arg if retry_arg is None or failure_type(first) in NOT_DONE_TYPES else retry_arg,
-                    start_to_close_timeout=options.CALL_TIMEOUT,
-                    schedule_to_close_timeout=max(remaining, timedelta(seconds=1)),
-                    retry_policy=options.PAGERDUTY_RETRY)
-            except ActivityError as final:
-                if failure_type(final) in RETRYABLE or last_failure_type(final) in NOT_DONE_TYPES:
-                    minutes = self._state.timing.action_deadline_seconds / 60
-                    nothing = failure_type(first) in NOT_DONE_TYPES and last_failure_type(final) in NOT_DONE_TYPES
-                    raise ApplicationError(f"{failure_text(first)}; gave up after {minutes:g} min of retries",
-                                           type=NOTHING_DONE if nothing else None, non_retryable=True) from final
-                if retry_arg is not None and failure_type(first) not in NOT_DONE_TYPES:
-                    # A refusal of the retry says nothing of the first attempt, which may have gone through:
-                    # not reported as refused, so its echo, should it come, is still this click's.
-                    raise ApplicationError(f"{failure_text(final)} {MAYBE_LANDED}", non_retryable=True) from final
-                raise
-
-    async def _write(self, effect: WriteToPagerDuty) -> None:
-        incident_id = self._state.incident_id
-        try:
-            if effect.action is ActionKind.ESCALATE and effect.escalation_level is None:
-                target: EscalationTarget = await self._patiently(
-                    effect.command_id, PagerDutyActivities.escalation_target, ReadRequest(incident_id=incident_id))
-                effect = effect.model_copy(update={"escalation_level": target.level})
-                self._feed(EscalationPlanned(command_id=effect.command_id, level=target.level,
-                                             user_ids=target.user_ids))
-            request = WriteRequest(incident_id=incident_id, write=effect, is_retry=effect.may_have_landed)
-            outcome: WriteOutcome = await self._patiently(
-                effect.command_id, PagerDutyActivities.write, request,
-                request.model_copy(update={"is_retry": True}))
-        except ApplicationError as gave_up:
-            self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message,
-                                    nothing_done=gave_up.type == NOTHING_DONE and not effect.may_have_landed))
-            return
-        except ActivityError as refused:
-            # Not PagerDuty's refusal: the escalation had nowhere to go, or a status update may have been published.
-            prefix = "" if failure_type(refused) in NOT_REFUSALS else f"{REFUSED_PREFIX}: "
-            if effect.may_have_landed and failure_type(refused) != "EscalationExhausted":
-                # An attempt of the run before may have gone through: this refusal is no proof it did not.
-                self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
-                                        detail=f"{failure_text(refused)} {MAYBE_LANDED}"))
-                return
-            # Nothing was written when the escalation was found exhausted as it was planned: an escalation
-            # webhook by the clicker then is theirs in PagerDuty, not this click's.
-            exhausted = (failure_type(refused) == "EscalationExhausted" and effect.escalation_level is None
-                         and workflow.patched("exhausted-is-nothing-done"))
-            self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
-                                    detail=prefix + failure_text(refused), nothing_done=exhausted))
-            return
-        self._feed(outcome)
 
     async def _tell(self, effect: TellUser) -> None:
         if effect not in self._untold:
