@@ -187,6 +187,12 @@ class ChannelActivities:
             log.warning("incident %s: no conference link set: Slack's auth.test gave no workspace URL",
                         request.incident_id, extra={"incident_id": request.incident_id})
             return ConferenceLinkSet(error="Slack did not say the workspace's address (auth.test url)")
+        if not request.actor_email:
+            # PagerDuty changes an incident only as a person (`From`, required by its API for this PUT), and nobody
+            # asked for this channel (the policy made it): not tried, and never as someone who did not act.
+            log.info("incident %s: conference link waits for a person to act from Slack (PagerDuty needs From)",
+                     request.incident_id, extra={"incident_id": request.incident_id})
+            return ConferenceLinkSet(url=url, needs_person=True)
         try:
             await self._pd.set_conference_url(request.incident_id, url, request.actor_email)
         except PagerDutyError as exc:

@@ -54,7 +54,8 @@ class Dedicated(Model):
     # The PagerDuty login email of who asked first (the conference link is set as them), when a person did.
     created_by_email: str | None = None
     # The incident's conference link in PagerDuty pointing at this channel: "" not asked for (runs before the
-    # "conference-link" patch), "wanted", "setting", "done" or "failed" (told once in the thread).
+    # "conference-link" patch), "wanted", "setting", "done", "failed" (told once in the thread) or "needs_person"
+    # (a channel the policy made: set as the first person who then acts from Slack).
     conference_link: str = ""
 
     @property
@@ -102,6 +103,9 @@ class ConferenceLinkSet(Model):
     kind: Literal["conference_link_set"] = "conference_link_set"
     url: str = ""
     error: str | None = None
+    # Not tried: PagerDuty changes an incident only as a person (`From`), and nobody asked for the channel (the
+    # policy made it). It is set as the first person who then acts on the incident from Slack.
+    needs_person: bool = False
 
 
 # ---- effects -------------------------------------------------------------------------------------------

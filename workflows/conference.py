@@ -14,7 +14,7 @@ from datetime import datetime
 from workflows import timeline
 from workflows.changes import audit, reply
 from workflows.channel_models import ChannelCreated, ConferenceLinkSet, SetConferenceLink
-from workflows.models import Effect, IncidentState
+from workflows.models import CommandPhase, Effect, IncidentState
 
 
 def want(state: IncidentState, event: ChannelCreated) -> None:
@@ -25,6 +25,11 @@ def want(state: IncidentState, event: ChannelCreated) -> None:
 
 def after(state: IncidentState, effects: list[Effect]) -> None:
     ded = state.dedicated
+    if ded.conference_link == "needs_person":
+        acted = next((c.actor for c in reversed(state.commands)
+                      if c.actor is not None and c.phase is CommandPhase.APPLIED), None)
+        if acted is not None:
+            ded.created_by_email, ded.conference_link = acted.email, "wanted"
     if ded.conference_link == "wanted" and ded.channel is not None:
         ded.conference_link = "setting"
         effects.append(SetConferenceLink(incident_id=state.incident_id, channel=ded.channel,
@@ -34,6 +39,10 @@ def after(state: IncidentState, effects: list[Effect]) -> None:
 def on_set(state: IncidentState, event: ConferenceLinkSet, now: datetime) -> None:
     ded = state.dedicated
     if ded.conference_link != "setting":
+        return
+    if event.needs_person:
+        ded.conference_link = "needs_person"
+        audit(state, now, "channel", "conference link waits for someone to act from Slack (PagerDuty needs a From)")
         return
     if event.error is None:
         ded.conference_link = "done"

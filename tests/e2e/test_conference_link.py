@@ -4,7 +4,8 @@ incident opens it (as the person who clicked Create channel); a refusal is told 
 from __future__ import annotations
 
 from ops.sandbox import Sandbox
-from tests.e2e.conftest import first_root, reply_texts, until
+from settings import Channels
+from tests.e2e.conftest import SandboxFactory, first_root, reply_texts, until
 from tests.e2e.test_dedicated_channels import CHANNEL, _click, _created, _incident
 
 
@@ -38,3 +39,18 @@ async def test_a_refused_conference_link_is_told_once_and_the_channel_works(sand
     assert sandbox.pd.conference_bridge(incident) is None
     assert [t for t in reply_texts(dedicated) if "conference link" in t] == warning
     assert first_root(sandbox, channel.id) is dedicated
+
+
+async def test_a_channel_the_policy_made_gets_its_link_as_the_first_person_who_acts(
+        make_sandbox: SandboxFactory) -> None:
+    # PagerDuty changes an incident only as a person (From), and nobody asked for this channel: no warning in
+    # its thread, and nobody is named who did not act; the link is set as the first person who acts from Slack.
+    async with make_sandbox(channels=Channels(dedicated="always")) as sb:
+        incident, _ = await _incident(sb)
+        channel, dedicated = await _created(sb)
+        await _click(sb, channel.id, dedicated, "pd_acknowledge", "U0ALICE")
+        url = f"https://{sb.slack.team_domain}.slack.com/archives/{channel.id}"
+        await until(lambda: sb.pd.conference_bridge(incident), what="the conference link in PagerDuty")
+        assert _link_writes(sb, incident) == [({"conference_url": url}, "alice@example.com")]
+        assert not [t for t in reply_texts(dedicated) if "conference link" in t]
+
