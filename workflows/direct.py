@@ -16,6 +16,9 @@ from workflows.dm_models import DirectMessage, DirectMessageOpened, OpenDirectMe
 from workflows.models import Effect, IncidentState, MessagePosted, RenderFailed, Status
 
 MAX_DMS = 5
+# People asked about at most (most get no DM: they did not opt in, or have no Slack account), so that state
+# stays bounded on an incident reassigned all day.
+MAX_ASKED = 50
 
 
 def find(state: IncidentState, pd_user: str | None) -> DirectMessage | None:
@@ -33,14 +36,25 @@ def after(state: IncidentState, effects: list[Effect], enabled: bool) -> None:
     if not enabled or not state.known or inc is None:
         return
     current = [a.id for a in inc.assignees]
+    newly = {dm.pd_user for dm in state.dms if not dm.assigned and dm.pd_user in current}
     for dm in state.dms:
         dm.assigned = dm.pd_user in current
     if inc.status is Status.RESOLVED:
         return
+    sent = sum(1 for dm in state.dms if dm.phase in {"opening", "open"})
     for pd_user in current:
-        if find(state, pd_user) is None and len(state.dms) < MAX_DMS:
+        dm = find(state, pd_user)
+        if sent >= MAX_DMS:
+            return
+        if dm is None and len(state.dms) < MAX_ASKED:
             state.dms.append(DirectMessage(pd_user=pd_user))
-            effects.append(OpenDirectMessage(incident_id=state.incident_id, pd_user=pd_user))
+        elif dm is not None and dm.phase == "none" and pd_user in newly:
+            # Assigned again: asked again (they may have turned direct messages on since).
+            dm.phase, dm.reason = "opening", ""
+        else:
+            continue
+        sent += 1
+        effects.append(OpenDirectMessage(incident_id=state.incident_id, pd_user=pd_user))
 
 
 def on_opened(state: IncidentState, event: DirectMessageOpened, now: datetime) -> None:
