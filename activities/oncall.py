@@ -73,7 +73,18 @@ class OncallActivities:
         groups = {str(g.get("handle")): g for g in listed.get("usergroups") or []}
         result = SyncResult(synced_at=now)
         for rule in request.rules:
-            result.groups[rule.handle] = await self._sync_group(rule, now, groups.get(rule.handle))
+            group = groups.get(rule.handle)
+            try:
+                result.groups[rule.handle] = await self._sync_group(rule, now, group)
+            except BridgeError as exc:
+                if exc.retryable:
+                    raise
+                # Slack refused this group (a disabled group with the same name, a missing permission): the
+                # others are kept in step all the same, and the channel is told what to fix.
+                line = Line().add("Slack refused to keep on-call group {t0} in step with PagerDuty: {t1}")
+                result.groups[rule.handle] = GroupStatus(
+                    usergroup_id=(group or {}).get("id"), members=list((group or {}).get("users") or []),
+                    warning=Line(template=line.template, texts=[f"@{rule.handle}", exc.message]))
         return result
 
     async def _sync_group(self, rule: GroupRule, now: datetime, group: dict[str, Any] | None) -> GroupStatus:

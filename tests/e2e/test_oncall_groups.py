@@ -108,3 +108,20 @@ async def test_nobody_on_call_keeps_the_last_person_and_warns_once_naming_who_ha
     assert member_lists(sb)[1:] == [("U0ALICE",)]  # never emptied, never changed
     assert len(gap) == 1 and len(frank) == 1 and len(warnings(sb)) == 2  # each warning once, not every round
     assert "no Slack account found for Frank Fisher" in frank[0] and "keeps its last members" in frank[0]
+
+
+async def test_a_group_slack_refuses_is_warned_about_and_the_others_still_follow(dev_env: WorkflowEnvironment) -> None:
+    # A user group someone made long ago already has the name "payments-oncall" (another handle): Slack refuses
+    # to create ours. The search team's group is kept in step all the same, and the channel is told once why.
+    async with bridge(dev_env, recheck=3600) as sb:
+        sb.slack.add_usergroup("legacy-payments", ["U0LEAD"], name=HANDLE)
+        now = datetime.now(UTC)
+        sb.pd.add_schedule("PSCHED1", "Payments primary", [("PUALICE", now - timedelta(hours=1), None)])
+        sb.pd.add_schedule("PSCHED2", "Search primary", [("PUBOB01", now - timedelta(hours=1), None)])
+        config = sb.config.model_copy(update={"oncall_groups": {
+            HANDLE: OncallGroup(schedule="PSCHED1"), "search-oncall": OncallGroup(schedule="PSCHED2")}})
+        assert sb.client is not None
+        assert await ensure_oncall_groups(sb.client, sb.settings.temporal_task_queue, config) == "started"
+        await until(lambda: sb.slack.usergroup_members("search-oncall") == ["U0BOB"], what="search-oncall synced")
+        told = await until(lambda: warnings(sb), what="a warning about payments-oncall")
+        assert len(told) == 1 and "Slack refused" in told[0] and "name_already_exists" in told[0]
