@@ -37,8 +37,9 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
     if action.action is ActionKind.CREATE_CHANNEL and dedicated.on_click(state, action, effects):
         return
     if (state.ts is None and action.channel and action.message_ts and action.channel != state.dedicated.channel
-            and all(action.channel != d.channel for d in state.dms)):
-        # A click on a message from an earlier run of this incident: keep using that message.
+            and all(action.channel != d.channel for d in state.dms) and not action.channel.startswith("D")):
+        # A click on a message from an earlier run of this incident: keep using that message (never a direct
+        # message: a person's DM is not the channel's record, even when this run has forgotten it).
         state.channel, state.ts = action.channel, action.message_ts
     reason = _why_not_now(state, action)
     if reason is not None:

@@ -27,16 +27,22 @@ class DirectSyncs:
     def __iter__(self) -> Iterator[SlackSync]:
         return iter(self._syncs.values())
 
-    def sync(self) -> None:
+    def _open_syncs(self) -> None:
         for dm in self._state().dms:
             if dm.phase == "open" and dm.pd_user not in self._syncs:
                 sync = self._syncs[dm.pd_user] = SlackSync(self._state, self._apply, self._spawn, dm=dm.pd_user)
                 self.configure(sync)
+
+    def sync(self) -> None:
+        self._open_syncs()
         for sync in self._syncs.values():
             sync.sync()
 
     def granted(self, kind: int, channel: str) -> bool:
-        """The budget's turn for the direct message in `channel`; False when `channel` is none of them."""
+        """The budget's turn for the direct message in `channel`; False when `channel` is none of them. A turn
+        that comes to a new run before it has looked at its direct messages is still theirs."""
+        if channel and channel.startswith("D"):
+            self._open_syncs()
         for sync in self._syncs.values():
             if channel and sync.where(self._state())[0] == channel:
                 sync.granted(kind)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tests.factories import action as click
 from tests.factories import at, pd_event
 from workflows.dm_models import DirectMessageOpened, OpenDirectMessage
-from workflows.models import Effect, IncidentState, Ref, Timing
+from workflows.models import ActionKind, Effect, IncidentState, Ref, Timing
 from workflows.state import reduce
 
 PEOPLE = [Ref(id=f"PU{i}", summary=f"Person {i}") for i in range(8)]
@@ -56,3 +57,15 @@ def test_someone_assigned_again_is_asked_again() -> None:
     state = _answered(state, 1, "D0BOB")
     state, asked = _assigned(state, 3, 1, 2)  # still assigned: not asked twice
     assert PEOPLE[1].id not in asked
+
+
+def test_a_click_on_a_forgotten_direct_message_never_becomes_the_channels_message() -> None:
+    # A run that knows no message yet (an earlier run's memory was lost) gets a click from Alice's old DM.
+    state = IncidentState(incident_id="PINC001", timing=Timing())
+    state, _ = reduce(state, pd_event("incident.triggered", 0, assignees=[PEOPLE[0]]), at(0))
+    dm_click = click(ActionKind.ACKNOWLEDGE).model_copy(update={"channel": "D0ALICE", "message_ts": "1700.000001"})
+    state, _ = reduce(state, dm_click, at(1))
+    assert state.channel is None and state.ts is None
+    channel_click = click(ActionKind.ACKNOWLEDGE).model_copy(update={"message_ts": "1700.000002"})
+    state, _ = reduce(state, channel_click, at(2))
+    assert (state.channel, state.ts) == ("C0PAYMENTS", "1700.000002")
