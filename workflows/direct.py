@@ -43,14 +43,14 @@ def after(state: IncidentState, effects: list[Effect], enabled: bool) -> None:
         return
     sent = sum(1 for dm in state.dms if dm.phase in {"opening", "open"})
     for pd_user in current:
-        dm = find(state, pd_user)
+        known = find(state, pd_user)
         if sent >= MAX_DMS:
             return
-        if dm is None and len(state.dms) < MAX_ASKED:
+        if known is None and len(state.dms) < MAX_ASKED:
             state.dms.append(DirectMessage(pd_user=pd_user))
-        elif dm is not None and dm.phase == "none" and pd_user in newly:
+        elif known is not None and known.phase == "none" and pd_user in newly:
             # Assigned again: asked again (they may have turned direct messages on since).
-            dm.phase, dm.reason = "opening", ""
+            known.phase, known.reason = "opening", ""
         else:
             continue
         sent += 1
