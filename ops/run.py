@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from ops.logs import setup_logging
 from ops.sandbox import Sandbox, sandbox_config
-from settings import ConfigError, Settings, Timing, load_config
+from settings import ConfigError, OncallGroup, Settings, Timing, load_config
 from simulators._slack_model import Message
 from worker import run_worker
 from workflows import search
@@ -37,6 +38,8 @@ SANDBOX_SWEEP = 60
 # The sandbox's simulators start empty at every run, so its Temporal does too: a workflow kept from an earlier
 # run would follow an incident the simulated PagerDuty no longer has (a 404 read retried forever).
 SANDBOX_DB = "sandbox-temporal.db"
+DEMO_GROUP, DEMO_SCHEDULE = "payments-oncall", "PSCHEDPAY"
+SANDBOX_SHIFT = timedelta(minutes=2)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -144,12 +147,23 @@ async def _async(value: object) -> object:
     return value
 
 
+def demo_schedule(sb: Sandbox, now: datetime) -> None:
+    """The payments team's primary schedule in the sandbox: Alice and Bob take turns in short shifts, so the
+    on-call user group can be seen following it."""
+    start = now.replace(microsecond=0) - SANDBOX_SHIFT
+    shifts = [(("PUALICE", "PUBOB01")[n % 2], start + n * SANDBOX_SHIFT, start + (n + 1) * SANDBOX_SHIFT)
+              for n in range(int(timedelta(hours=8) / SANDBOX_SHIFT))]
+    sb.pd.add_schedule(DEMO_SCHEDULE, "Payments primary (short shifts in the sandbox)", list(shifts))
+
+
 async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, settings: Settings) -> int:
     config = sandbox_config(Timing(linger_after_resolve_seconds=3600, sweep_interval_seconds=SANDBOX_SWEEP))
-    async with Sandbox(address, namespace=settings.temporal_namespace, task_queue=settings.temporal_task_queue,
-                       config=config, api_port=args.api_port, pd_port=args.pagerduty_port,
-                       slack_port=args.slack_port, slack_limits=args.slack_limits, sweep=True,
-                       pd_oauth=args.pd_oauth) as sb:
+    config = config.model_copy(update={"oncall_groups": {DEMO_GROUP: OncallGroup(schedule=DEMO_SCHEDULE)}})
+    sandbox = Sandbox(address, namespace=settings.temporal_namespace, task_queue=settings.temporal_task_queue,
+                      config=config, api_port=args.api_port, pd_port=args.pagerduty_port,
+                      slack_port=args.slack_port, slack_limits=args.slack_limits, sweep=True, pd_oauth=args.pd_oauth)
+    demo_schedule(sandbox, datetime.now(UTC))
+    async with sandbox as sb:
         slack_url = sb.slack.public_url or ""
         credential = (f"a Scoped OAuth app ({sb.settings.pagerduty_client_id}; token endpoint "
                       f"{sb.settings.pagerduty_oauth_url})" if args.pd_oauth else "an account API key")
@@ -167,6 +181,9 @@ async def run_sandbox(address: str, args: argparse.Namespace, ui: str | None, se
         silent = sb.pd.trigger("PSVC002", "Replica lag on platform-db (its webhook was lost)", webhooks=False)
         print(f"Incident {silent} was opened in PagerDuty without any webhook: the sweep (every {SANDBOX_SWEEP} s, "
               f"a Schedule in the Web UI) posts it to {slack_url}/channels/C0PLATFORM")
+        print(f"@{DEMO_GROUP} follows PagerDuty schedule {DEMO_SCHEDULE}: Alice and Bob take turns every "
+              f"{SANDBOX_SHIFT.total_seconds() / 60:g} min; the group's members change on {slack_url}/ at each shift. "
+              "Type /pd notify on in the channel to get a direct message when an incident is assigned to you.")
         print(f"\nIncident {open_incident} is open for you: {slack_url}/channels/C0PAYMENTS — pick who you act as, "
               "then acknowledge, reassign, escalate, add a note or resolve.\nCreate channel gives it a channel "
               "of its own (it appears in the channel list, with the incident message and its timeline).\n"

@@ -175,7 +175,14 @@ def build_app(sim: SlackSimulator) -> FastAPI:
     async def index() -> str:
         with sim.lock:
             channels = [c.to_api() for c in sim.channels.values()]
-        return channel_page.render_index(channels)
+            groups = sim.usergroup_view()
+        return channel_page.render_index(channels, groups)
+
+    @app.get("/_sim/usergroups")
+    async def usergroup_list() -> JSONResponse:
+        """Every user group and the names of who is in it now; the index page polls it."""
+        with sim.lock:
+            return JSONResponse({"usergroups": sim.usergroup_view()})
 
     @app.get("/_sim/channels")
     async def channel_list() -> JSONResponse:

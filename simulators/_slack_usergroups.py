@@ -61,6 +61,13 @@ class UserGroupMixin:
         with self.lock:
             return next((g for g in self.usergroups.values() if g.handle == handle.lstrip("@")), None)
 
+    def usergroup_view(self) -> list[dict[str, Any]]:
+        """Each group's handle and its members' names, as the sandbox's index page lists them."""
+        with self.lock:
+            names = {u.id: u.real_name for u in self.users.values()}
+            return [{"handle": g.handle, "members": [names.get(u, u) for u in g.users]}
+                    for g in sorted(self.usergroups.values(), key=lambda g: g.handle)]
+
     def usergroup_members(self, handle: str) -> list[str] | None:
         with self.lock:
             group = self.usergroup(handle)

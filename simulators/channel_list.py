@@ -44,6 +44,18 @@ async function refreshChannels() {
   } catch (e) { /* the simulator is gone: keep the last list */ }
 }
 setInterval(refreshChannels, 1000);
+const groupItems = (groups) => groups.map((g) => `<li>@${esc(g.handle)}: ${esc(g.members.join(", ") || "nobody")}</li>`)
+  .join("");
+let lastGroups = "";
+async function refreshGroups() {
+  try {
+    const r = await fetch("/_sim/usergroups");
+    if (!r.ok) return;
+    const items = groupItems((await r.json()).usergroups);
+    if (items !== lastGroups) { lastGroups = items; document.getElementById("usergroups").innerHTML = items; }
+  } catch (e) { /* the simulator is gone: keep the last list */ }
+}
+setInterval(refreshGroups, 1000);
 """.replace("__LIST__", SCRIPT)
 
 
@@ -64,11 +76,15 @@ def sidebar_links(channels: list[dict[str, Any]], current: str) -> str:
     )
 
 
-def index_body(channels: list[dict[str, Any]]) -> str:
-    """The index's list (refreshed every second while open) and its script."""
+def index_body(channels: list[dict[str, Any]], usergroups: list[dict[str, Any]] | None = None) -> str:
+    """The index's lists of channels and user groups (with who is in them: the on-call groups the bridge keeps
+    in step with PagerDuty change here at each shift), refreshed every second while open, and its script."""
     items = "".join(
         f'<li><a href="{_href(c)}">{label(c)}</a>{"" if c.get("is_member") else " (bot not a member)"}</li>'
         for c in channels
     )
+    groups = "".join(f"<li>@{html.escape(g['handle'])}: {html.escape(', '.join(g['members']) or 'nobody')}</li>"
+                     for g in usergroups or [])
     script = _INDEX_SCRIPT.replace("</", "<\\/")
-    return f"<h3>Channels</h3><ul id='channels'>{items}</ul><script>{script}</script>"
+    return (f"<h3>Channels</h3><ul id='channels'>{items}</ul><h3>User groups</h3><ul id='usergroups'>{groups}</ul>"
+            f"<script>{script}</script>")

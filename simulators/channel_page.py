@@ -185,11 +185,11 @@ def _script_json(value: Any) -> str:
     return json.dumps(value).replace("</", "<\\/")
 
 
-def render_index(channels: list[dict[str, Any]]) -> str:
+def render_index(channels: list[dict[str, Any]], usergroups: list[dict[str, Any]] | None = None) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Slack simulator</title>"
         f"<style>{_STYLE}</style></head><body><header><h1>Slack simulator</h1></header>"
-        f"<main>{channel_list.index_body(channels)}</main></body></html>"
+        f"<main>{channel_list.index_body(channels, usergroups)}</main></body></html>"
     )
 
 

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,15 +57,34 @@ def test_sigterm_stops_the_bridge_and_its_embedded_temporal() -> None:
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + 90
+    said: list[str] = []
     for line in process.stdout:
+        said.append(line)
         if "Ctrl-C stops the bridge" in line or time.monotonic() > deadline:
             break
+    # The sandbox's on-call group follows its short-shift schedule: someone is in it, as its index page shows.
+    slack = next(line.split("simulated Slack: ")[1].split()[0] for line in said if "simulated Slack: " in line)
+    assert any("@payments-oncall follows PagerDuty schedule" in line for line in said)
+    members = _until(lambda: _usergroup(slack, "payments-oncall"), deadline=time.monotonic() + 30)
+    assert members in (["Alice Adams"], ["Bob Brown"])
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     assert children, "the embedded Temporal server should run as a child process"
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     for child in children:
         assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
+
+
+def _usergroup(slack: str, handle: str) -> list[str] | None:
+    with urllib.request.urlopen(f"{slack}/_sim/usergroups", timeout=5) as answer:
+        groups = json.load(answer)["usergroups"]
+    return next((g["members"] for g in groups if g["handle"] == handle and g["members"]), None)
+
+
+def _until(check: Callable[[], list[str] | None], deadline: float) -> list[str] | None:
+    while (value := check()) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return value
 
 
 def _free_port() -> int:
