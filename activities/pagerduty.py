@@ -24,6 +24,8 @@ from workflows.policy import ECHO_CLOCK_SKEW
 
 # The log entry PagerDuty writes for a status change (how a retry finds that its first attempt landed).
 LOGGED_AS = {ActionKind.ACKNOWLEDGE: "acknowledge_log_entry", ActionKind.RESOLVE: "resolve_log_entry"}
+# What a status update's attempt leaves with Temporal (heartbeat details): sent and not yet answered, or answered.
+POSTING, ANSWERED = "posting status update", "answered"
 # A log entry's `channel.type` for a change made through the REST API (None: an entry that names no channel).
 API_CHANNELS = {"api", None}
 
@@ -228,10 +230,19 @@ class PagerDutyActivities:
                   "so that nobody is notified twice: check the incident in PagerDuty")
         if retry:
             raise StatusUpdateUnsure(unsure.format("an earlier attempt got no answer"))
+        if activity.in_activity() and POSTING in activity.info().heartbeat_details:
+            # The attempt before this one sent it and never heard back (its worker stopped mid-call).
+            raise StatusUpdateUnsure(unsure.format("an earlier attempt stopped while publishing it"))
+        if activity.in_activity():
+            activity.heartbeat(POSTING)  # kept by Temporal with this attempt, should it never finish
         try:
             created = await self._api.create_status_update(incident_id, (w.note or "").strip(), w.actor_email)
         except PagerDutyNoAnswer as exc:
             raise StatusUpdateUnsure(unsure.format(exc.message)) from None
+        except BridgeError:
+            if activity.in_activity():
+                activity.heartbeat(ANSWERED)  # PagerDuty answered (503, 429): nothing was published
+            raise
         return WriteOutcome(command_id=w.command_id, result="applied",
                             status_update_id=str(created.get("id") or "") or None)
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.errors import PagerDutyUnavailable
-from activities.pagerduty import WriteRequest
+from activities.errors import PagerDutyUnavailable, StatusUpdateUnsure
+from activities.pagerduty import ANSWERED, POSTING, WriteRequest
 from tests.activities.conftest import Live
 from workflows.models import ActionKind, Ref, Status, WriteOutcome, WriteToPagerDuty
 
@@ -135,3 +135,20 @@ async def test_a_retried_responder_request_whose_first_attempt_landed_asks_once(
     later = write(ActionKind.ADD_RESPONDER, "c2", target_pd_id="PUCAROL", note="Still need you")
     assert (await send(live, incident, later)).result == "applied"  # a new click asks again
     assert len(live.pd.incidents[incident].responders) == 2
+
+
+async def test_a_status_update_whose_earlier_attempt_stopped_mid_call_is_not_published_again(live: Live) -> None:
+    # A durable retry after a 503 was sending the update when its worker stopped: Temporal kept that attempt's
+    # "posting" heartbeat. The next attempt cannot know whether PagerDuty published it, so it does not send it.
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=3, heartbeat_details=[POSTING])
+    request = WriteRequest(incident_id=incident, write=write(ActionKind.STATUS_UPDATE, note="Rolling back"))
+    with pytest.raises(StatusUpdateUnsure):
+        await env.run(live.activities.write, request)
+    assert not [r for r in live.pd.writes() if r.path.endswith("/status_updates")]
+    # After PagerDuty's own answer that nothing was done (the heartbeat says so), the retry publishes it.
+    env.info = dataclasses.replace(env.info, attempt=4, heartbeat_details=[ANSWERED])
+    outcome = await env.run(live.activities.write, request)
+    assert outcome.result == "applied"
+    assert len([r for r in live.pd.writes() if r.path.endswith("/status_updates")]) == 1
