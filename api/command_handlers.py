@@ -190,9 +190,11 @@ class Commands:
 
     async def oncall(self, inv: Invocation, target: str | None) -> Reply:
         lines: list[str] = []
+        group_ids = await self.gateway.oncall_group_ids() if self.config.oncall_groups else {}
         for policy_id, policy_name in await self.policies_for(inv, target):
             levels: dict[int, list[str]] = {}
-            for entry in await self.pd.list_oncalls(policy_id):
+            entries = await self.pd.list_oncalls(policy_id)
+            for entry in entries:
                 user = entry.get("user")
                 if not isinstance(user, dict):
                     continue
@@ -204,7 +206,18 @@ class Commands:
             lines += [f"Level {n}: {', '.join(people)}" for n, people in sorted(levels.items())]
             if not levels:
                 lines.append("Nobody is on call.")
+            groups = self.groups_for(policy_id, entries, group_ids)
+            if groups:
+                lines.append(f"Reach them in Slack: {', '.join(groups)}")
         return Reply("\n".join(lines))
+
+    def groups_for(self, policy_id: str, entries: list[dict[str, Any]], ids: dict[str, str]) -> list[str]:
+        """The on-call user groups kept for this policy (its levels, or a schedule on call in it), as mentions
+        (this answer is the person's alone: nobody is notified)."""
+        schedules = {str((e.get("schedule") or {}).get("id")) for e in entries if isinstance(e.get("schedule"), dict)}
+        found = [handle for handle, rule in sorted(self.config.oncall_groups.items())
+                 if rule.escalation_policy == policy_id or (rule.schedule and rule.schedule in schedules)]
+        return [f"<!subteam^{ids[h]}|@{escape(h)}>" if h in ids else f"@{escape(h)}" for h in found]
 
     async def trigger(self, inv: Invocation, service_name: str, title: str, urgency: str) -> Reply:
         person, teams = await self.person(inv.user)

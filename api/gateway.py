@@ -12,9 +12,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.direct_messages import notify_choice, set_notify_choice
+from ops.oncall_groups import oncall_workflow_id
 from settings import Settings
 from workflows import search
 from workflows.models import ChannelPolicy, IncidentState, PdEvent, SlackAction, Timing, WorkflowInput
+from workflows.oncall import OncallGroupsWorkflow
 
 log = logging.getLogger("bridge.api")
 WORKFLOW = "IncidentWorkflow"
@@ -129,6 +131,17 @@ class TemporalGateway:
             return await notify_choice(client, self._settings.temporal_task_queue, slack_user)
         except (RPCError, RuntimeError, WorkflowQueryFailedError) as exc:
             raise TemporalUnavailable(f"Temporal did not answer: {exc}") from None
+
+    async def oncall_group_ids(self) -> dict[str, str]:
+        """Slack's id of each on-call user group the bridge keeps (handle -> id); empty when none is known yet."""
+        try:
+            client = await self.connect(quiet=True)
+            handle = client.get_workflow_handle(oncall_workflow_id(self._settings.temporal_task_queue))
+            state = await handle.query(OncallGroupsWorkflow.state)
+        except (RPCError, RuntimeError, WorkflowQueryFailedError, TemporalUnavailable) as exc:
+            log.info("on-call groups not known: %s", exc)
+            return {}
+        return {name: group.usergroup_id for name, group in state.groups.items() if group.usergroup_id}
 
     async def set_notify_choice(self, slack_user: str, on: bool) -> None:
         """Record `/pd notify on|off`; returns once Temporal has durably accepted it."""

@@ -125,3 +125,18 @@ async def test_a_group_slack_refuses_is_warned_about_and_the_others_still_follow
         await until(lambda: sb.slack.usergroup_members("search-oncall") == ["U0BOB"], what="search-oncall synced")
         told = await until(lambda: warnings(sb), what="a warning about payments-oncall")
         assert len(told) == 1 and "Slack refused" in told[0] and "name_already_exists" in told[0]
+
+
+async def test_pd_oncall_names_the_group_that_reaches_whoever_is_on_call(dev_env: WorkflowEnvironment) -> None:
+    address = dev_env.client.service_client.config.target_host
+    config = sandbox_config().model_copy(update={"oncall_groups": {
+        HANDLE: OncallGroup(escalation_policy="PEPPAY1", level=1)}})
+    async with Sandbox(address, task_queue=f"e2e-{uuid.uuid4().hex[:8]}", config=config) as sb:
+        await until(lambda: members(sb) == ["U0ALICE"], what="the group following level 1")
+        group = sb.slack.usergroup(HANDLE)
+        assert group is not None
+        before = len(sb.slack.ephemerals)
+        status, body = await sb.slack.slash_command("U0CAROL", "C0PAYMENTS", "oncall")
+        assert status == 200, body
+        [answer] = [e for e in sb.slack.ephemerals[before:] if e.user == "U0CAROL"]
+        assert answer.text.splitlines()[-1] == f"Reach them in Slack: <!subteam^{group.id}|@{HANDLE}>"
