@@ -43,6 +43,7 @@ class Click:
     action: str
     command_id: str | None = None  # the command it became, if any
     told_at_once: bool = False  # answered right away (not needed / nothing to do)
+    note: str = ""  # the text typed, for a note
 
 
 @dataclass
@@ -94,7 +95,7 @@ class SimWorkflow:
         except Exception as exc:  # the `total` invariant: reported, with the event, by the machine
             raise AssertionError(f"total: reduce raised {exc!r} on {event!r}") from exc
         if isinstance(event, SlackAction) and event.key not in self.clicks:
-            click = Click(event.key, event.slack_user, event.action.value)
+            click = Click(event.key, event.slack_user, event.action.value, note=(event.note or "").strip())
             if self.state.next_command_no > before_no:
                 click.command_id = f"c{before_no}"
             click.told_at_once = any(isinstance(e, TellUser) for e in effects)

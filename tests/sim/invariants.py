@@ -122,9 +122,16 @@ def _slack_of(pd_id: str | None) -> str:
 
 
 def once(wf: SimWorkflow) -> None:
-    per_command = Counter(c.command_id for c in wf.pd.ledger if c.command_id)
+    per_command = Counter(c.command_id for c in wf.pd.ledger if c.command_id and c.kind != "incident.annotated")
     twice = {k: v for k, v in per_command.items() if v > 1}
     assert not twice, f"once: commands changed PagerDuty more than once: {twice}"
+    # A person's notes of the same text are alike in PagerDuty (a retry may take any of them for its own): never
+    # more of them from the bridge than clicks that asked for one.
+    notes = Counter((_slack_of(c.agent), c.note) for c in wf.pd.ledger
+                    if c.command_id and c.kind == "incident.annotated")
+    asked = Counter((k.slack_user, k.note) for k in wf.clicks.values() if k.action == "note")
+    more = {key: count for key, count in notes.items() if count > asked[key]}
+    assert not more, f"once: more notes written than clicked: {more} (clicked {dict(asked)})"
 
 
 def literal(wf: SimWorkflow, typed: dict[str, str]) -> None:
