@@ -127,7 +127,7 @@ def once(wf: SimWorkflow) -> None:
     assert not twice, f"once: commands changed PagerDuty more than once: {twice}"
     # A person's notes of the same text are alike in PagerDuty (a retry may take any of them for its own): never
     # more of them from the bridge than clicks that asked for one.
-    notes = Counter((_slack_of(c.agent), c.note) for c in wf.pd.ledger
+    notes = Counter((_slack_of(c.agent), c.note or "") for c in wf.pd.ledger
                     if c.command_id and c.kind == "incident.annotated")
     asked = Counter((k.slack_user, k.note) for k in wf.clicks.values() if k.action == "note")
     more = {key: count for key, count in notes.items() if count > asked[key]}
