@@ -2,7 +2,8 @@
 
 Like `workflows/incident.py`: events go through `reduce` one at a time; effects become in-flight jobs
 (TellUser goes straight to Slack); after the inbox is empty the Slack message is made equal to
-`message_view(state)` and waiting replies are posted; a Tick is sent when `next_deadline` has passed.
+`message_view(state)`, each open direct message to `dm_view(state, dm)`, and waiting replies are posted; a
+Tick is sent when `next_deadline` has passed. The reducer runs with direct messages on (its patch taken).
 Unlike it, nothing runs by itself: the schedule decides when each job answers and how.
 """
 
@@ -16,6 +17,8 @@ from tests.sim.pagerduty import PagerDuty
 from tests.sim.people import INCIDENT_ID
 from tests.sim.slack import SlackShows
 from workflows.channel_models import CreateChannel
+from workflows.direct import find as find_dm
+from workflows.dm_models import OpenDirectMessage
 from workflows.models import (
     Event,
     IncidentState,
@@ -30,7 +33,7 @@ from workflows.models import (
 )
 from workflows.rendering import replies_for
 from workflows.state import next_deadline, reduce
-from workflows.view import MessageView, message_view
+from workflows.view import MessageView, dm_view, message_view
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Click:
     action: str
     command_id: str | None = None  # the command it became, if any
     told_at_once: bool = False  # answered right away (not needed / nothing to do)
+    note: str = ""  # the text typed, for a note
 
 
 @dataclass
@@ -51,9 +55,12 @@ class SimWorkflow:
     state: IncidentState = field(init=False)
     inbox: list[Event] = field(default_factory=list)
     inflight: list[InFlight] = field(default_factory=list)
+    # Direct messages being opened, apart from `inflight` so that stories written before them keep their picks.
+    opening: list[InFlight] = field(default_factory=list)
     run: int = 1
     rendered: MessageView | None = None
     dedicated_rendered: MessageView | None = None
+    dm_rendered: dict[str, MessageView] = field(default_factory=dict)  # per PagerDuty user, as their SlackSync
     clicks: dict[str, Click] = field(default_factory=dict)
     triggers_delivered: int = 0
     runs_completed: int = 0
@@ -65,10 +72,11 @@ class SimWorkflow:
 
     def deliver(self, event: Event) -> None:
         """A signal: a webhook or a click (signal-with-start: a completed workflow starts afresh)."""
-        if self.state.finished and not self.inflight:
+        if self.state.finished and not self.busy:
             # Signal-with-start: a new run, which goes on from the finished run's final state (recall_finished_run).
             self.runs_completed += 1
             self.rendered = self.dedicated_rendered = None
+            self.dm_rendered = {}
             self.inbox.append(Recalled())
         if isinstance(event, PdEvent) and event.event_type == "incident.triggered":
             self.triggers_delivered += 1
@@ -83,11 +91,11 @@ class SimWorkflow:
     def _apply(self, event: Event) -> None:
         before_no = self.state.next_command_no
         try:
-            self.state, effects = reduce(self.state, event, self.now)
+            self.state, effects = reduce(self.state, event, self.now, direct_messages=True)
         except Exception as exc:  # the `total` invariant: reported, with the event, by the machine
             raise AssertionError(f"total: reduce raised {exc!r} on {event!r}") from exc
         if isinstance(event, SlackAction) and event.key not in self.clicks:
-            click = Click(event.key, event.slack_user, event.action.value)
+            click = Click(event.key, event.slack_user, event.action.value, note=(event.note or "").strip())
             if self.state.next_command_no > before_no:
                 click.command_id = f"c{before_no}"
             click.told_at_once = any(isinstance(e, TellUser) for e in effects)
@@ -96,7 +104,8 @@ class SimWorkflow:
             if isinstance(effect, TellUser):
                 self.slack.tell(effect)
             else:
-                self.inflight.append(start(effect, self.run, self.pd, self.runs_completed))
+                job = start(effect, self.run, self.pd, self.runs_completed)
+                (self.opening if isinstance(effect, OpenDirectMessage) else self.inflight).append(job)
 
     def _sync_slack(self) -> None:
         view = message_view(self.state)
@@ -116,6 +125,7 @@ class SimWorkflow:
             elif mine != self.dedicated_rendered and ded.ts is not None and mine is not None:
                 self.slack.update(ded.channel, ded.ts, mine)
                 self.dedicated_rendered = mine
+        self._sync_dms()
         # Replies in order, each run to the thread it belongs to (the dedicated channel's while there is one).
         while self.state.replies:
             for dedicated in (False, True):
@@ -129,14 +139,39 @@ class SimWorkflow:
             else:
                 return
 
+    def _sync_dms(self) -> None:
+        """Each open direct message, as its `SlackSync` keeps it: posted once, then updated in place."""
+        for pd_user in [d.pd_user for d in self.state.dms]:
+            dm = find_dm(self.state, pd_user)
+            mine = dm_view(self.state, dm) if dm is not None else None
+            if dm is None or dm.channel is None or mine is None:
+                continue
+            if dm.ts is None:
+                self.dm_rendered[pd_user] = mine
+                self._apply(self.slack.post(mine, dm.channel).model_copy(update={"dm": pd_user}))
+            elif mine != self.dm_rendered.get(pd_user):
+                self.slack.update(dm.channel, dm.ts, mine)
+                self.dm_rendered[pd_user] = mine
+
     # ---- what the schedule controls ------------------------------------------------------------------
 
     def complete(self, index: int, fault: Fault) -> None:
         """The in-flight job `index` answers now, as `fault` says."""
-        job = self.inflight[index]
+        self._answer(self.inflight, index, fault)
+
+    def opened(self, index: int, fault: Fault) -> None:
+        """The direct message being opened `index` answers now, as `fault` says."""
+        self._answer(self.opening, index, fault)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.inflight or self.opening)
+
+    def _answer(self, jobs: list[InFlight], index: int, fault: Fault) -> None:
+        job = jobs[index]
         events, finished = execute(job, fault, self.pd, self.now)
         if finished:
-            self.inflight.remove(job)
+            jobs.remove(job)
         self.inbox.extend(events)
         self.process()
 
@@ -162,8 +197,10 @@ class SimWorkflow:
         if abandon:
             # As the workflow does, a channel's creation is waited for, never abandoned.
             self.inflight = [job for job in self.inflight if isinstance(job.effect, CreateChannel)]
+            self.opening = []
         self.run += 1
         self.rendered = self.dedicated_rendered = None
+        self.dm_rendered = {}
         self.inbox.insert(0, Resumed())
         self.process()
 
@@ -175,6 +212,8 @@ class SimWorkflow:
                 self.deliver(self.pd.outbox.pop(0))
             elif self.inflight:
                 self.complete(0, "ok")
+            elif self.opening:
+                self.opened(0, "ok")
             else:
                 deadline = None if self.state.finished else next_deadline(self.state)
                 if deadline is None or deadline > self.now + limit:

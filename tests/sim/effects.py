@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from tests.sim.dms import open_dm
 from tests.sim.pagerduty import PRIORITY_IDS, PagerDuty
 from tests.sim.people import BY_PD_ID, BY_SLACK_ID, ON_CALL, OWNING_TEAM
 from workflows.channel_models import (
@@ -25,6 +26,7 @@ from workflows.channel_models import (
     PostSummary,
     SummaryPosted,
 )
+from workflows.dm_models import OpenDirectMessage
 from workflows.models import (
     ActionKind,
     ActorResolved,
@@ -77,6 +79,8 @@ def execute(job: InFlight, fault: Fault, pd: PagerDuty, now: datetime) -> tuple[
         return [_resolve(effect, fault)], True
     if isinstance(effect, WriteToPagerDuty):
         return _write(job, effect, fault, pd, now)
+    if isinstance(effect, OpenDirectMessage):
+        return [open_dm(effect, fault)], True
     return [_channel_work(effect, fault)], True
 
 

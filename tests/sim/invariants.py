@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from tests.sim.dms import reader
 from tests.sim.driver import SimWorkflow
 from tests.sim.people import BY_PD_ID, BY_SLACK_ID, HTML_URL, SLACK_IDS
 from workflows.slack_text import escape
@@ -121,9 +122,16 @@ def _slack_of(pd_id: str | None) -> str:
 
 
 def once(wf: SimWorkflow) -> None:
-    per_command = Counter(c.command_id for c in wf.pd.ledger if c.command_id)
+    per_command = Counter(c.command_id for c in wf.pd.ledger if c.command_id and c.kind != "incident.annotated")
     twice = {k: v for k, v in per_command.items() if v > 1}
     assert not twice, f"once: commands changed PagerDuty more than once: {twice}"
+    # A person's notes of the same text are alike in PagerDuty (a retry may take any of them for its own): never
+    # more of them from the bridge than clicks that asked for one.
+    notes = Counter((_slack_of(c.agent), c.note or "") for c in wf.pd.ledger
+                    if c.command_id and c.kind == "incident.annotated")
+    asked = Counter((k.slack_user, k.note) for k in wf.clicks.values() if k.action == "note")
+    more = {key: count for key, count in notes.items() if count > asked[key]}
+    assert not more, f"once: more notes written than clicked: {more} (clicked {dict(asked)})"
 
 
 def literal(wf: SimWorkflow, typed: dict[str, str]) -> None:
@@ -174,6 +182,22 @@ def converges(wf: SimWorkflow) -> None:
     shown = (view.status.value, sorted(a.id for a in view.assignees), view.priority)
     truth = (pd.status.value, sorted(pd.assignees), pd.priority)
     assert shown == truth, f"converges: message shows {shown}, PagerDuty has {truth}"
+    _direct_messages_converge(wf)
+
+
+def _direct_messages_converge(wf: SimWorkflow) -> None:
+    """Each direct message shows what the channel does, and whether its reader is still assigned."""
+    pd, shown_in = wf.pd, wf.slack.channel.dm_ts
+    for dm in wf.state.dms:
+        assert dm.phase != "opening", f"converges: {dm.pd_user}'s direct message is still being opened"
+        assert dm.phase != "open" or shown_in.get(str(dm.channel)), (
+            f"converges: {dm.pd_user}'s direct message is open but was never posted")
+    for channel, ts in shown_in.items():
+        view, human = wf.slack.channel.views[ts], reader(channel)
+        assert human is not None, f"converges: an incident message in {channel}, nobody's direct message"
+        shown = (view.status.value, sorted(a.id for a in view.assignees), view.priority, view.assigned_to_reader)
+        truth = (pd.status.value, sorted(pd.assignees), pd.priority, human.pd_id in pd.assignees)
+        assert shown == truth, f"converges: {human.name}'s direct message shows {shown}, PagerDuty has {truth}"
 
 
 def trigger_shown(wf: SimWorkflow) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from tests.sim import invariants
+from tests.sim.dms import dm_channel
 from tests.sim.driver import SimWorkflow
 from tests.sim.effects import FAULTS, Fault
 from tests.sim.pagerduty import PRIORITIES, PRIORITY_IDS, PagerDuty
@@ -98,13 +99,17 @@ class IncidentLife(RuleBasedStateMachine):
 
     @precondition(lambda self: self.sim.slack.channel.latest_ts is not None)
     @rule(who=st.sampled_from(CLICKERS), action=st.sampled_from(list(ActionKind)), to=st.sampled_from(CLICKERS),
-          text=st.integers(0, 6), typed=st.booleans())
-    def click(self, who: Human, action: ActionKind, to: Human, text: int, typed: bool = False) -> None:
+          text=st.integers(0, 6), typed=st.booleans(), where=st.integers(0, 1))
+    def click(self, who: Human, action: ActionKind, to: Human, text: int, typed: bool = False,
+              where: int = 0) -> None:
         """Someone uses a control on the incident message (mapped, unmapped, other team, admin).
 
         A note is typed text; `text=6` is the same note again, on purpose (the person's previous one).
         `typed`: an acknowledge or resolve is `/pd ack|resolve 42` typed in a direct message instead, where the
         bot is not a member: no message behind it, and every answer must go by the command's response_url.
+        `where=1`: the control is the one in the person's own direct message about the incident, when they have
+        one (it has every control but the channel button). A button's or menu's click carries a response_url
+        there; a note or status update comes from a modal, which has none.
         """
         note = choice = label = None
         if action is ActionKind.NOTE:
@@ -117,11 +122,15 @@ class IncidentLife(RuleBasedStateMachine):
         elif action is ActionKind.SNOOZE:
             choice, label = "3600", "1 hour"
         command = typed and action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}
+        dm_ts = self.sim.slack.channel.dm_ts.get(dm_channel(who))
+        from_dm = bool(where) and not command and dm_ts is not None and action is not ActionKind.CREATE_CHANNEL
+        channel, ts = ((f"D{who.key.upper()}", None) if command else (dm_channel(who), dm_ts) if from_dm
+                       else (CHANNEL, self.sim.slack.channel.latest_ts))
+        answer_by_url = command or (from_dm and action not in {ActionKind.NOTE, ActionKind.STATUS_UPDATE})
         click = SlackAction(
             key=f"k{len(self.clicked) + 1}", action=action, incident_id=INCIDENT_ID, slack_user=str(who.slack_id),
-            channel=f"D{who.key.upper()}" if command else CHANNEL,
-            message_ts=None if command else self.sim.slack.channel.latest_ts,
-            response_url=f"{RESPONSE_URL}/{len(self.clicked) + 1}" if command else None,
+            channel=channel, message_ts=ts,
+            response_url=f"{RESPONSE_URL}/{len(self.clicked) + 1}" if answer_by_url else None,
             target_slack_user=to.slack_id if action in {ActionKind.REASSIGN, ActionKind.ADD_RESPONDER} else None,
             note=note, choice=choice, choice_label=label,
         )
@@ -167,13 +176,20 @@ class IncidentLife(RuleBasedStateMachine):
         """An in-flight read, identity check or write answers now: fine, stale, failed, timed out, 'already'."""
         self.sim.complete(pick % len(self.sim.inflight), fault)
 
+    @precondition(lambda self: bool(self.sim.opening))
+    @rule(pick=st.integers(0, 3), fault=st.sampled_from(FAULTS))
+    def dm_opened(self, pick: int, fault: Fault) -> None:
+        """The activity opening an assignee's direct message answers now: the conversation, or none (not wanted,
+        no Slack account, refused by Slack, Slack unavailable until its deadline)."""
+        self.sim.opened(pick % len(self.sim.opening), fault)
+
     @rule(ms=DELAYS)
     def time_passes(self, ms: int) -> None:
         self.sim.advance(timedelta(milliseconds=ms))
 
     @rule(abandon=st.booleans())
     def continue_as_new(self, abandon: bool) -> None:
-        if abandon or not self.sim.inflight:
+        if abandon or not self.sim.busy:
             self.sim.continue_as_new(abandon)
 
     # ---- invariants --------------------------------------------------------------------------------------

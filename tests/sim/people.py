@@ -25,6 +25,7 @@ class Human:
     name: str
     team: str | None = OWNING_TEAM
     admin: bool = False
+    notify: bool | None = None  # their `/pd notify` choice (None: never made one)
 
     def __repr__(self) -> str:
         # The constant's name, so that a printed failing example can be pasted back as code.
@@ -41,11 +42,11 @@ class Human:
         return Person(pd_id=self.pd_id, email=f"{self.key}@example.com", name=self.name)
 
 
-ALICE = Human("alice", "U0ALICE", "PALICE1", "Alice Adams")
-BOB = Human("bob", "U0BOB01", "PBOB001", "Bob Brown")
-CAROL = Human("carol", "U0CAROL", "PCAROL1", "Carol Chen", team=OTHER_TEAM)  # another team
+ALICE = Human("alice", "U0ALICE", "PALICE1", "Alice Adams", notify=True)
+BOB = Human("bob", "U0BOB01", "PBOB001", "Bob Brown")  # never chose: direct messages by default
+CAROL = Human("carol", "U0CAROL", "PCAROL1", "Carol Chen", team=OTHER_TEAM, notify=True)  # another team
 DAVE = Human("dave", "U0DAVE1", None, "Dave Dunn", team=None)  # in Slack, no PagerDuty user
-ERIN = Human("erin", "U0ERIN1", "PERIN01", "Erin Eng", team=OTHER_TEAM, admin=True)
+ERIN = Human("erin", "U0ERIN1", "PERIN01", "Erin Eng", team=OTHER_TEAM, admin=True, notify=False)  # opted out
 # In PagerDuty only, with a name someone typed: it is rendered as text, never as a mention.
 PAT = Human("pat", None, "PPAT001", "Pat <!here> [t0]", team=OWNING_TEAM)
 

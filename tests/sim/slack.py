@@ -50,20 +50,36 @@ class SlackChannel:
     replies: list[str] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)
     by_response_url: list[str] = field(default_factory=list)  # answers to typed commands
-    latest_ts: str | None = None  # the incident message posted or updated last
+    latest_ts: str | None = None  # the incident message posted or updated last, in a channel
+    dm_ts: dict[str, str] = field(default_factory=dict)  # each direct message's conversation -> its incident message
+    by_dm: list[str] = field(default_factory=list)  # answers the bot sent a person directly (no other way)
 
     async def chat_postMessage(self, **kw: Any) -> dict[str, Any]:
+        channel = str(kw["channel"])
         if kw.get("thread_ts"):
+            if channel.startswith("D"):
+                raise AssertionError(f"attributed: a thread reply in a direct message: {kw['text']}")
             self.replies.append(str(kw["text"]))
-            return {"ok": True, "channel": kw["channel"], "ts": f"r{len(self.replies)}"}
+            return {"ok": True, "channel": channel, "ts": f"r{len(self.replies)}"}
+        if channel.startswith("U"):  # to a person: Slack opens (or finds) their conversation with the bot
+            self.by_dm.append(str(kw["text"]))
+            return {"ok": True, "channel": f"D{channel}", "ts": f"d{len(self.by_dm)}"}
         ts = f"1700000000.{len(self.messages) + 1:06d}"
-        self.messages[ts], self.latest_ts = _texts(kw), ts
-        return {"ok": True, "channel": kw["channel"], "ts": ts}
+        self.messages[ts] = _texts(kw)
+        self._shown(channel, ts)
+        return {"ok": True, "channel": channel, "ts": ts}
 
     async def chat_update(self, **kw: Any) -> dict[str, Any]:
-        self.latest_ts = str(kw["ts"])
-        self.messages[self.latest_ts] = _texts(kw)
+        ts = str(kw["ts"])
+        self.messages[ts] = _texts(kw)
+        self._shown(str(kw["channel"]), ts)
         return {"ok": True}
+
+    def _shown(self, channel: str, ts: str) -> None:
+        if channel.startswith("D"):
+            self.dm_ts[channel] = ts
+        else:
+            self.latest_ts = ts
 
     async def chat_postEphemeral(self, **kw: Any) -> dict[str, Any]:
         if str(kw.get("channel", "")).startswith("D"):
@@ -116,6 +132,6 @@ class SlackShows:
                                       effect.outcome, effect.text))
 
     def all_text(self) -> list[str]:
-        """Every mrkdwn text in the channel now: messages, thread replies, ephemeral answers."""
+        """Every mrkdwn text in Slack now: messages (direct messages too), thread replies, private answers."""
         return [*(t for texts in self.channel.messages.values() for t in texts), *self.channel.replies,
-                *(t.text for t in self.channel.told)]
+                *(t.text for t in self.channel.told), *self.channel.by_dm]

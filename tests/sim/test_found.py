@@ -6,9 +6,10 @@ final checks. They fail on code that has the behaviour; they are kept as normal 
 
 from __future__ import annotations
 
+from tests.sim.dms import dm_channel
 from tests.sim.machine import IncidentLife, machine_for
 from tests.sim.people import ALICE, BOB, ERIN, PAT
-from workflows.models import ActionKind
+from workflows.models import ActionKind, Status
 
 
 def life(*checks: str, title: int = 5) -> IncidentLife:
@@ -254,3 +255,25 @@ def test_b25_the_clickers_own_escalations_in_pagerduty_then_an_escalate_click_at
     m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
     m.job_answers(pick=0, fault="ok")  # identity
     m.teardown()
+
+
+def test_b26_acknowledged_from_the_assignees_direct_message_while_the_channel_message_exists() -> None:
+    # Alice, assigned at the trigger, has the incident in her direct message too and acknowledges from there: the
+    # click is hers as from the channel (her identity, the team check, the echo taken for the click's own), the
+    # channel's thread says so once, and both messages show it acknowledged.
+    m = life("attributed", "answered", "once", "converges", "literal")
+    m.deliver_webhook(pick=0)  # the trigger: assigned to Alice, who gets direct messages
+    m.dm_opened(pick=0, fault="ok")
+    slack = m.sim.slack.channel
+    dm_ts = slack.dm_ts[dm_channel(ALICE)]
+    assert slack.latest_ts is not None and dm_ts != slack.latest_ts
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0, where=1)
+    assert (m.clicked[-1].channel, m.clicked[-1].message_ts) == (dm_channel(ALICE), dm_ts)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the write
+    m.deliver_webhook(pick=0)  # its echo
+    m.teardown()
+    assert slack.replies == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+    for ts in (slack.latest_ts, dm_ts):
+        assert slack.views[ts].status is Status.ACKNOWLEDGED
+    assert slack.views[dm_ts].assigned_to_reader is True
