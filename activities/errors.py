@@ -9,7 +9,9 @@
     │   ├── PagerDutyAuthError       401: the API token is wrong or revoked           not retried
     │   ├── PagerDutyNotFound        404                                              not retried
     │   ├── PagerDutyRefused         any other 4xx, with PagerDuty's own message       not retried
-    │   │   └── PagerDutyScopeMissing  403: the app's token lacks the call's scope      not retried
+    │   │   ├── PagerDutyScopeMissing  403: the app's token lacks the call's scope      not retried
+    │   │   └── RefusedNothingLanded   a refused retry whose earlier attempts never     not retried
+    │   │                              landed (PagerDuty's log)
     │   ├── EscalationExhausted      escalate clicked at the policy's last level      not retried
     │   └── StatusUpdateUnsure       a status update that may have been published     not retried
     └── SlackError
@@ -68,6 +70,11 @@ class PagerDutyNotFound(PagerDutyError):
 
 class PagerDutyRefused(PagerDutyError):
     pass
+
+
+class RefusedNothingLanded(PagerDutyRefused):
+    """A refused retry of an acknowledge or resolve whose earlier attempts PagerDuty's log shows never landed:
+    the refusal is the whole story (a later webhook of that change is someone's own, not the click's)."""
 
 
 class StatusUpdateUnsure(PagerDutyError):

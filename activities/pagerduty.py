@@ -14,6 +14,8 @@ from activities.errors import (
     PagerDutyNoAnswer,
     PagerDutyNotFound,
     PagerDutyRefused,
+    PagerDutyScopeMissing,
+    RefusedNothingLanded,
     StatusUpdateUnsure,
 )
 from activities.escalation import current_level, oncall_levels
@@ -87,10 +89,18 @@ class PagerDutyActivities:
         if w.action is ActionKind.ADD_RESPONDER:
             return await self._ask_responder(incident_id, w, retry=request.is_retry or _attempt() > 1)
         retry = request.is_retry or _attempt() > 1
-        if retry and w.action in LOGGED_AS and await self._landed(incident_id, w):
-            # An earlier attempt of this click landed (its answer was lost): doing it again would be a second
-            # change (an acknowledgement that timed out in between would be acknowledged twice).
-            return _applied(w, await self._api.get_incident(incident_id))
+        if retry and w.action in LOGGED_AS:
+            if await self._landed(incident_id, w):
+                # An earlier attempt of this click landed (its answer was lost): doing it again would be a second
+                # change (an acknowledgement that timed out in between would be acknowledged twice).
+                return _applied(w, await self._api.get_incident(incident_id))
+            try:
+                return await self._update(incident_id, w, retry=retry)
+            except PagerDutyRefused as exc:
+                if isinstance(exc, PagerDutyScopeMissing):
+                    raise
+                # PagerDuty's log shows no earlier attempt landed: this refusal is all there is to it.
+                raise RefusedNothingLanded(exc.message, code=exc.code) from None
         return await self._update(incident_id, w, retry=retry)
 
     async def _update(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:

@@ -105,7 +105,8 @@ class PagerDutyCalls:
                     nothing = failure_type(first) in NOT_DONE_TYPES and last_failure_type(final) in NOT_DONE_TYPES
                     raise ApplicationError(f"{failure_text(first)}; gave up after {minutes:g} min of retries",
                                            type=NOTHING_DONE if nothing else None, non_retryable=True) from final
-                if retry_arg is not None and failure_type(first) not in NOT_DONE_TYPES:
+                if (retry_arg is not None and failure_type(first) not in NOT_DONE_TYPES
+                        and failure_type(final) != "RefusedNothingLanded"):
                     # A refusal of the retry says nothing of the first attempt, which may have gone through:
                     # not reported as refused, so its echo, should it come, is still this click's.
                     raise ApplicationError(f"{failure_text(final)} {MAYBE_LANDED}", non_retryable=True) from final
@@ -131,7 +132,7 @@ class PagerDutyCalls:
         except ActivityError as refused:
             # Not PagerDuty's refusal: the escalation had nowhere to go, or a status update may have been published.
             prefix = "" if failure_type(refused) in NOT_REFUSALS else f"{REFUSED_PREFIX}: "
-            if effect.may_have_landed and failure_type(refused) != "EscalationExhausted":
+            if effect.may_have_landed and failure_type(refused) not in {"EscalationExhausted", "RefusedNothingLanded"}:
                 # An attempt of the run before may have gone through: this refusal is no proof it did not.
                 self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
                                         detail=f"{failure_text(refused)} {MAYBE_LANDED}"))

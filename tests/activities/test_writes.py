@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.errors import PagerDutyUnavailable, StatusUpdateUnsure
+from activities.errors import PagerDutyUnavailable, RefusedNothingLanded, StatusUpdateUnsure
 from activities.pagerduty import ANSWERED, POSTING, WriteRequest
 from tests.activities.conftest import Live
 from workflows.models import ActionKind, Ref, Status, WriteOutcome, WriteToPagerDuty
@@ -152,3 +152,13 @@ async def test_a_status_update_whose_earlier_attempt_stopped_mid_call_is_not_pub
     outcome = await env.run(live.activities.write, request)
     assert outcome.result == "applied"
     assert len([r for r in live.pd.writes() if r.path.endswith("/status_updates")]) == 1
+
+
+async def test_a_refused_resend_whose_earlier_attempts_never_landed_says_so(live: Live) -> None:
+    # Alice's acknowledge is sent again (a new run could not know whether its first attempt landed); PagerDuty
+    # refuses it (Bob resolved meanwhile). Its log shows no acknowledge by Alice through the API: the refusal is
+    # the whole story, and a later acknowledge webhook of hers is her own.
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.resolve(incident, "PUBOB01")
+    with pytest.raises(RefusedNothingLanded):
+        await send(live, incident, write(ActionKind.ACKNOWLEDGE), is_retry=True, attempt=2)

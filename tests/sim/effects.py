@@ -148,6 +148,13 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
                                           nothing_done=nothing)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False
     if fault in {"refused", "error"}:
+        if landed and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
+            # As the activity does: a retry of a status change looks in PagerDuty's log first. Its own earlier
+            # attempt found there is applied; none found, the refusal proves nothing landed.
+            if _logged(w, pd):
+                return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
+            return [*events, WriteOutcome(command_id=w.command_id, result="failed",
+                                          detail="PagerDuty refused: Arguments Caused Error")], True
         # As the workflow reports it: a refusal proves nothing landed only when no earlier attempt may have.
         detail = (f"Arguments Caused Error {MAYBE_LANDED}" if landed
                   else "PagerDuty refused: Arguments Caused Error")
@@ -155,28 +162,25 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
     return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
 
 
+def _logged(w: WriteToPagerDuty, pd: PagerDuty) -> bool:
+    """As the activity looks: PagerDuty's log shows this person's acknowledge or resolve since the click, made
+    through the REST API (a bridge's write; one made in PagerDuty's app is logged with another channel)."""
+    kind = "incident.acknowledged" if w.action is ActionKind.ACKNOWLEDGE else "incident.resolved"
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    return any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
+               and c.command_id is not None for c in pd.ledger)
+
+
 def _status(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome | None:
     """Acknowledge or resolve as the activity does; None when the change was made now."""
     actor = BY_PD_ID[w.actor_pd_id]
     done = WriteOutcome(command_id=w.command_id, result="applied")
     target = Status.ACKNOWLEDGED if w.action is ActionKind.ACKNOWLEDGE else Status.RESOLVED
-    kind = "incident.acknowledged" if target is Status.ACKNOWLEDGED else "incident.resolved"
-    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-    # As the activity does: PagerDuty's log shows this person's change since the click, made through the
-    # REST API (a bridge's write; one made in PagerDuty's app is logged with another channel).
-    logged = landed and any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
-                            and c.command_id is not None for c in pd.ledger)
-    if logged:
+    if landed and _logged(w, pd):
         return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
     if pd.status is Status.RESOLVED and target is Status.ACKNOWLEDGED:
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail="PagerDuty refused: Incident Already Resolved")
-    changed = pd.rest_status_changed_at()
-    since = (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0) if w.issued_at else None
-    if (pd.status is target and landed and pd.last_status_change_by == w.actor_pd_id
-            and (since is None or (changed is not None and changed >= since)) and logged):
-        return done.model_copy(update={"snapshot": pd.snapshot(),
-                                       "status_changed_at": pd.rest_status_changed_at()})
     if pd.status is target:
         by = BY_PD_ID.get(pd.last_status_change_by or "")
         detail = "Incident Already Acknowledged" if target is Status.ACKNOWLEDGED else "Incident Already Resolved"

@@ -277,3 +277,17 @@ def test_b26_acknowledged_from_the_assignees_direct_message_while_the_channel_me
     for ts in (slack.latest_ts, dm_ts):
         assert slack.views[ts].status is Status.ACKNOWLEDGED
     assert slack.views[dm_ts].assigned_to_reader is True
+
+
+def test_b27_a_refused_resend_after_a_new_run_then_the_clicker_acknowledges_in_pagerduty() -> None:
+    # `dev.py soak --seed 800242330`: Alice's Acknowledge was in flight when the run continued as new; the new
+    # run sent it again and PagerDuty refused it. Alice then acknowledged in PagerDuty herself; her webhook was
+    # taken for the click's, landed late: "from Slack". PagerDuty's log had shown no earlier attempt landed.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)
+    m.job_answers(pick=0, fault="error")  # the resent write: refused
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.teardown()
