@@ -8,6 +8,7 @@ the activity below, which decides for an incident workflow whether an assignee g
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Literal
 
@@ -26,6 +27,8 @@ from workflows.notify_prefs import CHOICE_QUERY, SET_SIGNAL, NotifyChoice, Notif
 
 log = logging.getLogger(__name__)
 Mode = Literal["off", "opt_in", "on"]
+STATE_QUERY = "state"
+OPTED_IN_FRESH = 5.0  # seconds a worker trusts its answer to "has anyone opted in?"
 
 
 def wants(mode: Mode, choice: bool | None) -> bool:
@@ -60,6 +63,26 @@ class DirectMessageActivities:
                  opens_per_minute: float = 45) -> None:
         self._client, self._slack, self._directory, self._config = client, slack, directory, config
         self._tier3 = Spacing(opens_per_minute)  # conversations.open is Tier 3
+        self._opted_in_at: tuple[float, bool] | None = None
+
+    async def _anyone_opted_in(self) -> bool:
+        """Whether anyone said `/pd notify on` (asked of Temporal at most every few seconds per worker)."""
+        now = time.monotonic()
+        if self._opted_in_at is not None and now - self._opted_in_at[0] < OPTED_IN_FRESH:
+            return self._opted_in_at[1]
+        handle = self._client.get_workflow_handle(notify_workflow_id(activity.info().task_queue))
+        try:
+            state: NotifyInput = await handle.query(STATE_QUERY, result_type=NotifyInput,
+                                                    rpc_timeout=timedelta(seconds=5))
+            anyone = any(state.choices.values())
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise SlackUnavailable(f"the /pd notify choices could not be read: {exc}") from None
+            anyone = False  # nobody chose anything yet
+        except (WorkflowQueryFailedError, RuntimeError) as exc:
+            raise SlackUnavailable(f"the /pd notify choices could not be read: {exc}") from None
+        self._opted_in_at = (now, anyone)
+        return anyone
 
     @activity.defn(name="open_direct_message")
     async def open_direct_message(self, request: OpenDirectMessage) -> DirectMessageOpened:
@@ -69,6 +92,9 @@ class DirectMessageActivities:
         mode = self._config.notifications.direct_messages
         if mode == "off":
             return DirectMessageOpened(pd_user=request.pd_user, reason="direct messages are turned off")
+        if mode == "opt_in" and not await self._anyone_opted_in():
+            # Nobody asked for them: no Slack lookup at all (an alert storm spends no Slack call on this).
+            return DirectMessageOpened(pd_user=request.pd_user, reason="not opted in")
         # Strict: a lookup that failed is retried, never taken for "has no Slack account".
         slack_user = await self._directory.slack_user_for(request.pd_user, strict=True)
         if slack_user is None:

@@ -38,6 +38,7 @@ class ResolveActorRequest(Model):
 
 
 MAPPING_HINT = "add it under [identity.slack_to_pagerduty] in the bridge config (BRIDGE_CONFIG)"
+MAX_FAILED_REMEMBERED = 1000  # people whose recent lookup failed, remembered so a retry waits for the cache
 
 
 class TtlCache:
@@ -63,6 +64,7 @@ class Directory:
         self._pd, self._slack, self._config = pd, slack, config
         self._failure_ttl = min(failure_ttl, ttl)  # a failed lookup is retried soon, not after the full ttl
         self._people, self._slack_ids, self._teams = (TtlCache(ttl, clock) for _ in range(3))
+        self._lookup_failed: dict[str, str] = {}  # why a recent lookup failed (its cache entry says until when)
         self._on_miss = on_miss or (lambda _direction: None)
 
     async def person(self, slack_user: str) -> tuple[Person, list[str]]:
@@ -120,17 +122,28 @@ class Directory:
             )
         return str(email)
 
+    def _known_slack_id(self, pd_user_id: str, strict: bool) -> tuple[bool, str | None]:
+        """(True, the answer) when the config or the cache has it; a strict look-up that failed a moment ago
+        raises instead of asking Slack again (rate limited or down) before its cache entry has passed."""
+        reverse = self._config.identity.pagerduty_to_slack()
+        if pd_user_id in reverse:
+            return True, reverse[pd_user_id]
+        hit, value = self._slack_ids.get(pd_user_id)
+        if hit and (value is not None or not strict):
+            return True, value
+        if hit and strict and pd_user_id in self._lookup_failed:
+            raise SlackUnavailable(f"looking up PagerDuty user {pd_user_id} in Slack failed a moment ago: "
+                                   f"{self._lookup_failed[pd_user_id]}")
+        return False, None
+
     async def slack_user_for(self, pd_user_id: str, strict: bool = False) -> str | None:
         """The Slack user to mention for a PagerDuty user, or None (then the name is shown).
 
         With `strict`, None means the person has no Slack account: a lookup that failed raises (retryably).
         """
-        reverse = self._config.identity.pagerduty_to_slack()
-        if pd_user_id in reverse:
-            return reverse[pd_user_id]
-        hit, value = self._slack_ids.get(pd_user_id)
-        if hit and (value is not None or not strict):
-            return value  # type: ignore[no-any-return]  # str | None as stored
+        hit, value = self._known_slack_id(pd_user_id, strict)
+        if hit:
+            return value
         slack_id: str | None = None
         try:
             email = (await self._pd.get_user(pd_user_id)).get("email")
@@ -159,6 +172,7 @@ class Directory:
                 raise SlackUnavailable(f"looking up PagerDuty user {pd_user_id}: Slack unreachable") from None
             return None
         self._slack_ids.put(pd_user_id, slack_id)
+        self._lookup_failed.pop(pd_user_id, None)
         return slack_id
 
     def _mention_lookup_failed(self, pd_user_id: str, source: str, reason: str) -> None:
@@ -166,6 +180,9 @@ class Directory:
                     pd_user_id, source, reason)
         MENTION_LOOKUP_FAILURES.labels(source).inc()
         self._slack_ids.put(pd_user_id, None, ttl=self._failure_ttl)
+        self._lookup_failed[pd_user_id] = reason[:200]
+        while len(self._lookup_failed) > MAX_FAILED_REMEMBERED:
+            self._lookup_failed.pop(next(iter(self._lookup_failed)))
 
     async def incident_teams(self, incident_id: str) -> list[str]:
         """The incident's own teams plus those of its service and escalation policy (DESIGN §3)."""

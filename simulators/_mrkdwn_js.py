@@ -14,7 +14,8 @@ import json
 EMOJI = {
     "red_circle": "🔴", "large_yellow_circle": "🟡", "large_green_circle": "🟢", "eyes": "👀", "memo": "📝",
     "warning": "⚠️", "heavy_check_mark": "✔️", "white_check_mark": "✅", "arrow_double_up": "⏫",
-    "busts_in_silhouette": "👥", "hourglass_flowing_sand": "⏳", "information_source": "\u2139\ufe0f",
+    "busts_in_silhouette": "👥", "bust_in_silhouette": "👤", "hourglass_flowing_sand": "⏳",
+    "information_source": "\u2139\ufe0f",
     "arrows_counterclockwise": "🔄", "rotating_light": "🚨", "label": "🏷️", "sos": "🆘",
     "speech_balloon": "💬", "twisted_rightwards_arrows": "🔀", "x": "❌", "fire": "🔥", "tada": "🎉",
     "bell": "🔔", "link": "🔗", "pager": "📟", "thumbsup": "👍", "white_circle": "⚪", "no_entry": "⛔",
