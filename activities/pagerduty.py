@@ -115,8 +115,10 @@ class PagerDutyActivities:
             current = await self._api.get_incident(incident_id)
             if [(a.get("assignee") or {}).get("id") for a in current.get("assignments") or []] == [w.target_pd_id]:
                 # Nothing to change: on a first attempt say so rather than claim a reassignment PagerDuty never
-                # made; on a retry it is this click's own earlier attempt that landed.
-                return WriteOutcome(command_id=w.command_id, result="applied" if retry else "already",
+                # made; on a retry, it is this click's own earlier attempt only if PagerDuty's log shows the
+                # acting person's reassignment through the REST API since the click.
+                ours = retry and await self._landed(incident_id, w, "assign_log_entry")
+                return WriteOutcome(command_id=w.command_id, result="applied" if ours else "already",
                                     detail="already assigned to them", snapshot=snapshot(current),
                                     status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
@@ -181,7 +183,7 @@ class PagerDutyActivities:
                 return Ref(id=str(agent.get("id") or "") if person else "", summary=str(agent.get("summary") or ""))
         return None
 
-    async def _landed(self, incident_id: str, w: WriteToPagerDuty) -> bool:
+    async def _landed(self, incident_id: str, w: WriteToPagerDuty, logged_as: str | None = None) -> bool:
         """Whether PagerDuty's log shows this change by the acting person since the click, made through the
         REST API as the bridge makes it: one they made in PagerDuty's web or mobile app, by e-mail or SMS is
         theirs, not the click's (its log entry names that channel)."""
@@ -190,7 +192,7 @@ class PagerDutyActivities:
             agent = (entry.get("agent") or {}).get("id")
             written = parse_time(entry.get("created_at"))
             channel = (entry.get("channel") or {}).get("type")
-            if (entry.get("type") == LOGGED_AS[w.action] and agent == w.actor_pd_id
+            if (entry.get("type") == (logged_as or LOGGED_AS[w.action]) and agent == w.actor_pd_id
                     and channel in API_CHANNELS
                     and (since is None or (written is not None and written >= since.replace(microsecond=0)))):
                 return True

@@ -162,3 +162,14 @@ async def test_a_refused_resend_whose_earlier_attempts_never_landed_says_so(live
     live.pd.resolve(incident, "PUBOB01")
     with pytest.raises(RefusedNothingLanded):
         await send(live, incident, write(ActionKind.ACKNOWLEDGE), is_retry=True, attempt=2)
+
+
+async def test_a_resent_reassign_to_who_the_clicker_already_assigned_in_pagerduty_is_theirs(live: Live) -> None:
+    # Alice reassigns to Bob in PagerDuty's app, then clicks Reassign to Bob; the click is sent again (a new run
+    # could not know whether its first attempt landed). PagerDuty's log shows her reassignment came from the
+    # app, not the REST API: it was already so, not the click's doing.
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.reassign(incident, "PUALICE", ["PUBOB01"])
+    outcome = await send(live, incident, write(ActionKind.REASSIGN, target_pd_id="PUBOB01"), is_retry=True,
+                         attempt=2)
+    assert outcome.result == "already"

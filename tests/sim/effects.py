@@ -200,8 +200,10 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
         return _status_update(w, pd, now, landed, tag)
     if pd.status is Status.RESOLVED and w.action in {ActionKind.REASSIGN, ActionKind.ESCALATE,
                                                       ActionKind.ADD_RESPONDER, ActionKind.SNOOZE}:
+        # As the workflow reports it: the refusal of a retry says nothing of an earlier attempt that may have landed.
         return WriteOutcome(command_id=w.command_id, result="failed",
-                            detail="PagerDuty refused: Incident Already Resolved")
+                            detail=(f"Incident Already Resolved {MAYBE_LANDED}" if landed
+                                    else "PagerDuty refused: Incident Already Resolved"))
     if w.action in {ActionKind.SNOOZE, ActionKind.PRIORITY, ActionKind.ADD_RESPONDER}:
         return _control(w, pd, now, landed, tag)
     if w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
@@ -210,7 +212,13 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
             return answered
     elif w.action is ActionKind.REASSIGN:
         if pd.assignees == [w.target_pd_id]:
-            return WriteOutcome(command_id=w.command_id, result="applied" if landed else "already",
+            # As the activity does: its own earlier attempt only when PagerDuty's log shows this person's
+            # reassignment through the REST API since the click.
+            since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+            ours = landed and any(c.kind == "incident.reassigned" and c.agent == w.actor_pd_id
+                                  and c.command_id is not None and (since is None or c.at >= since)
+                                  for c in pd.ledger)
+            return WriteOutcome(command_id=w.command_id, result="applied" if ours else "already",
                                 detail="already assigned to them", snapshot=pd.snapshot(),
                                 status_changed_at=pd.rest_status_changed_at())
         pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, tag)

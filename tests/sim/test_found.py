@@ -291,3 +291,33 @@ def test_b27_a_refused_resend_after_a_new_run_then_the_clicker_acknowledges_in_p
     m.job_answers(pick=0, fault="error")  # the resent write: refused
     m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
     m.teardown()
+
+
+def test_b28_an_escalation_that_landed_unanswered_then_the_incident_resolved_in_pagerduty() -> None:
+    # `dev.py soak --seed 1666604414`: Alice's Escalate landed but its answer was lost; she then resolved in
+    # PagerDuty, so the retry was refused. The model called that refusal proof nothing landed (the workflow
+    # says "may have landed"), and the escalation's webhook was shown as made in PagerDuty.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=1, fault="ok")  # the escalate's identity
+    m.job_answers(pick=0, fault="ok")  # the acknowledge's identity
+    m.job_answers(pick=0, fault="timeout_applied")  # the escalation lands, its answer is lost
+    m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
+    m.teardown()
+
+
+def test_b29_reassigned_in_pagerduty_then_a_reassign_click_a_new_run_sends_again() -> None:
+    # `dev.py soak --seed 1666604393`: Alice reassigned to Bob in PagerDuty, then clicked Reassign to Bob; the
+    # run continued as new before the write went out, the new run sent it again, and PagerDuty's "already
+    # assigned to them" was taken for the click's own earlier attempt: "Reassigned … from Slack".
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.REASSIGN, to=BOB, text=0)
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="ok")
+    m.continue_as_new(abandon=True)
+    m.teardown()
