@@ -111,7 +111,8 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
         channels = ChannelActivities(slack, directory, pd)
         oncall = OncallActivities(pd, slack, directory, config)
         direct = DirectMessageActivities(client, slack, directory, config)
-        yield [pd_acts.read_incident, pd_acts.write, pd_acts.escalation_target, identity.resolve_actor,
+        yield [pd_acts.read_incident, pd_acts.write, pd_acts.write_landed, pd_acts.escalation_target,
+               identity.resolve_actor,
                slack_acts.post_message, slack_acts.update_message, slack_acts.post_reply, slack_acts.tell_user,
                slack_acts.route, slack_acts.post_notice, budget.ask, turns.turn, recall.recall,
                sweep.list_open_incidents, sweep.start_missing, sweep.check_webhooks, sweep.report_webhook_health,

@@ -258,6 +258,12 @@ class PagerDutyActivities:
         return WriteOutcome(command_id=w.command_id, result="applied",
                             status_update_id=str(created.get("id") or "") or None)
 
+    @activity.defn(name="pd_write_landed")
+    async def write_landed(self, request: WriteRequest) -> bool:
+        """Whether PagerDuty's log shows this acknowledge or resolve by the acting person through the REST API
+        since the click: asked once a write gave up without knowing (its last attempts got no answer)."""
+        return await self._landed(request.incident_id, request.write)
+
     @activity.defn(name="pd_escalation_target")
     async def escalation_target(self, request: ReadRequest) -> EscalationTarget:
         """The level to escalate to, decided once per click so that a retried write cannot climb twice.

@@ -36,6 +36,9 @@ with workflow.unsafe.imports_passed_through():
 # A failure with no ApplicationError type (a timeout, a lost worker) is worth retrying too.
 RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
 NOT_REFUSALS = {"EscalationExhausted", "StatusUpdateUnsure"}
+LANDED_DEADLINE = timedelta(minutes=1)
+# Writes PagerDuty's log records by person and channel: whether one landed can be looked up.
+LOGGED_ACTIONS = {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}
 
 
 class PagerDutyCalls:
@@ -112,6 +115,18 @@ class PagerDutyCalls:
                     raise ApplicationError(f"{failure_text(final)} {MAYBE_LANDED}", non_retryable=True) from final
                 raise
 
+    async def _landed(self, incident_id: str, effect: WriteToPagerDuty) -> bool:
+        """PagerDuty's log, asked once: did an attempt of this acknowledge or resolve land? Unknown counts as yes
+        (the click may have done it), as before the log was asked."""
+        try:
+            landed: bool = await workflow.execute_activity_method(
+                PagerDutyActivities.write_landed, WriteRequest(incident_id=incident_id, write=effect),
+                start_to_close_timeout=options.CALL_TIMEOUT, schedule_to_close_timeout=LANDED_DEADLINE,
+                retry_policy=options.PAGERDUTY_RETRY)
+        except ActivityError:
+            return True
+        return landed
+
     async def write(self, effect: WriteToPagerDuty) -> None:
         incident_id = self._state.incident_id
         try:
@@ -126,8 +141,11 @@ class PagerDutyCalls:
                 effect.command_id, PagerDutyActivities.write, request,
                 request.model_copy(update={"is_retry": True}))
         except ApplicationError as gave_up:
+            nothing = gave_up.type == NOTHING_DONE and not effect.may_have_landed
+            if not nothing and effect.action in LOGGED_ACTIONS and workflow.patched("gave-up-asks-the-log"):
+                nothing = not await self._landed(incident_id, effect)
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message,
-                                    nothing_done=gave_up.type == NOTHING_DONE and not effect.may_have_landed))
+                                    nothing_done=nothing))
             return
         except ActivityError as refused:
             # Not PagerDuty's refusal: the escalation had nowhere to go, or a status update may have been published.

@@ -142,8 +142,11 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
         if retry:
             # The durable retries ran out before the action deadline.
             detail = f"{why}; gave up after 3 min of retries"
-            # As the workflow reports it: every try answered "nothing done" (503) unless one may have landed.
+            # As the workflow reports it: every try answered "nothing done" (503) unless one may have landed; for an
+            # acknowledge or resolve, PagerDuty's log then says whether one did.
             nothing = fault == "unavailable" and not landed
+            if not nothing and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
+                nothing = not _logged(w, pd)
             return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail,
                                           nothing_done=nothing)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False

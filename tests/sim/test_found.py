@@ -321,3 +321,19 @@ def test_b29_reassigned_in_pagerduty_then_a_reassign_click_a_new_run_sends_again
     m.job_answers(pick=0, fault="ok")
     m.continue_as_new(abandon=True)
     m.teardown()
+
+
+def test_b30_the_clickers_own_acknowledge_in_pagerduty_while_the_click_times_out_to_the_end() -> None:
+    # `dev.py soak --seed 1666604424`: Alice acknowledged in PagerDuty, then clicked Acknowledge; the write got
+    # a 503, her webhook came (held as the click's possible echo), and the retries timed out to the end. The
+    # give-up could not say nothing was done, so her webhook was taken for the click's: "from Slack".
+    # PagerDuty's log, asked once the write gave up, says no acknowledge of hers went through the REST API.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="unavailable")  # a 503
+    m.deliver_webhook(pick=0)  # her acknowledgement's webhook
+    m.job_answers(pick=0, fault="timeout_applied")  # the retries time out to the end
+    m.teardown()

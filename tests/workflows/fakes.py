@@ -59,6 +59,8 @@ class FakeBackend:
         self.reads: list[str] = []
         self.writes: list[WriteRequest] = []
         self.write_fails = False
+        self.log_shows_landed = True  # what PagerDuty's log says of a write that gave up without knowing
+        self.landed_asked = 0
         self.write_failures = 0  # the first N writes fail (retryably), then writes succeed
         self.write_failures_answered = False  # those failures: PagerDuty's 503 (nothing done), else timeouts
         self.identity_failures = 0
@@ -137,6 +139,11 @@ class FakeBackend:
             self.replies.append(fill(reply.text, reply.texts, [p.summary for p in reply.people]))
         return request.replies[-1].seq
 
+    @activity.defn(name="pd_write_landed")
+    async def write_landed(self, request: WriteRequest) -> bool:
+        self.landed_asked += 1
+        return self.log_shows_landed
+
     @activity.defn(name="slack_tell_user")
     async def tell(self, request: TellUser) -> None:
         self.told.append(request)
@@ -160,7 +167,8 @@ class FakeBackend:
         raise ApplicationError("no Slack budget in this test", non_retryable=True)
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.read, self.write, self.escalation_target, self.resolve, self.post, self.update, self.reply,
+        return [self.read, self.write, self.write_landed, self.escalation_target, self.resolve, self.post, self.update,
+                self.reply,
                 self.tell, self.route, self.budget_ask, self.budget_turn, self.recall, self.create_channel, self.invite,
                 self.summary, self.archive]
 

@@ -149,3 +149,22 @@ async def test_identity_step_shows_why_it_waits_then_proceeds(ts_env: WorkflowEn
         await eventually(lambda: _async(any("HTTP 503" in p for u in backend.updates for p in u.view.progress)))
         await eventually(lambda: _async(bool(backend.writes)))
     assert backend.writes[0].write.actor_email == "alice@example.com"
+
+
+async def test_a_write_that_gives_up_unanswered_asks_the_log_before_taking_the_clickers_webhook(
+        ts_env: WorkflowEnvironment) -> None:
+    # Alice acknowledged in PagerDuty herself; her click's write timed out to the deadline. Her webhook came
+    # meanwhile. PagerDuty's log shows no acknowledge of hers through the REST API: the webhook is hers, in
+    # PagerDuty, and the click is told it failed; it is never "Acknowledged by Alice from Slack".
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    backend.write_failures, backend.log_shows_landed = 1000, False  # every attempt times out
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(action_deadline_seconds=4))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.ACKNOWLEDGE))
+        await eventually(lambda: _async(bool(backend.writes)))
+        await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.acknowledged", 1))
+        await eventually(lambda: _failed(handle), timeout=30)
+    assert backend.landed_asked == 1
+    assert any("Acknowledged by" in text and "in PagerDuty" in text for text in backend.replies)
+    assert not any("from Slack" in text for text in backend.replies)
