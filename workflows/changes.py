@@ -99,18 +99,27 @@ def _details(snap: Snapshot) -> Snapshot:
 
 
 def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | None, now: datetime,
-                 effects: list[Effect]) -> str:
+                 effects: list[Effect], read_no: int = 0, careful: bool = True) -> str:
     """Take a snapshot's descriptive fields (not its status) when they are the newest the bridge has.
 
     `webhook_at` is the webhook's `occurred_at` (PagerDuty's clock); None for a read or a write's answer,
     which show PagerDuty as it is now. A webhook older than the newest webhook applied is stale. One that
     may be older than the last read (the clocks differ by up to ECHO_CLOCK_SKEW) is not trusted: when it
-    disagrees, PagerDuty is read again. Returns "taken", "stale", "repeat" (what was applied already) or "unsure".
+    disagrees, PagerDuty is read again. A read (`read_no`) sent before newer details were taken (from a webhook
+    or a write's answer) may show PagerDuty from before them: when it disagrees (and `careful`, for runs that
+    started with this rule), PagerDuty is read again rather than going back. Returns "taken", "stale", "repeat"
+    (what was applied already) or "unsure".
     """
     status = state.incident.status if state.incident else snap.status
     if webhook_at is None:
+        if (careful and read_no and read_no <= state.details_mark and state.incident is not None
+                and _details(snap) != _details(state.incident)):
+            request_read(state, "a read sent before newer details came disagrees with them", effects, after=True)
+            return "unsure"
         state.incident = snap.model_copy(update={"status": status})
         state.details_read_at = now
+        if not read_no:
+            state.details_mark = state.reads_issued  # a write's answer: PagerDuty now
         return "taken"
     if state.incident is not None:
         same = _details(snap) == _details(state.incident)
@@ -129,13 +138,14 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
             return "unsure"
     state.incident = snap.model_copy(update={"status": status})
     state.details_at = webhook_at
+    state.details_mark = state.reads_issued
     return "taken"
 
 
 def merge_snapshot(state: IncidentState, snap: Snapshot, status_at: datetime | None, now: datetime,
-                   effects: list[Effect], read_no: int = 0) -> bool:
+                   effects: list[Effect], read_no: int = 0, careful: bool = True) -> bool:
     """Take a read's (or a write answer's) snapshot; its status only if not older than ours."""
-    take_details(state, snap, None, now, effects)
+    take_details(state, snap, None, now, effects, read_no=read_no, careful=careful)
     state.known = True
     return apply_status(state, snap.status, status_at, now, effects, whole_seconds=True, read_no=read_no)
 

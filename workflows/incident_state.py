@@ -136,6 +136,7 @@ class IncidentState(Model):
     tied: PdEvent | None = None  # a status webhook tied with the last change, waiting for PagerDuty's answer
     reads_issued: int = 0
     status_read_mark: int = 0  # reads_issued when a webhook last set the status
+    details_mark: int = 0  # reads_issued when details last came from a webhook or a write's answer
     # The status was learnt from a read ("Synced from PagerDuty") and no webhook has said yet who changed it.
     status_unnamed: bool = False
     last_read_at: datetime | None = None

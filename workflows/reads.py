@@ -11,7 +11,8 @@ from workflows.models import CommandPhase, Effect, IncidentRead, IncidentState, 
 from workflows.policy import EVENT_STATUS, EXPECTED_STATUS
 
 
-def on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: list[Effect]) -> None:
+def on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: list[Effect],
+            careful: bool = True) -> None:
     state.read_in_flight = False
     again, state.read_again = state.read_again, None
     if read.snapshot is None:
@@ -22,7 +23,8 @@ def on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: li
         state.read_error, state.read_failures, state.read_failed_at = None, 0, None
         state.last_read_at = now
         was_known, before = state.known, state.status
-        merge_snapshot(state, read.snapshot, read.status_changed_at, now, effects, read_no=read.read_no)
+        merge_snapshot(state, read.snapshot, read.status_changed_at, now, effects, read_no=read.read_no,
+                       careful=careful)
         if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
             audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
         own = any(c.phase is CommandPhase.APPLIED and EXPECTED_STATUS.get(c.action) is state.status

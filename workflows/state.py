@@ -77,12 +77,13 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 Result = tuple[IncidentState, list[Effect]]
 def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
-           direct_messages: bool = False, status_updates: bool = True) -> Result:
+           direct_messages: bool = False, status_updates: bool = True, careful_reads: bool = True) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
     webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
     `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py);
     `status_updates` is False only for runs that met a status update webhook before the bridge showed them
-    (see `workflows/incident.py`): for those the webhook stays unshown, and the Update status control says why."""
+    (see `workflows/incident.py`): for those the webhook stays unshown, and the Update status control says why;
+    `careful_reads` is False only for runs started before a read sent before newer details was read again."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
@@ -97,7 +98,7 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
         case EscalationPlanned():
             _on_planned(new, event)
         case IncidentRead():
-            on_read(new, event, now, effects)
+            on_read(new, event, now, effects, careful=careful_reads)
         case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted() | DirectMessageOpened():
             _on_slack_result(new, event, now)
         case Resumed() | Recalled():

@@ -337,3 +337,18 @@ def test_b30_the_clickers_own_acknowledge_in_pagerduty_while_the_click_times_out
     m.deliver_webhook(pick=0)  # her acknowledgement's webhook
     m.job_answers(pick=0, fault="timeout_applied")  # the retries time out to the end
     m.teardown()
+
+
+def test_b31_a_read_sent_before_a_priority_change_answers_after_it() -> None:
+    # `dev.py soak --seed 1666604407`: the periodic re-read went out, then Alice's priority write landed (its
+    # answer and its webhook showed P1); the read's answer, PagerDuty from before the change, came last and
+    # was taken: the message showed no priority until the next re-read, 15 minutes later.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.PRIORITY, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.time_passes(ms=900_000)  # the periodic re-read goes out
+    m.job_answers(pick=0, fault="ok")  # the priority write: P1
+    m.deliver_webhook(pick=0)  # its echo
+    m.job_answers(pick=0, fault="stale")  # the read: PagerDuty as it was when the read was sent
+    m.teardown()
