@@ -113,12 +113,13 @@ class PagerDutyActivities:
             fields = {"priority": {"id": w.choice, "type": "priority_reference"}}
         elif w.action is ActionKind.REASSIGN:
             current = await self._api.get_incident(incident_id)
+            if retry and await self._landed(incident_id, w, "assign_log_entry"):
+                # An earlier attempt of this click landed (PagerDuty's log shows the acting person's reassignment
+                # through the REST API since the click): never again, even if someone reassigned since.
+                return _applied(w, current)
             if [(a.get("assignee") or {}).get("id") for a in current.get("assignments") or []] == [w.target_pd_id]:
-                # Nothing to change: on a first attempt say so rather than claim a reassignment PagerDuty never
-                # made; on a retry, it is this click's own earlier attempt only if PagerDuty's log shows the
-                # acting person's reassignment through the REST API since the click.
-                ours = retry and await self._landed(incident_id, w, "assign_log_entry")
-                return WriteOutcome(command_id=w.command_id, result="applied" if ours else "already",
+                # Nothing to change, and not by this click: say so rather than claim a reassignment it never made.
+                return WriteOutcome(command_id=w.command_id, result="already",
                                     detail="already assigned to them", snapshot=snapshot(current),
                                     status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}

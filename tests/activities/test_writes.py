@@ -173,3 +173,18 @@ async def test_a_resent_reassign_to_who_the_clicker_already_assigned_in_pagerdut
     outcome = await send(live, incident, write(ActionKind.REASSIGN, target_pd_id="PUBOB01"), is_retry=True,
                          attempt=2)
     assert outcome.result == "already"
+
+
+async def test_a_reassign_that_landed_unanswered_is_not_made_again_after_someone_reassigned(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    w = write(ActionKind.REASSIGN, target_pd_id="PUBOB01")
+    # The first attempt lands; its answer is lost (a gateway timeout).
+    live.pd.fail(f"/incidents/{incident}", 504, count=1, method="PUT", applied=True)
+    with pytest.raises(PagerDutyUnavailable):
+        await send(live, incident, w)
+    assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUBOB01"]
+    live.pd.reassign(incident, "PUBOB01", ["PUALICE"])  # Bob hands it back to Alice in PagerDuty
+    outcome = await send(live, incident, w, is_retry=True, attempt=2)
+    assert outcome.result == "applied"
+    # PagerDuty's log shows the click's reassignment: it is not made again over Bob's.
+    assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUALICE"]

@@ -214,23 +214,27 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
         if answered is not None:
             return answered
     elif w.action is ActionKind.REASSIGN:
-        if pd.assignees == [w.target_pd_id]:
-            # As the activity does: its own earlier attempt only when PagerDuty's log shows this person's
-            # reassignment through the REST API since the click.
-            since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-            ours = landed and any(c.kind == "incident.reassigned" and c.agent == w.actor_pd_id
-                                  and c.command_id is not None and (since is None or c.at >= since)
-                                  for c in pd.ledger)
-            return WriteOutcome(command_id=w.command_id, result="applied" if ours else "already",
-                                detail="already assigned to them", snapshot=pd.snapshot(),
-                                status_changed_at=pd.rest_status_changed_at())
-        pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], actor, tag)
+        return _reassign(w, pd, now, landed, tag)
     elif w.escalation_level is not None:
         already = _escalated_already(w, pd, landed)
         if already is not None:
             return already
         if pd.level != w.escalation_level:
             pd.escalate_to(now, w.escalation_level, actor, tag)
+    return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+
+
+def _reassign(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
+    """As the activity does: a retry first looks in PagerDuty's log for its own earlier attempt (this person's
+    reassignment through the REST API since the click), and never makes it twice."""
+    done = WriteOutcome(command_id=w.command_id, result="applied")
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    if not (landed and any(c.kind == "incident.reassigned" and c.agent == w.actor_pd_id and c.command_id is not None
+                           and (since is None or c.at >= since) for c in pd.ledger)):
+        if pd.assignees == [w.target_pd_id]:
+            return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
+                                snapshot=pd.snapshot(), status_changed_at=pd.rest_status_changed_at())
+        pd.reassign(now, BY_PD_ID[str(w.target_pd_id)], BY_PD_ID[w.actor_pd_id], tag)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
 
 

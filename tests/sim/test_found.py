@@ -352,3 +352,18 @@ def test_b31_a_read_sent_before_a_priority_change_answers_after_it() -> None:
     m.deliver_webhook(pick=0)  # its echo
     m.job_answers(pick=0, fault="stale")  # the read: PagerDuty as it was when the read was sent
     m.teardown()
+
+
+def test_b32_a_reassign_that_landed_unanswered_is_not_made_again_after_someone_reassigned() -> None:
+    # `dev.py soak --seed 1666604414` (after b29): Alice's Reassign to Bob landed, its answer lost; then Bob
+    # reassigned it back to Alice in PagerDuty. The retry saw "not assigned to Bob" and reassigned again,
+    # undoing Bob's change: one click changed PagerDuty twice.
+    m = life("once", "attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.REASSIGN, to=BOB, text=0)
+    m.job_answers(pick=1, fault="ok")  # the reassign's identity
+    m.job_answers(pick=0, fault="ok")  # the acknowledge's identity
+    m.job_answers(pick=0, fault="timeout_applied")  # the reassign lands; its answer is lost
+    m.change_in_pagerduty(who=BOB, move="reassign", other=ALICE, text=0)
+    m.teardown()
