@@ -18,6 +18,7 @@ from workflows.models import (
     Status,
     Timing,
 )
+from workflows.slack_text import fill
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -82,3 +83,8 @@ def resolved_actor(command_id: str, actor: Person | None = ALICE, **extra: Any) 
 
 def new_state(**timing: int) -> IncidentState:
     return IncidentState(incident_id="PINC001", timing=Timing(**timing))
+
+
+def thread(state: IncidentState) -> list[str]:
+    """The thread as Slack receives it: people by name (no Slack accounts), typed text escaped."""
+    return [fill(r.text, r.texts, [p.summary for p in r.people]) for r in state.replies]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import ALICE, BOB, at, new_state, pd_event, resolved_actor
+from tests.factories import ALICE, BOB, at, new_state, pd_event, resolved_actor, thread
 from tests.factories import action as click
 from workflows.models import (
     ActionKind,
@@ -18,14 +18,10 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
-from workflows.slack_text import fill
 from workflows.state import reduce
 
 TEXT = "Mitigated <!here> & watching"
 
-
-def thread(state: IncidentState) -> list[str]:
-    return [fill(r.text, r.texts, [p.summary for p in r.people]) for r in state.replies]
 
 
 def started() -> IncidentState:

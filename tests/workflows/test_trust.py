@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from activities.blocks import render_incident
-from tests.factories import ALICE, BOB, at, new_state, pd_event, resolved_actor, snapshot
+from tests.factories import ALICE, BOB, at, new_state, pd_event, resolved_actor, snapshot, thread
 from tests.factories import action as click
 from workflows.models import (
     ActionKind,
@@ -26,16 +26,11 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
-from workflows.slack_text import fill
 from workflows.state import next_deadline, reduce
 from workflows.view import message_view
 
 HOSTILE = "<!channel> please look <@U0ALICE> see <https://evil.example|runbook> cc {p0} & {t0}"
 
-
-def thread(state: IncidentState) -> list[str]:
-    """The thread as Slack receives it: people by name (no Slack accounts), typed text escaped."""
-    return [fill(r.text, r.texts, [p.summary for p in r.people]) for r in state.replies]
 
 
 def started() -> IncidentState:
