@@ -124,7 +124,11 @@ class PagerDutyActivities:
                                     status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
-            already = await self._escalated_already(incident_id, w, retry=retry)
+            if retry and await self._landed(incident_id, w, "escalate_log_entry"):
+                # An earlier attempt of this click landed (PagerDuty's log, through the REST API): never again,
+                # which would move the incident back to this level if someone escalated it further since.
+                return _applied(w, await self._api.get_incident(incident_id))
+            already = await self._escalated_already(incident_id, w)
             if already is not None:
                 return already
             fields = {"escalation_level": w.escalation_level}
@@ -156,14 +160,14 @@ class PagerDutyActivities:
                 return True
         return False
 
-    async def _escalated_already(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome | None:
+    async def _escalated_already(self, incident_id: str, w: WriteToPagerDuty) -> WriteOutcome | None:
         """"Already" when someone (the clicker too, in PagerDuty, or PagerDuty itself) escalated since the click.
 
-        A second step would climb twice, and the escalation is theirs, not this click's. On a retry, the
-        acting person's own escalation is this click's earlier attempt: the write goes on (same level).
+        A second step would climb twice, and the escalation is theirs, not this click's. (A retry whose own
+        earlier attempt landed was answered before this, from PagerDuty's log.)
         """
         moved = await self._escalated_since_click(incident_id, w)
-        if moved is None or (retry and moved.id == w.actor_pd_id):
+        if moved is None:
             return None
         data = await self._api.get_incident(incident_id)
         return WriteOutcome(command_id=w.command_id, result="already", detail="already escalated",

@@ -188,3 +188,18 @@ async def test_a_reassign_that_landed_unanswered_is_not_made_again_after_someone
     assert outcome.result == "applied"
     # PagerDuty's log shows the click's reassignment: it is not made again over Bob's.
     assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUALICE"]
+
+
+async def test_an_escalation_that_landed_unanswered_is_not_made_again_after_the_clicker_escalated_further(
+        live: Live) -> None:
+    live.pd.escalation_policies["PEPPAY1"].levels.append(["PUCAROL"])  # a third level
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    w = write(ActionKind.ESCALATE, escalation_level=2)
+    live.pd.fail(f"/incidents/{incident}", 504, count=1, method="PUT", applied=True)  # lands; answer lost
+    with pytest.raises(PagerDutyUnavailable):
+        await send(live, incident, w)
+    live.pd.escalate(incident, "PUALICE", 3)  # Alice escalates further in PagerDuty herself
+    outcome = await send(live, incident, w, is_retry=True, attempt=2)
+    assert outcome.result == "applied"
+    # PagerDuty's log shows the click's own escalation: it is not sent again (back to level 2).
+    assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUCAROL"]

@@ -216,6 +216,11 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
     elif w.action is ActionKind.REASSIGN:
         return _reassign(w, pd, now, landed, tag)
     elif w.escalation_level is not None:
+        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+        if landed and any(c.kind == "incident.escalated" and c.agent == w.actor_pd_id and c.command_id is not None
+                          and (since is None or c.at >= since) for c in pd.ledger):
+            # As the activity does: its own earlier attempt is in PagerDuty's log; never made again.
+            return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
         already = _escalated_already(w, pd, landed)
         if already is not None:
             return already
@@ -265,7 +270,7 @@ def _escalated_already(w: WriteToPagerDuty, pd: PagerDuty, landed: bool) -> Writ
     """As the activity does: escalated since the click by someone (or by PagerDuty) is theirs, never twice."""
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
     moved = [c for c in pd.ledger if c.kind == "incident.escalated" and since is not None and c.at >= since]
-    if not moved or (landed and moved[-1].agent == w.actor_pd_id):
+    if not moved:
         return None
     by = BY_PD_ID.get(moved[-1].agent or "")
     return WriteOutcome(command_id=w.command_id, result="already", detail="already escalated",

@@ -367,3 +367,15 @@ def test_b32_a_reassign_that_landed_unanswered_is_not_made_again_after_someone_r
     m.job_answers(pick=0, fault="timeout_applied")  # the reassign lands; its answer is lost
     m.change_in_pagerduty(who=BOB, move="reassign", other=ALICE, text=0)
     m.teardown()
+
+
+def test_b33_an_escalation_that_landed_unanswered_is_not_made_again_after_the_clicker_escalated_further() -> None:
+    # `dev.py soak --seed 1558202120`: Alice's Escalate (to level 2) landed, its answer lost; she then escalated
+    # to level 3 in PagerDuty. The retry took her escalation for its own attempt and went on: back to level 2.
+    m = life("once", "attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="timeout_applied")  # level 2 lands; its answer is lost
+    m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
+    m.teardown()
