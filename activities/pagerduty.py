@@ -135,10 +135,22 @@ class PagerDutyActivities:
         try:
             data = await self._api.update_incident(incident_id, fields, w.actor_email)
         except PagerDutyRefused as exc:
-            if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
-                return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code], retry=retry)
-            raise
+            return await self._refused(incident_id, w, exc, retry=retry)
         return _applied(w, data)
+
+    async def _refused(self, incident_id: str, w: WriteToPagerDuty, exc: PagerDutyRefused, *,
+                       retry: bool) -> WriteOutcome:
+        """PagerDuty refused the PUT: "already so" is answered; anything else is raised, as a refusal that proves
+        nothing landed where the incident shows it (a resent priority that is not the incident's)."""
+        if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
+            return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code], retry=retry)
+        if retry and w.action is ActionKind.PRIORITY and not isinstance(exc, PagerDutyScopeMissing):
+            # An earlier attempt that landed would show in the incident's priority (a change since would have its
+            # own webhook): when it does not, this refusal is all there is to it.
+            current = ((await self._api.get_incident(incident_id)).get("priority") or {}).get("id")
+            if current != w.choice:
+                raise RefusedNothingLanded(exc.message, code=exc.code) from None
+        raise exc
 
     async def _ask_responder(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:
         if retry and await self._responder_asked(incident_id, w):

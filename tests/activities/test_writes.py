@@ -203,3 +203,10 @@ async def test_an_escalation_that_landed_unanswered_is_not_made_again_after_the_
     assert outcome.result == "applied"
     # PagerDuty's log shows the click's own escalation: it is not sent again (back to level 2).
     assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUCAROL"]
+
+
+async def test_a_refused_priority_resend_that_the_incident_does_not_show_never_landed(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.fail(f"/incidents/{incident}", 400, count=1, method="PUT")
+    with pytest.raises(RefusedNothingLanded):
+        await send(live, incident, write(ActionKind.PRIORITY, choice="PPRIO01"), is_retry=True, attempt=2)

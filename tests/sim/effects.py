@@ -158,6 +158,10 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
                 return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
             return [*events, WriteOutcome(command_id=w.command_id, result="failed",
                                           detail="PagerDuty refused: Arguments Caused Error")], True
+        if landed and w.action is ActionKind.PRIORITY and pd.priority != PRIORITY_IDS.get(str(w.choice)):
+            # As the activity does: an earlier attempt that landed would show in the priority; it does not.
+            return [*events, WriteOutcome(command_id=w.command_id, result="failed",
+                                          detail="PagerDuty refused: Arguments Caused Error")], True
         # As the workflow reports it: a refusal proves nothing landed only when no earlier attempt may have.
         detail = (f"Arguments Caused Error {MAYBE_LANDED}" if landed
                   else "PagerDuty refused: Arguments Caused Error")

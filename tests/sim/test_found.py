@@ -379,3 +379,17 @@ def test_b33_an_escalation_that_landed_unanswered_is_not_made_again_after_the_cl
     m.job_answers(pick=0, fault="timeout_applied")  # level 2 lands; its answer is lost
     m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
     m.teardown()
+
+
+def test_b34_a_refused_priority_resend_then_the_clicker_sets_it_in_pagerduty() -> None:
+    # `dev.py soak --seed 1558202205`: Alice's priority write was in flight when the run continued as new; the
+    # resend was refused; Alice then set that priority in PagerDuty herself. Her webhook was taken for the
+    # click's, landed late. The incident's priority at the refusal showed no earlier attempt had landed.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.PRIORITY, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)
+    m.job_answers(pick=0, fault="error")  # the resend: refused
+    m.change_in_pagerduty(who=ALICE, move="priority", other=ALICE, text=0)
+    m.teardown()
