@@ -218,6 +218,11 @@ def _on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: l
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
     fresh = _apply_pd_change(state, event, now, effects, name_synced)
+    if (name_synced and state.tied is event and state.event_floor is not None
+            and event.occurred_at <= state.event_floor):
+        # Possibly a redelivery of an event forgotten since (an echo of the bridge's own command, already told):
+        # PagerDuty is still asked, but the answer does not name it.
+        state.tied = None
     if echo is not None:
         _confirmed(state, echo, event, now)
     elif not fresh:

@@ -393,3 +393,18 @@ def test_b34_a_refused_priority_resend_then_the_clicker_sets_it_in_pagerduty() -
     m.job_answers(pick=0, fault="error")  # the resend: refused
     m.change_in_pagerduty(who=ALICE, move="priority", other=ALICE, text=0)
     m.teardown()
+
+
+def test_b35_a_forgotten_echo_delivered_again_in_the_millisecond_of_the_last_change() -> None:
+    # `dev.py soak --seed 1558202308`: Alice's acknowledge (from Slack) and its echo came in the trigger's very
+    # millisecond; a storm made the bridge forget the echo's id; PagerDuty delivered the echo again. Tied with
+    # the last change, it waited for PagerDuty's answer, which then named it as made in PagerDuty.
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the write
+    m.deliver_webhook(pick=0)  # its echo
+    m.webhook_storm(roll=0)
+    m.redeliver_webhook(pick=1)  # the echo again, its id forgotten
+    m.teardown()
