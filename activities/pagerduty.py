@@ -144,6 +144,10 @@ class PagerDutyActivities:
         nothing landed where the incident shows it (a resent priority that is not the incident's)."""
         if exc.code in PD_ALREADY_CODES and _already_matches(w.action, int(exc.code or 0)):
             return await self._already(incident_id, w, PD_ALREADY_CODES[exc.code], retry=retry)
+        if retry and w.action in {ActionKind.ESCALATE, ActionKind.REASSIGN} and not isinstance(
+                exc, PagerDutyScopeMissing):
+            # PagerDuty's log, read just before this PUT, showed no earlier attempt of this click.
+            raise RefusedNothingLanded(exc.message, code=exc.code) from None
         if retry and w.action is ActionKind.PRIORITY and not isinstance(exc, PagerDutyScopeMissing):
             # An earlier attempt that landed would show in the incident's priority (a change since would have its
             # own webhook): when it does not, this refusal is all there is to it.

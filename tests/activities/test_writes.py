@@ -210,3 +210,10 @@ async def test_a_refused_priority_resend_that_the_incident_does_not_show_never_l
     live.pd.fail(f"/incidents/{incident}", 400, count=1, method="PUT")
     with pytest.raises(RefusedNothingLanded):
         await send(live, incident, write(ActionKind.PRIORITY, choice="PPRIO01"), is_retry=True, attempt=2)
+
+
+async def test_a_refused_escalate_resend_with_no_earlier_attempt_in_the_log_never_landed(live: Live) -> None:
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.fail(f"/incidents/{incident}", 400, count=1, method="PUT")
+    with pytest.raises(RefusedNothingLanded):
+        await send(live, incident, write(ActionKind.ESCALATE, escalation_level=2), is_retry=True, attempt=2)

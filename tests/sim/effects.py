@@ -151,22 +151,25 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
                                           nothing_done=nothing)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False
     if fault in {"refused", "error"}:
-        if landed and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
-            # As the activity does: a retry of a status change looks in PagerDuty's log first. Its own earlier
-            # attempt found there is applied; none found, the refusal proves nothing landed.
-            if _logged(w, pd):
-                return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
-            return [*events, WriteOutcome(command_id=w.command_id, result="failed",
-                                          detail="PagerDuty refused: Arguments Caused Error")], True
-        if landed and w.action is ActionKind.PRIORITY and pd.priority != PRIORITY_IDS.get(str(w.choice)):
-            # As the activity does: an earlier attempt that landed would show in the priority; it does not.
-            return [*events, WriteOutcome(command_id=w.command_id, result="failed",
-                                          detail="PagerDuty refused: Arguments Caused Error")], True
-        # As the workflow reports it: a refusal proves nothing landed only when no earlier attempt may have.
-        detail = (f"Arguments Caused Error {MAYBE_LANDED}" if landed
-                  else "PagerDuty refused: Arguments Caused Error")
-        return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail)], True
+        return [*events, _refused(job, w, pd, now, landed)], True
     return [*events, _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}")], True
+
+
+def _refused(job: InFlight, w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool) -> WriteOutcome:
+    """PagerDuty refuses the write, as the activity and the workflow report it."""
+    refused = WriteOutcome(command_id=w.command_id, result="failed", detail="PagerDuty refused: Arguments Caused Error")
+    if landed and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
+        # A retry of a status change looks in PagerDuty's log first. Its own earlier attempt found there is
+        # applied; none found, the refusal proves nothing landed.
+        return _apply(w, pd, now, landed, f"{job.generation}/{w.command_id}") if _logged(w, pd) else refused
+    if landed and w.action in {ActionKind.ESCALATE, ActionKind.REASSIGN}:
+        # Its own earlier attempt found in PagerDuty's log is applied, and "already so" is answered, both before
+        # any PUT; otherwise the PUT's refusal proves nothing landed.
+        return _before_put(w, pd) or refused
+    if landed and w.action is ActionKind.PRIORITY and pd.priority != PRIORITY_IDS.get(str(w.choice)):
+        return refused  # an earlier attempt that landed would show in the priority; it does not
+    # A refusal proves nothing landed only when no earlier attempt may have.
+    return refused.model_copy(update={"detail": f"Arguments Caused Error {MAYBE_LANDED}"}) if landed else refused
 
 
 def _logged(w: WriteToPagerDuty, pd: PagerDuty) -> bool:
@@ -231,6 +234,23 @@ def _apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag:
         if pd.level != w.escalation_level:
             pd.escalate_to(now, w.escalation_level, actor, tag)
     return done.model_copy(update={"snapshot": pd.snapshot(), "status_changed_at": pd.rest_status_changed_at()})
+
+
+def _before_put(w: WriteToPagerDuty, pd: PagerDuty) -> WriteOutcome | None:
+    """A retried escalate or reassign as the activity answers it before its PUT: its own earlier attempt in
+    PagerDuty's log (applied), or already so (escalated since the click, already assigned); else None."""
+    kind = "incident.escalated" if w.action is ActionKind.ESCALATE else "incident.reassigned"
+    since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    if any(c.kind == kind and c.agent == w.actor_pd_id and c.command_id is not None
+           and (since is None or c.at >= since) for c in pd.ledger):
+        return WriteOutcome(command_id=w.command_id, result="applied", snapshot=pd.snapshot(),
+                            status_changed_at=pd.rest_status_changed_at())
+    if w.action is ActionKind.ESCALATE:
+        return _escalated_already(w, pd, True)
+    if pd.assignees == [w.target_pd_id]:
+        return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
+                            snapshot=pd.snapshot(), status_changed_at=pd.rest_status_changed_at())
+    return None
 
 
 def _reassign(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:

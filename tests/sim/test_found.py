@@ -408,3 +408,17 @@ def test_b35_a_forgotten_echo_delivered_again_in_the_millisecond_of_the_last_cha
     m.webhook_storm(roll=0)
     m.redeliver_webhook(pick=1)  # the echo again, its id forgotten
     m.teardown()
+
+
+def test_b36_a_refused_escalate_resend_then_the_clicker_escalates_in_pagerduty() -> None:
+    # `dev.py soak --seed 1242340570`: as b34, for an escalation: PagerDuty's log, read before the resend,
+    # showed no earlier attempt, so the resend's refusal proves nothing landed.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)
+    m.job_answers(pick=0, fault="error")  # the resend: refused
+    m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.teardown()
