@@ -30,11 +30,12 @@ from workflows.policy import EXPECTED_STATUS, REFUSED_PREFIX, refusal, status_up
 from workflows.slack_text import plain
 
 
-def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect]) -> None:
+def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect],
+                    repeat_told: bool = True) -> None:
     if action.key in state.seen_action_keys:
         return
     state.seen_action_keys.append(action.key)
-    if action.action is ActionKind.CREATE_CHANNEL and dedicated.on_click(state, action, effects):
+    if action.action is ActionKind.CREATE_CHANNEL and dedicated.on_click(state, action, effects, repeat_told):
         return
     if (state.ts is None and action.channel and action.message_ts and action.channel != state.dedicated.channel
             and all(action.channel != d.channel for d in state.dms) and not action.channel.startswith("D")):

@@ -25,6 +25,7 @@ from workflows.channel_models import (
     PostSummary,
     SummaryPosted,
 )
+from workflows.incident_state import SETTLED_PHASES
 from workflows.models import (
     ActionKind,
     Command,
@@ -48,8 +49,9 @@ def link(state: IncidentState) -> str:
     return f"<#{state.dedicated.channel}>"
 
 
-def on_click(state: IncidentState, action: SlackAction, effects: list[Effect]) -> bool:
-    """A Create channel click answered at once (True), or False when it must become a command."""
+def on_click(state: IncidentState, action: SlackAction, effects: list[Effect], repeat_told: bool = True) -> bool:
+    """A Create channel click answered at once (True), or False when it must become a command. With
+    `repeat_told`, a person who clicks again while their first click is still under way is answered at once."""
     ded, who = state.dedicated, f"<@{action.slack_user}>"
 
     def tell(text: str) -> None:
@@ -74,9 +76,12 @@ def on_click(state: IncidentState, action: SlackAction, effects: list[Effect]) -
             _ask(state, action.slack_user, action.channel)
         return True
     if ded.phase == "creating":
-        if any(a.slack_user == action.slack_user for a in ded.askers):
+        under_way = repeat_told and any(c.action is ActionKind.CREATE_CHANNEL and c.slack_user == action.slack_user
+                                        and c.phase not in SETTLED_PHASES for c in state.commands)
+        if under_way or any(a.slack_user == action.slack_user for a in ded.askers):
             tell(f"{who}, the incident's channel is being created; its link follows here.")
-        _ask(state, action.slack_user, action.channel)  # told the link (or why there is none) when it is done
+        if not under_way:  # their first click tells them the link
+            _ask(state, action.slack_user, action.channel)  # told the link (or why there is none) when it is done
         return True
     return False
 

@@ -77,20 +77,22 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 Result = tuple[IncidentState, list[Effect]]
 def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
-           direct_messages: bool = False, status_updates: bool = True, careful_reads: bool = True) -> Result:
+           direct_messages: bool = False, status_updates: bool = True, careful_reads: bool = True,
+           repeat_told: bool = True) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
     webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
     `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py);
     `status_updates` is False only for runs that met a status update webhook before the bridge showed them
     (see `workflows/incident.py`): for those the webhook stays unshown, and the Update status control says why;
-    `careful_reads` is False only for runs started before a read sent before newer details was read again."""
+    `careful_reads` is False only for runs started before a read sent before newer details was read again;
+    `repeat_told` is False only for runs started before a repeated Create channel click was answered at once."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
             _on_pd_event(new, event, now, effects, name_synced, status_updates)
         case SlackAction():
-            _on_slack(new, event, now, effects, status_updates)
+            _on_slack(new, event, now, effects, status_updates, repeat_told)
         case ActorResolved():
             on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
@@ -117,11 +119,11 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
 
 
 def _on_slack(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect],
-              status_updates: bool) -> None:
+              status_updates: bool, repeat_told: bool) -> None:
     if action.action is ActionKind.STATUS_UPDATE and not status_updates:
         effects += controls.status_updates_off(action)
     else:
-        on_slack_action(state, action, now, effects)
+        on_slack_action(state, action, now, effects, repeat_told=repeat_told)
 
 
 def _on_new_run(state: IncidentState, event: Resumed | Recalled, now: datetime, effects: list[Effect]) -> None:

@@ -422,3 +422,15 @@ def test_b36_a_refused_escalate_resend_then_the_clicker_escalates_in_pagerduty()
     m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
     m.deliver_webhook(pick=0)
     m.teardown()
+
+
+def test_b37_a_second_create_channel_click_while_the_first_is_under_way() -> None:
+    # `dev.py soak --seed 1242340573`: Bob clicked Create channel while Alice's click was creating it, then
+    # again: his second click got no answer of its own.
+    m = life("answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ALICE, action=ActionKind.CREATE_CHANNEL, to=ALICE, text=0)
+    m.click(who=BOB, action=ActionKind.CREATE_CHANNEL, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # Alice's identity: the channel is being created
+    m.click(who=BOB, action=ActionKind.CREATE_CHANNEL, to=ALICE, text=0)
+    m.teardown()
