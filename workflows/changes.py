@@ -138,6 +138,7 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
             return "unsure"
     state.incident = snap.model_copy(update={"status": status})
     state.details_at = webhook_at
+    state.details_status = snap.status
     state.details_mark = state.reads_issued
     return "taken"
 

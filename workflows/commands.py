@@ -228,9 +228,10 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
 def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
               effects: list[Effect]) -> None:
     if held is not None and not outcome.detail.startswith(REFUSED_PREFIX) and not outcome.nothing_done:
-        # The write gave up, but its echo had come: it landed.
+        # The write gave up, but its echo had come: it landed (or, for a change PagerDuty does not log, the clicker
+        # made it in PagerDuty meanwhile: the line says it cannot tell).
         settle(command, CommandPhase.APPLIED, now)
-        reply(state, timeline.command_done(command, state.incident))
+        reply(state, timeline.command_done(command, state.incident, in_doubt=True))
         return
     if held is not None:
         line = timeline.external_change(held, held.incident or state.incident)

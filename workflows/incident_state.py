@@ -104,6 +104,9 @@ class IncidentState(Model):
     # PagerDuty's time of the webhook they came from, `details_read_at` the worker's time of the last
     # read (or write answer) they came from.
     details_at: datetime | None = None
+    # The status that webhook's snapshot showed: a status webhook no newer than it that disagrees with it
+    # is a question only PagerDuty can settle.
+    details_status: Status | None = None
     details_read_at: datetime | None = None
     acted_by: Ref | None = None
     seen_event_ids: list[str] = Field(default_factory=list)

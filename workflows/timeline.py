@@ -103,11 +103,20 @@ def external_change(event: PdEvent, incident: Snapshot | None) -> Line | None:
             or _additive_line(kind, event, Line()))
 
 
-def command_done(command: Command, incident: Snapshot | None, late: bool = False) -> Line:
-    """The single timeline line for a Slack action PagerDuty accepted (its echo adds nothing)."""
+def command_done(command: Command, incident: Snapshot | None, late: bool = False, in_doubt: bool = False) -> Line:
+    """The single timeline line for a Slack action PagerDuty accepted (its echo adds nothing).
+
+    `late`: the bridge had reported it failed. `in_doubt`: its echo came while its write was in doubt (it gave
+    up unanswered, or a resend was refused), so the echo may be the clicker's own change in PagerDuty instead;
+    for a change PagerDuty keeps no log entry of (a priority), nothing tells the two apart: the line says so.
+    """
     line = Line()
     who = f"<@{command.slack_user}>"
-    if command.action is ActionKind.REASSIGN and command.target:
+    if command.action is ActionKind.PRIORITY and (late or in_doubt):
+        label = line.typed(command.choice_label or command.choice or "?")
+        line.add(f":label: Priority set to {label} by {who}, from Slack or in PagerDuty: PagerDuty does not record "
+                 "which")
+    elif command.action is ActionKind.REASSIGN and command.target:
         target = (f"<@{command.target_slack_user}>" if command.target_slack_user
                   else line.typed(command.target.name))
         line.add(f":busts_in_silhouette: Reassigned to {target} by {who} from Slack")

@@ -40,6 +40,12 @@ IN_PAGERDUTY = [
     (re.compile(r"^:sos: (.+?) asked .*? to respond in PagerDuty"), "incident.responder.added"),
     (re.compile(r"^:arrows_counterclockwise: Unacknowledged (in) PagerDuty"), "incident.unacknowledged"),
 ]
+# A change PagerDuty records no log entry of, which the bridge cannot tell from its own click's (reported failed):
+# said to be either, it may stand for either.
+EITHER = [
+    (re.compile(r"^:label: Priority set to .*? by <@(\w+)>, from Slack or in PagerDuty: "),
+     "incident.priority_updated"),
+]
 ACTION_OF = {"incident.acknowledged": "acknowledge", "incident.resolved": "resolve", "incident.reassigned": "reassign",
              "incident.escalated": "escalate", "incident.annotated": "note", "incident.priority_updated": "priority",
              "snooze": "snooze", "incident.responder.added": "add_responder",
@@ -103,6 +109,7 @@ def ledger_counts(wf: SimWorkflow) -> tuple[Counter[tuple[str, str]], Counter[tu
 
 def attributed(wf: SimWorkflow, final: bool) -> None:
     shown_bridge, shown_outside = timeline(wf.slack.channel.replies)
+    either = _either(wf.slack.channel.replies)
     made_bridge, made_outside = ledger_counts(wf)
     for key, count in shown_outside.items():
         assert count <= made_outside[key], (
@@ -110,10 +117,26 @@ def attributed(wf: SimWorkflow, final: bool) -> None:
             f"(through the bridge {made_bridge[key[0], _slack_of(key[1])]}x)")
     for key, count in shown_bridge.items():
         assert count <= made_bridge[key], f"attributed: {key} shown {count}x from Slack, made {made_bridge[key]}x"
+    for (kind, slack_user), count in either.items():
+        pd_id = BY_SLACK_ID[slack_user].pd_id
+        shown = count + shown_bridge[kind, slack_user] + shown_outside[kind, pd_id]
+        made = made_bridge[kind, slack_user] + made_outside[kind, pd_id]
+        assert shown <= made, f"attributed: {(kind, slack_user)} shown {shown}x in all, made {made}x"
     if final:
         for key, count in made_bridge.items():
-            assert shown_bridge[key] == count, f"attributed: {key} made {count}x through the bridge, shown " \
-                                               f"{shown_bridge[key]}x from Slack"
+            assert shown_bridge[key] <= count <= shown_bridge[key] + either[key], (
+                f"attributed: {key} made {count}x through the bridge, shown {shown_bridge[key]}x from Slack "
+                f"and {either[key]}x from Slack or in PagerDuty")
+
+
+def _either(replies: list[str]) -> Counter[tuple[str, str]]:
+    """Lines that say a change was made from Slack or in PagerDuty, by (kind, Slack id)."""
+    found: Counter[tuple[str, str]] = Counter()
+    for text in (line for reply in replies for line in reply.split("\n")):
+        for pattern, kind in EITHER:
+            if match := pattern.match(text):
+                found[kind, match.group(1)] += 1
+    return found
 
 
 def _slack_of(pd_id: str | None) -> str:
@@ -162,8 +185,9 @@ def answered(wf: SimWorkflow) -> None:
     expected: Counter[tuple[str, str]] = Counter((c.slack_user, c.action) for c in wf.clicks.values())
     shown: Counter[tuple[str, str]] = Counter((t.slack_user, str(t.action)) for t in wf.slack.channel.told)
     lines = [line for reply in wf.slack.channel.replies for line in reply.split("\n")]
-    done, _ = timeline([line for line in lines if LANDED_LATE not in line])
-    for (kind, slack_user), count in done.items():
+    told_now = [line for line in lines if LANDED_LATE not in line]
+    done, _ = timeline(told_now)
+    for (kind, slack_user), count in (done + _either(told_now)).items():
         shown[slack_user, ACTION_OF[kind]] += count
     for line in lines:
         if found := FOUND_DONE.match(line):

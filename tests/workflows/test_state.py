@@ -122,6 +122,42 @@ def test_forward_change_with_the_same_timestamp_asks_pagerduty_too() -> None:
     assert [type(e) for e in effects] == [ReadIncident]
 
 
+def test_a_status_change_timed_like_a_snapshot_that_showed_another_status_asks_pagerduty() -> None:
+    # Alice acknowledged and reassigned to herself in one millisecond (the reassign triggers again). The
+    # reassign's webhook, whose snapshot says triggered, came first; the acknowledge's, from that same
+    # millisecond, may be the older change: PagerDuty is asked, and the message does not guess.
+    state = started(Status.TRIGGERED)
+    state, _ = reduce(state, pd_event("incident.reassigned", 30, status=Status.TRIGGERED), at(31))
+    after, effects = reduce(state, pd_event("incident.acknowledged", 30), at(31))
+    assert after.status is Status.TRIGGERED
+    assert [type(e) for e in effects] == [ReadIncident]
+    read = next(e for e in effects if isinstance(e, ReadIncident))
+    answered, _ = reduce(after, IncidentRead(snapshot=snapshot(Status.TRIGGERED), status_changed_at=at(30),
+                                             read_no=read.read_no), at(32))
+    assert answered.status is Status.TRIGGERED
+    # Runs started before this rule replay as they were recorded: the acknowledge is taken.
+    old, _ = reduce(state, pd_event("incident.acknowledged", 30), at(31), snapshot_ties=False)
+    assert old.status is Status.ACKNOWLEDGED
+
+
+def test_a_status_change_older_than_a_snapshot_that_showed_another_status_asks_pagerduty() -> None:
+    # The acknowledge (12:00:30.000) came after the reassign that triggered the incident again (12:00:30.001):
+    # the reassign's snapshot, newer, says triggered; the older acknowledge is not taken without asking.
+    state = started(Status.TRIGGERED)
+    state, _ = reduce(state, pd_event("incident.reassigned", 30.001, status=Status.TRIGGERED), at(31))
+    after, effects = reduce(state, pd_event("incident.acknowledged", 30), at(31))
+    assert after.status is Status.TRIGGERED
+    assert [type(e) for e in effects] == [ReadIncident]
+
+
+def test_a_status_change_after_a_snapshot_from_an_earlier_millisecond_is_taken() -> None:
+    state = started(Status.TRIGGERED)
+    state, _ = reduce(state, pd_event("incident.reassigned", 30, status=Status.TRIGGERED), at(31))
+    after, effects = reduce(state, pd_event("incident.acknowledged", 30.001), at(31))
+    assert after.status is Status.ACKNOWLEDGED
+    assert not any(isinstance(e, ReadIncident) for e in effects)
+
+
 def test_status_jump_in_a_non_status_event_asks_for_a_read() -> None:
     state = started(Status.ACKNOWLEDGED, at_seconds=10)
     _, effects = reduce(state, pd_event("incident.escalated", 20, status=Status.RESOLVED), at(20))
