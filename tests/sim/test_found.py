@@ -485,3 +485,19 @@ def test_b40_the_clickers_own_priority_in_pagerduty_while_the_clicks_write_is_in
     m.deliver_webhook(pick=0)  # her change, while the resend is out
     m.job_answers(pick=1, fault="error")  # the resend: refused
     m.teardown()
+
+
+def test_b41_a_resent_escalate_after_the_clicker_escalated_and_resolved_in_pagerduty() -> None:
+    # `dev.py soak --seed 1220313265` (and 1220313274, for a reassign): a modelling mistake. Alice escalated in
+    # PagerDuty and clicked Escalate; a new run sent the click again after she resolved. The activity answers
+    # "already escalated" (by her) before any PUT; the model refused the PUT first, as if it may have landed.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="escalate", other=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)
+    m.deliver_webhook(pick=0)  # her escalation
+    m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # the resend
+    m.teardown()
