@@ -115,16 +115,16 @@ class PagerDutyCalls:
                     raise ApplicationError(f"{failure_text(final)} {MAYBE_LANDED}", non_retryable=True) from final
                 raise
 
-    async def _landed(self, incident_id: str, effect: WriteToPagerDuty) -> bool:
-        """PagerDuty's log, asked once: did an attempt of this acknowledge or resolve land? Unknown counts as yes
-        (the click may have done it), as before the log was asked."""
+    async def _landed(self, incident_id: str, effect: WriteToPagerDuty, unknown: bool = True) -> bool:
+        """PagerDuty's log, asked once: did an attempt of this acknowledge, resolve or snooze land? Unknown counts
+        as `unknown` (yes by default: the click may have done it, as before the log was asked)."""
         try:
             landed: bool = await workflow.execute_activity_method(
                 PagerDutyActivities.write_landed, WriteRequest(incident_id=incident_id, write=effect),
                 start_to_close_timeout=options.CALL_TIMEOUT, schedule_to_close_timeout=LANDED_DEADLINE,
                 retry_policy=options.PAGERDUTY_RETRY)
         except ActivityError:
-            return True
+            return unknown
         return landed
 
     async def write(self, effect: WriteToPagerDuty) -> None:
@@ -144,6 +144,12 @@ class PagerDutyCalls:
             nothing = gave_up.type == NOTHING_DONE and not effect.may_have_landed
             if not nothing and effect.action in LOGGED_ACTIONS and workflow.patched("gave-up-asks-the-log"):
                 nothing = not await self._landed(incident_id, effect)
+            elif (not nothing and effect.action is ActionKind.SNOOZE and workflow.patched("gave-up-snooze-asks-the-log")
+                  and await self._landed(incident_id, effect, unknown=False)):
+                # A snooze has no webhook to confirm it later: PagerDuty's log is the only word that it landed.
+                self._feed(WriteOutcome(command_id=effect.command_id, result="applied",
+                                        detail=f"{gave_up.message}; PagerDuty's log shows it landed"))
+                return
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message,
                                     nothing_done=nothing))
             return

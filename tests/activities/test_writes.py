@@ -66,6 +66,22 @@ async def test_the_clickers_own_resolve_in_pagerduty_just_before_a_resent_click_
     assert outcome.already_by == Ref(id="PUALICE", summary="Alice Adams")
 
 
+async def test_a_snooze_that_landed_unanswered_is_found_in_the_log_one_made_in_pagerduty_is_not(live: Live) -> None:
+    # A snooze has no webhook: when its write gives up unanswered, PagerDuty's log is asked whether it landed.
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.acknowledge(incident, "PUALICE")
+    snooze = write(ActionKind.SNOOZE, choice="3600")
+    request = WriteRequest(incident_id=incident, write=snooze)
+    assert await ActivityEnvironment().run(live.activities.write_landed, request) is False
+    live.pd.snooze(incident, "PUALICE", 3600)  # Alice, in PagerDuty's app: not the click's
+    assert await ActivityEnvironment().run(live.activities.write_landed, request) is False
+    live.pd.respond_late(f"/incidents/{incident}/snooze", 2.0)  # the click's write lands, its answer is lost
+    with pytest.raises(PagerDutyUnavailable):
+        await send(live, incident, snooze)
+    live.pd.clear_faults()
+    assert await ActivityEnvironment().run(live.activities.write_landed, request) is True
+
+
 async def test_escalated_since_the_click_is_already_and_never_climbs_twice(live: Live) -> None:
     incident = live.pd.trigger("PSVC001", "checkout slow")
     w = write(ActionKind.ESCALATE, escalation_level=2)  # planned at the click: one above level 1

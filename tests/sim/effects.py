@@ -145,6 +145,10 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
             nothing = fault == "unavailable" and not landed
             if not nothing and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
                 nothing = not logged(w, pd)
+            elif not nothing and w.action is ActionKind.SNOOZE and logged(w, pd):
+                # A snooze has no webhook: the log's word that it landed is its outcome.
+                return [*events, WriteOutcome(command_id=w.command_id, result="applied",
+                                              detail=f"{detail}; PagerDuty's log shows it landed")], True
             return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail,
                                           nothing_done=nothing)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False

@@ -501,3 +501,20 @@ def test_b41_a_resent_escalate_after_the_clicker_escalated_and_resolved_in_pager
     m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
     m.job_answers(pick=0, fault="ok")  # the resend
     m.teardown()
+
+
+def test_b42_a_snooze_that_landed_but_gave_up_unanswered() -> None:
+    # `dev.py soak --seed 1220313384`: Alice's snooze got a 503, then timed out while it landed, to the deadline.
+    # A snooze has no webhook to correct "failed" later: the thread never said it was snoozed. PagerDuty's log
+    # (her snooze through the REST API) now says it landed.
+    m = life("attributed", "answered", title=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=1000)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the acknowledge
+    m.click(who=ALICE, action=ActionKind.SNOOZE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="unavailable")
+    m.job_answers(pick=0, fault="timeout_applied")
+    m.teardown()

@@ -36,9 +36,10 @@ def refused(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag
 
 
 def logged(w: WriteToPagerDuty, pd: PagerDuty) -> bool:
-    """As the activity looks: PagerDuty's log shows this person's acknowledge or resolve since the click, made
-    through the REST API (a bridge's write; one made in PagerDuty's app is logged with another channel)."""
-    kind = "incident.acknowledged" if w.action is ActionKind.ACKNOWLEDGE else "incident.resolved"
+    """As the activity looks: PagerDuty's log shows this person's acknowledge, resolve or snooze since the click,
+    made through the REST API (a bridge's write; one made in PagerDuty's app is logged with another channel)."""
+    kind = {ActionKind.ACKNOWLEDGE: "incident.acknowledged", ActionKind.RESOLVE: "incident.resolved"}.get(
+        w.action, "snooze")
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
     return any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
                and c.command_id is not None for c in pd.ledger)

@@ -94,6 +94,30 @@ async def test_continue_as_new_keeps_state_and_loses_no_signal() -> None:
     assert len(backend.posts) == 1
 
 
+async def test_a_snooze_that_gives_up_unanswered_is_told_done_when_pagerdutys_log_shows_it(
+        ts_env: WorkflowEnvironment) -> None:
+    # A snooze has no webhook. Its write timed out to the deadline, yet it landed: PagerDuty's log shows Alice's
+    # snooze through the REST API. The thread says it was snoozed; Alice is not told it failed.
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    backend.write_failures = 1000  # every attempt times out
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(action_deadline_seconds=4))
+        await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.acknowledged", 1))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.SNOOZE, choice="3600", choice_label="1 h"))
+        settled = await eventually(lambda: _settled(handle), timeout=30)
+        await eventually(lambda: _async(any("Snoozed for" in text for text in backend.replies)))
+    assert backend.landed_asked == 1
+    assert settled.commands[0].phase is CommandPhase.APPLIED
+    assert any("Snoozed for 1 h by <@U0ALICE> from Slack" in text for text in backend.replies)
+    assert not backend.told
+
+
+async def _settled(handle: Handle) -> IncidentState | None:
+    state = await handle.query(IncidentWorkflow.state)
+    return state if state.commands and state.commands[0].phase in {CommandPhase.APPLIED, CommandPhase.FAILED} else None
+
+
 async def _async(value: bool) -> bool:
     return value
 
