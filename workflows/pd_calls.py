@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 RETRYABLE: set[str | None] = {*RETRYABLE_TYPES, None}
 NOT_REFUSALS = {"EscalationExhausted", "StatusUpdateUnsure"}
 LANDED_DEADLINE = timedelta(minutes=1)
+LOG_SHOWS_LANDED = "PagerDuty's log shows it landed"
 # Writes PagerDuty's log records by person and channel: whether one landed can be looked up.
 LOGGED_ACTIONS = {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}
 
@@ -127,6 +128,12 @@ class PagerDutyCalls:
             return unknown
         return landed
 
+    async def _snooze_landed(self, effect: WriteToPagerDuty) -> bool:
+        """A snooze in doubt (it gave up unanswered, or a resend was refused) has no webhook to confirm it later:
+        PagerDuty's log is the only word that it landed. Runs started before this was asked never ask."""
+        return (effect.action is ActionKind.SNOOZE and workflow.patched("gave-up-snooze-asks-the-log")
+                and await self._landed(self._state.incident_id, effect, unknown=False))
+
     async def write(self, effect: WriteToPagerDuty) -> None:
         incident_id = self._state.incident_id
         try:
@@ -144,11 +151,9 @@ class PagerDutyCalls:
             nothing = gave_up.type == NOTHING_DONE and not effect.may_have_landed
             if not nothing and effect.action in LOGGED_ACTIONS and workflow.patched("gave-up-asks-the-log"):
                 nothing = not await self._landed(incident_id, effect)
-            elif (not nothing and effect.action is ActionKind.SNOOZE and workflow.patched("gave-up-snooze-asks-the-log")
-                  and await self._landed(incident_id, effect, unknown=False)):
-                # A snooze has no webhook to confirm it later: PagerDuty's log is the only word that it landed.
+            elif not nothing and await self._snooze_landed(effect):
                 self._feed(WriteOutcome(command_id=effect.command_id, result="applied",
-                                        detail=f"{gave_up.message}; PagerDuty's log shows it landed"))
+                                        detail=f"{gave_up.message}; {LOG_SHOWS_LANDED}"))
                 return
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed", detail=gave_up.message,
                                     nothing_done=nothing))
@@ -158,6 +163,10 @@ class PagerDutyCalls:
             prefix = "" if failure_type(refused) in NOT_REFUSALS else f"{REFUSED_PREFIX}: "
             if effect.may_have_landed and failure_type(refused) not in {"EscalationExhausted", "RefusedNothingLanded"}:
                 # An attempt of the run before may have gone through: this refusal is no proof it did not.
+                if await self._snooze_landed(effect):
+                    self._feed(WriteOutcome(command_id=effect.command_id, result="applied",
+                                            detail=f"{failure_text(refused)}; {LOG_SHOWS_LANDED}"))
+                    return
                 self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
                                         detail=f"{failure_text(refused)} {MAYBE_LANDED}"))
                 return

@@ -40,6 +40,7 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
+from workflows.pd_calls import LOG_SHOWS_LANDED
 
 DEDICATED = "C0DEDIC1"  # the incident's own channel, when one is created
 Fault = Literal["ok", "stale", "error", "refused", "unavailable", "timeout_applied"]
@@ -148,7 +149,7 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
             elif not nothing and w.action is ActionKind.SNOOZE and logged(w, pd):
                 # A snooze has no webhook: the log's word that it landed is its outcome.
                 return [*events, WriteOutcome(command_id=w.command_id, result="applied",
-                                              detail=f"{detail}; PagerDuty's log shows it landed")], True
+                                              detail=f"{detail}; {LOG_SHOWS_LANDED}")], True
             return [*events, WriteOutcome(command_id=w.command_id, result="failed", detail=detail,
                                           nothing_done=nothing)], True
         return [*events, WriteOutcome(command_id=w.command_id, result="retrying", detail=f"{why}; retrying")], False

@@ -13,6 +13,7 @@ from datetime import datetime
 from tests.sim.pagerduty import PRIORITY_IDS, PagerDuty
 from tests.sim.people import BY_PD_ID
 from workflows.models import ActionKind, Status, WriteOutcome, WriteToPagerDuty
+from workflows.pd_calls import LOG_SHOWS_LANDED
 from workflows.policy import ECHO_CLOCK_SKEW, MAYBE_LANDED
 
 UNSURE = "PagerDuty did not answer whether the status update was published; it was not sent again"
@@ -20,6 +21,9 @@ UNSURE = "PagerDuty did not answer whether the status update was published; it w
 
 def refused(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome:
     """PagerDuty refuses the write, as the activity and the workflow report it."""
+    if landed and w.action is ActionKind.SNOOZE and logged(w, pd):
+        # As the workflow: a snooze in doubt asks PagerDuty's log, its only word that it landed.
+        return WriteOutcome(command_id=w.command_id, result="applied", detail=f"refused; {LOG_SHOWS_LANDED}")
     refused = WriteOutcome(command_id=w.command_id, result="failed", detail="PagerDuty refused: Arguments Caused Error")
     if landed and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
         # A retry of a status change looks in PagerDuty's log first. Its own earlier attempt found there is
@@ -77,6 +81,8 @@ def apply(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: 
         return _before_put(w, pd, landed) or WriteOutcome(
             command_id=w.command_id, result="failed", detail="PagerDuty refused: Incident Already Resolved")
     if pd.status is Status.RESOLVED and w.action in {ActionKind.ADD_RESPONDER, ActionKind.SNOOZE}:
+        if landed and w.action is ActionKind.SNOOZE and logged(w, pd):
+            return WriteOutcome(command_id=w.command_id, result="applied", detail=f"refused; {LOG_SHOWS_LANDED}")
         # As the workflow reports it: the refusal of a retry says nothing of an earlier attempt that may have landed.
         return WriteOutcome(command_id=w.command_id, result="failed",
                             detail=(f"Incident Already Resolved {MAYBE_LANDED}" if landed

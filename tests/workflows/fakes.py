@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.errors import PagerDutyNoAnswer, PagerDutyUnavailable, SlackAuthError
+from activities.errors import PagerDutyNoAnswer, PagerDutyRefused, PagerDutyUnavailable, SlackAuthError
 from activities.identity import ResolveActorRequest
 from activities.pacing import BudgetTurn
 from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
@@ -63,6 +63,7 @@ class FakeBackend:
         self.landed_asked = 0
         self.write_failures = 0  # the first N writes fail (retryably), then writes succeed
         self.write_failures_answered = False  # those failures: PagerDuty's 503 (nothing done), else timeouts
+        self.then_refused = False  # after those failures, PagerDuty refuses the write
         self.identity_failures = 0
         self.update_failures = 0  # the first N updates fail for good (as a revoked token does)
         self.update_hangs = False  # updates never answer (until cancelled)
@@ -82,6 +83,8 @@ class FakeBackend:
             if self.write_failures_answered:
                 raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
             raise PagerDutyNoAnswer("update incident: PagerDuty API timed out")
+        if self.then_refused:
+            raise PagerDutyRefused("snooze incident: Incident is not Acknowledged", code=1012)
         if self.write_fails:
             raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
         return WriteOutcome(command_id=request.write.command_id, result="applied")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -94,12 +95,15 @@ async def test_continue_as_new_keeps_state_and_loses_no_signal() -> None:
     assert len(backend.posts) == 1
 
 
-async def test_a_snooze_that_gives_up_unanswered_is_told_done_when_pagerdutys_log_shows_it(
-        ts_env: WorkflowEnvironment) -> None:
-    # A snooze has no webhook. Its write timed out to the deadline, yet it landed: PagerDuty's log shows Alice's
-    # snooze through the REST API. The thread says it was snoozed; Alice is not told it failed.
+@pytest.mark.parametrize("then_refused", [False, True], ids=["timeouts to the deadline", "a timeout, then refused"])
+async def test_a_snooze_in_doubt_is_told_done_when_pagerdutys_log_shows_it(
+        ts_env: WorkflowEnvironment, then_refused: bool) -> None:
+    # A snooze has no webhook. Its write timed out (to the deadline, or once and then its retry was refused),
+    # yet it landed: PagerDuty's log shows Alice's snooze through the REST API. The thread says it was snoozed;
+    # Alice is not told it failed.
     backend, queue = FakeBackend(), str(uuid.uuid4())
-    backend.write_failures = 1000  # every attempt times out
+    backend.write_failures = 1 if then_refused else 1000
+    backend.then_refused = then_refused
     async with backend.worker(ts_env.client, queue):
         handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(action_deadline_seconds=4))
         await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.acknowledged", 1))
