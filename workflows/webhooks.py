@@ -116,8 +116,10 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         if event.occurred_at == last or other_snapshot:
             if name_synced and state.status_unnamed and status is state.status:
                 # A read showed this change first, timed only to the second (so to the last change's time):
-                # the webhook tells who made it.
+                # the webhook tells who made it, and when.
                 state.status_unnamed = False
+                if last is None or event.occurred_at > last:
+                    state.status_changed_at = event.occurred_at
                 return True
             if status is not state.status or other_snapshot:
                 # Two different changes in the same millisecond: which came last is PagerDuty's to say. The

@@ -547,3 +547,23 @@ def test_b44_a_snooze_sent_again_by_a_new_run_and_refused_after_it_landed() -> N
     m.continue_as_new(abandon=True)
     m.job_answers(pick=0, fault="error")  # the resend: refused
     m.teardown()
+
+
+def test_b45_a_webhook_credited_after_a_read_then_an_older_snapshot_delivered_again() -> None:
+    # `dev.py soak --seed 893220173`: Alice reassigned twice and acknowledged, all in one millisecond. A read
+    # showed "acknowledged" first; her acknowledge's webhook then named her (b38's rule) but left the last
+    # status change's time at the read's second; a reassign's webhook, delivered again after a storm, looked
+    # newer and triggered the incident again on the message.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=1)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # the read: acknowledged
+    m.deliver_webhook(pick=0)  # the acknowledge
+    m.webhook_storm(roll=0)
+    m.redeliver_webhook(pick=2)
+    m.teardown()

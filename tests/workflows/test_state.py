@@ -150,6 +150,21 @@ def test_a_status_change_older_than_a_snapshot_that_showed_another_status_asks_p
     assert [type(e) for e in effects] == [ReadIncident]
 
 
+def test_a_webhook_credited_for_a_change_a_read_showed_first_keeps_its_time() -> None:
+    # Alice reassigned (the incident triggered again) and acknowledged in one millisecond. The reassign's
+    # webhook came, a read showed "acknowledged" (timed to the second), the acknowledge's webhook named her.
+    # The reassign's, delivered again after a storm, is then timed like the last status change: PagerDuty is
+    # asked, and the message never goes back to "triggered".
+    state = started(Status.TRIGGERED)
+    state, _ = reduce(state, pd_event("incident.reassigned", 30.001, status=Status.TRIGGERED), at(31))
+    state, _ = reduce(state, IncidentRead(snapshot=snapshot(Status.ACKNOWLEDGED), status_changed_at=at(30)), at(31))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 30.001), at(31))
+    assert state.status is Status.ACKNOWLEDGED and state.status_changed_at == at(30.001)
+    again, effects = reduce(state, pd_event("incident.reassigned", 30.001, status=Status.TRIGGERED), at(32))
+    assert again.status is Status.ACKNOWLEDGED
+    assert any(isinstance(e, ReadIncident) for e in effects)
+
+
 def test_a_status_change_after_a_snapshot_from_an_earlier_millisecond_is_taken() -> None:
     state = started(Status.TRIGGERED)
     state, _ = reduce(state, pd_event("incident.reassigned", 30, status=Status.TRIGGERED), at(31))
