@@ -187,7 +187,10 @@ def _take_ids(state: IncidentState, command: Command, outcome: WriteOutcome, now
         remember_additive(state, status_update_key(outcome.status_update_id), now)
 
 
-def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect]) -> None:
+def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect],
+                     floor_held: bool = True) -> None:
+    """`floor_held` is False only for runs started before a held webhook at or before the forgotten-events floor
+    (a redelivery of one shown then) was left untold."""
     command = find_command(state, outcome.command_id)
     if command is None:
         return
@@ -207,11 +210,14 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
     if command.phase is CommandPhase.APPLIED:
         return
     held, command.held_echo = command.held_echo, None
+    # Older than the events forgotten in a storm: a redelivery of one the thread told then, not told again.
+    untold = (floor_held and held is not None and state.event_floor is not None
+              and held.occurred_at <= state.event_floor)
     if outcome.result == "already":
         # PagerDuty had it done already, not by this click (the activity answers "applied" when an earlier
         # attempt of this click had landed): credit whoever PagerDuty names, and show their webhook as theirs.
         _found_done(state, command, outcome, now)
-        line = timeline.external_change(held, held.incident or state.incident) if held else None
+        line = timeline.external_change(held, held.incident or state.incident) if held and not untold else None
         if line is not None:
             reply(state, line)
         return
@@ -222,18 +228,18 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         controls.on_applied(state, command, now)
         reply(state, timeline.command_done(command, state.incident))
         return
-    _not_done(state, command, outcome, held, now, effects)
+    _not_done(state, command, outcome, held, now, effects, untold)
 
 
 def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
-              effects: list[Effect]) -> None:
+              effects: list[Effect], untold: bool = False) -> None:
     if held is not None and not outcome.detail.startswith(REFUSED_PREFIX) and not outcome.nothing_done:
         # The write gave up, but its echo had come: it landed (or, for a change PagerDuty does not log, the clicker
         # made it in PagerDuty meanwhile: the line says it cannot tell).
         settle(command, CommandPhase.APPLIED, now)
         reply(state, timeline.command_done(command, state.incident, in_doubt=True))
         return
-    if held is not None:
+    if held is not None and not untold:
         line = timeline.external_change(held, held.incident or state.incident)
         if line is not None:
             reply(state, line)

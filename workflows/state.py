@@ -64,7 +64,7 @@ MAX_SHOWN_REPLIES = 19  # with the heading, the timeline so far goes out as one 
 Result = tuple[IncidentState, list[Effect]]
 def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
            direct_messages: bool = False, status_updates: bool = True, careful_reads: bool = True,
-           repeat_told: bool = True, snapshot_ties: bool = True) -> Result:
+           repeat_told: bool = True, snapshot_ties: bool = True, floor_held: bool = True) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
     webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
     `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py);
@@ -73,7 +73,8 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
     `careful_reads` is False only for runs started before a read sent before newer details was read again;
     `repeat_told` is False only for runs started before a repeated Create channel click was answered at once;
     `snapshot_ties` is False only for runs started before a status webhook no newer than the newest snapshot,
-    which showed another status, asked PagerDuty (see `workflows/webhooks.py`)."""
+    which showed another status, asked PagerDuty (see `workflows/webhooks.py`); `floor_held` is False only for
+    runs started before a held webhook older than the events forgotten was left untold (`workflows/commands.py`)."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
@@ -84,7 +85,7 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
         case ActorResolved():
             on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
-            on_write_outcome(new, event, now, effects)
+            on_write_outcome(new, event, now, effects, floor_held)
         case EscalationPlanned():
             _on_planned(new, event)
         case IncidentRead():

@@ -567,3 +567,19 @@ def test_b45_a_webhook_credited_after_a_read_then_an_older_snapshot_delivered_ag
     m.webhook_storm(roll=0)
     m.redeliver_webhook(pick=2)
     m.teardown()
+
+
+def test_b46_a_forgotten_change_delivered_again_while_the_clickers_write_is_out() -> None:
+    # `dev.py soak --seed 893220233`: Alice acknowledged in PagerDuty and clicked Acknowledge; her webhook was
+    # told; a storm made the bridge forget it; PagerDuty delivered it again while her click's write was out, and
+    # the write's "already acknowledged" told it a second time (patch `forgotten-held-echo-untold`).
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=1)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.webhook_storm(roll=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.redeliver_webhook(pick=1)
+    m.teardown()

@@ -165,6 +165,25 @@ def test_a_webhook_credited_for_a_change_a_read_showed_first_keeps_its_time() ->
     assert any(isinstance(e, ReadIncident) for e in effects)
 
 
+@pytest.mark.parametrize("floor_held", [True, False], ids=["now", "runs started before"])
+def test_a_forgotten_change_delivered_again_while_a_click_waits_is_not_told_twice(floor_held: bool) -> None:
+    # Alice acknowledged in PagerDuty (told in the thread), then clicked Acknowledge; a storm made the bridge
+    # forget her webhook's id, and PagerDuty delivered it again while the click's write was out. The write
+    # answers "already acknowledged" by her: her change is not told a second time.
+    state = started(Status.TRIGGERED)
+    state, _ = reduce(state, click(ActionKind.ACKNOWLEDGE), at(20))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 20), at(20))
+    told = len(state.replies)
+    state = state.model_copy(update={"event_floor": at(25), "seen_event_ids": [], "seen_event_at": []})
+    state, _ = reduce(state, resolved_actor("c1"), at(30))
+    state, _ = reduce(state, pd_event("incident.acknowledged", 20), at(31), floor_held=floor_held)
+    answer = WriteOutcome(command_id="c1", result="already", detail="Incident Already Acknowledged",
+                          already_by=Ref(id=ALICE.pd_id, summary=ALICE.name))
+    after, _ = reduce(state, answer, at(32), floor_held=floor_held)
+    again = [line for line in replies(after)[told:] if "Acknowledged by" in line and "in PagerDuty" in line]
+    assert len(again) == (0 if floor_held else 1)
+
+
 def test_a_status_change_after_a_snapshot_from_an_earlier_millisecond_is_taken() -> None:
     state = started(Status.TRIGGERED)
     state, _ = reduce(state, pd_event("incident.reassigned", 30, status=Status.TRIGGERED), at(31))
