@@ -126,7 +126,8 @@ class PagerDutyActivities:
                                     status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
-            if retry and await self._landed(incident_id, w, "escalate_log_entry"):
+            landed = retry and await self._landed(incident_id, w, "escalate_log_entry")
+            if landed and await self._reached(incident_id, w):
                 # An earlier attempt of this click landed (PagerDuty's log, through the REST API): never again,
                 # which would move the incident back to this level if someone escalated it further since.
                 return _applied(w, await self._api.get_incident(incident_id))
@@ -177,6 +178,19 @@ class PagerDutyActivities:
                     and (since is None or (asked is not None and asked >= since.replace(microsecond=0)))):
                 return True
         return False
+
+    async def _reached(self, incident_id: str, w: WriteToPagerDuty) -> bool:
+        """Whether the incident is at (or past) the level this click planned: the clicker's escalation found in
+        the log is then this click's, not their click just before (which went to the level below)."""
+        if w.escalation_level is None:
+            return True
+        incident = await self._api.get_incident(incident_id)
+        policy_id = (incident.get("escalation_policy") or {}).get("id")
+        if not policy_id:
+            return True
+        rules = (await self._api.get_escalation_policy(policy_id)).get("escalation_rules") or []
+        oncall = oncall_levels(await self._api.list_oncalls(policy_id))
+        return current_level(await self._api.list_log_entries(incident_id), oncall, len(rules)) >= w.escalation_level
 
     async def _escalated_already(self, incident_id: str, w: WriteToPagerDuty) -> WriteOutcome | None:
         """"Already" when someone (the clicker too, in PagerDuty, or PagerDuty itself) escalated since the click.

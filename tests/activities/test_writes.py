@@ -21,6 +21,12 @@ def write(kind: ActionKind, command_id: str = "c1", **fields: object) -> WriteTo
                             **{**ALICE, **fields})
 
 
+def third_level(live: Live) -> None:
+    policy = live.pd.escalation_policies["PEPPAY1"]
+    policy.levels.append(["PUCAROL"])
+    policy.rule_ids.append("PRULE3RD")
+
+
 async def send(live: Live, incident: str, w: WriteToPagerDuty, *, is_retry: bool = False,
                attempt: int = 1) -> WriteOutcome:
     env = ActivityEnvironment()
@@ -208,7 +214,7 @@ async def test_a_reassign_that_landed_unanswered_is_not_made_again_after_someone
 
 async def test_an_escalation_that_landed_unanswered_is_not_made_again_after_the_clicker_escalated_further(
         live: Live) -> None:
-    live.pd.escalation_policies["PEPPAY1"].levels.append(["PUCAROL"])  # a third level
+    third_level(live)
     incident = live.pd.trigger("PSVC001", "checkout slow")
     w = write(ActionKind.ESCALATE, escalation_level=2)
     live.pd.fail(f"/incidents/{incident}", 504, count=1, method="PUT", applied=True)  # lands; answer lost
@@ -219,6 +225,21 @@ async def test_an_escalation_that_landed_unanswered_is_not_made_again_after_the_
     assert outcome.result == "applied"
     # PagerDuty's log shows the click's own escalation: it is not sent again (back to level 2).
     assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUCAROL"]
+
+
+async def test_a_resent_escalation_does_not_take_the_clickers_escalation_just_before_for_its_own(
+        live: Live) -> None:
+    # Erin's first Escalate click went to level 2 through the REST API; her second, a moment later, planned
+    # level 3 and was sent again after a timeout that never reached PagerDuty. The first click's log entry is
+    # not the second's: the incident is at level 2, below what the second planned, so it is "already
+    # escalated" (by her first click), never "applied".
+    third_level(live)
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    assert (await send(live, incident, write(ActionKind.ESCALATE, "c1", escalation_level=2))).result == "applied"
+    outcome = await send(live, incident, write(ActionKind.ESCALATE, "c2", escalation_level=3), is_retry=True,
+                         attempt=2)
+    assert outcome.result == "already"
+    assert [a for a, _ in live.pd.incidents[incident].assignments] != ["PUCAROL"]
 
 
 async def test_a_refused_priority_resend_that_the_incident_does_not_show_never_landed(live: Live) -> None:

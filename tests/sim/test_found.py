@@ -583,3 +583,19 @@ def test_b46_a_forgotten_change_delivered_again_while_the_clickers_write_is_out(
     m.job_answers(pick=0, fault="ok")  # identity
     m.redeliver_webhook(pick=1)
     m.teardown()
+
+
+def test_b47_a_resent_escalation_after_the_clickers_own_escalate_click_just_before() -> None:
+    # `dev.py soak --seed 893220202`: Erin's Escalate click landed; her second, a moment later, timed out without
+    # reaching PagerDuty; its retry found her first click's escalation in PagerDuty's log (through the REST API,
+    # within the clock-skew window) and took it for its own: "Escalated by Erin from Slack" twice, made once.
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=ERIN, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the escalation
+    m.deliver_webhook(pick=0)
+    m.click(who=ERIN, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="timeout_applied")  # answered "already" (her first click's), the answer lost
+    m.teardown()

@@ -115,8 +115,11 @@ def _before_put(w: WriteToPagerDuty, pd: PagerDuty, landed: bool = True) -> Writ
     PagerDuty's log (applied), or already so (escalated since the click, already assigned); else None."""
     kind = "incident.escalated" if w.action is ActionKind.ESCALATE else "incident.reassigned"
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-    if landed and any(c.kind == kind and c.agent == w.actor_pd_id and c.command_id is not None
-           and (since is None or c.at >= since) for c in pd.ledger):
+    # An escalation's: only once the incident is at the level this click planned (the clicker's click just
+    # before went to the level below).
+    reached = w.action is not ActionKind.ESCALATE or w.escalation_level is None or pd.level >= w.escalation_level
+    if landed and reached and any(c.kind == kind and c.agent == w.actor_pd_id and c.command_id is not None
+                                  and (since is None or c.at >= since) for c in pd.ledger):
         return WriteOutcome(command_id=w.command_id, result="applied", snapshot=pd.snapshot(),
                             status_changed_at=pd.rest_status_changed_at())
     if w.action is ActionKind.ESCALATE:
