@@ -70,6 +70,7 @@ class IncidentWorkflow:
         self._repeat_told = False  # set in `run` from its patch
         self._snapshot_ties = False  # set in `run` from its patch
         self._floor_held = False  # set in `run` from its patch
+        self._tie_joined = False  # set in `run` from its patch
         self._published: tuple[Any, ...] | None = None
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
@@ -126,6 +127,7 @@ class IncidentWorkflow:
         self._repeat_told = workflow.patched("repeat-create-click-told")
         self._snapshot_ties = workflow.patched("status-older-than-snapshot-asks")
         self._floor_held = workflow.patched("forgotten-held-echo-untold")
+        self._tie_joined = workflow.patched("tie-joined-asks-again")
         self._conference_link = workflow.patched("conference-link")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
@@ -210,7 +212,8 @@ class IncidentWorkflow:
                                           direct_messages=self._direct_messages,
                                           status_updates=self._status_updates is not False,
                                           careful_reads=self._careful_reads, repeat_told=self._repeat_told,
-                                          snapshot_ties=self._snapshot_ties, floor_held=self._floor_held)
+                                          snapshot_ties=self._snapshot_ties, floor_held=self._floor_held,
+                                          tie_joined=self._tie_joined)
         except Exception as exc:
             workflow.logger.exception("incident %s: %s could not be handled", self._state.incident_id, event.kind)
             self._state, effects = reduce(self._state, Unexpected(detail=f"{event.kind}: {exc!r}"), workflow.now())

@@ -64,7 +64,8 @@ MAX_SHOWN_REPLIES = 19  # with the heading, the timeline so far goes out as one 
 Result = tuple[IncidentState, list[Effect]]
 def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
            direct_messages: bool = False, status_updates: bool = True, careful_reads: bool = True,
-           repeat_told: bool = True, snapshot_ties: bool = True, floor_held: bool = True) -> Result:
+           repeat_told: bool = True, snapshot_ties: bool = True, floor_held: bool = True,
+           tie_joined: bool = True) -> Result:
     """The next state and the effects to run. `name_synced` is False only for runs started before a
     webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
     `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py);
@@ -74,12 +75,13 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
     `repeat_told` is False only for runs started before a repeated Create channel click was answered at once;
     `snapshot_ties` is False only for runs started before a status webhook no newer than the newest snapshot,
     which showed another status, asked PagerDuty (see `workflows/webhooks.py`); `floor_held` is False only for
-    runs started before a held webhook older than the events forgotten was left untold (`workflows/commands.py`)."""
+    runs started before a held webhook older than the events forgotten was left untold (`workflows/commands.py`);
+    `tie_joined` is False only for runs started before a change joining a tie being asked about asked again."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
-            on_pd_event(new, event, now, effects, name_synced, status_updates, snapshot_ties)
+            on_pd_event(new, event, now, effects, name_synced, status_updates, snapshot_ties, tie_joined)
         case SlackAction():
             _on_slack(new, event, now, effects, status_updates, repeat_told)
         case ActorResolved():

@@ -24,7 +24,8 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 
 def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
-                name_synced: bool = True, status_updates: bool = True, snapshot_ties: bool = True) -> None:
+                name_synced: bool = True, status_updates: bool = True, snapshot_ties: bool = True,
+                tie_joined: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -44,7 +45,7 @@ def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: li
         if not remember_additive(state, key, event.occurred_at) and echo is None:
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
-    fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties)
+    fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties, tie_joined)
     if (name_synced and state.tied is event and state.event_floor is not None
             and event.occurred_at <= state.event_floor):
         # Possibly a redelivery of an event forgotten since (an echo of the bridge's own command, already told):
@@ -93,11 +94,12 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
 
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
-                     name_synced: bool = True, snapshot_ties: bool = True) -> bool:
+                     name_synced: bool = True, snapshot_ties: bool = True, tie_joined: bool = True) -> bool:
     """Apply what the webhook says; False when it is out of date (or a repeat of what is shown).
 
     `snapshot_ties` is False only for runs started before a status change no newer than the newest snapshot,
-    which showed another status, asked PagerDuty."""
+    which showed another status, asked PagerDuty; `tie_joined` is False only for runs started before a change
+    that joined a tie being asked about asked again."""
     snap = event.incident
     target = EVENT_STATUS.get(event.event_type)
     if target is not None:
@@ -114,21 +116,7 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         if last is not None and event.occurred_at < last:
             return False
         if event.occurred_at == last or other_snapshot:
-            if name_synced and state.status_unnamed and status is state.status:
-                # A read showed this change first, timed only to the second (so to the last change's time):
-                # the webhook tells who made it, and when.
-                state.status_unnamed = False
-                if last is None or event.occurred_at > last:
-                    state.status_changed_at = event.occurred_at
-                return True
-            if status is not state.status or other_snapshot:
-                # Two different changes in the same millisecond: which came last is PagerDuty's to say. The
-                # webhook waits for the answer, so the thread can still say who made the change.
-                state.tied = event
-                why = ("has the same timestamp as the last status change" if event.occurred_at == last
-                       else "is not newer than a snapshot that showed another status")
-                request_read(state, f"{event.event_type} {why}", effects, after=True)
-            return False
+            return _same_moment(state, event, status, effects, other_snapshot, name_synced, tie_joined)
         apply_status(state, status, event.occurred_at, now, effects)
         if event.event_type == "incident.triggered":
             state.last_read_at = state.last_read_at or now
@@ -149,3 +137,30 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
                          effects, after=True)
     # The thread still tells what happened (in the event's own words); only the message keeps the newest.
     return taken != "repeat"
+
+
+def _same_moment(state: IncidentState, event: PdEvent, status: Status, effects: list[Effect], other_snapshot: bool,
+                 name_synced: bool, tie_joined: bool) -> bool:
+    """A status webhook timed like the last status change (or no newer than a snapshot that showed another
+    status): credited, a tie PagerDuty settles, or nothing new."""
+    last = state.status_changed_at
+    if name_synced and state.status_unnamed and status is state.status:
+        # A read showed this change first, timed only to the second (so to the last change's time):
+        # the webhook tells who made it, and when.
+        state.status_unnamed = False
+        if last is None or event.occurred_at > last:
+            state.status_changed_at = event.occurred_at
+        return True
+    if status is not state.status or other_snapshot:
+        # Two different changes in the same millisecond: which came last is PagerDuty's to say. The
+        # webhook waits for the answer, so the thread can still say who made the change.
+        state.tied = event
+        why = ("has the same timestamp as the last status change" if event.occurred_at == last
+               else "is not newer than a snapshot that showed another status")
+        request_read(state, f"{event.event_type} {why}", effects, after=True)
+    elif tie_joined and state.tied is not None and state.tied is not event:
+        # Another change in a millisecond PagerDuty is being asked about: the read already sent may show
+        # PagerDuty from before it, so it is asked again after.
+        request_read(state, f"{event.event_type} joins changes PagerDuty is asked about", effects,
+                     after=True)
+    return False

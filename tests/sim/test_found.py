@@ -599,3 +599,19 @@ def test_b47_a_resent_escalation_after_the_clickers_own_escalate_click_just_befo
     m.job_answers(pick=0, fault="ok")  # identity
     m.job_answers(pick=0, fault="timeout_applied")  # answered "already" (her first click's), the answer lost
     m.teardown()
+
+
+def test_b48_a_reopen_joining_a_tie_while_its_read_is_out() -> None:
+    # `dev.py soak --seed 893220302`: Alice resolved and reopened in the trigger's millisecond. The resolve's
+    # webhook was a tie and sent a read; the reopen's came while it was out (the message already said
+    # triggered); the read answered from before the reopen ("resolved"), and nothing asked again.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="reopen", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="error")  # identity
+    m.job_answers(pick=0, fault="stale")  # the read, from before the reopen
+    m.teardown()

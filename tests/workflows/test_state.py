@@ -184,6 +184,23 @@ def test_a_forgotten_change_delivered_again_while_a_click_waits_is_not_told_twic
     assert len(again) == (0 if floor_held else 1)
 
 
+def test_a_change_joining_a_tie_being_asked_about_asks_again() -> None:
+    # Resolved and reopened in the trigger's millisecond. The resolve's tie sends a read; the reopen
+    # comes while it is out, and that read may show PagerDuty from before the reopen: it is asked again after.
+    state = started(Status.TRIGGERED)
+    state, effects = reduce(state, pd_event("incident.resolved", 0), at(11))
+    first = next(e for e in effects if isinstance(e, ReadIncident))
+    state, _ = reduce(state, pd_event("incident.reopened", 0, status=Status.TRIGGERED), at(11))
+    stale = IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(0), read_no=first.read_no)
+    _, effects = reduce(state, stale, at(12))
+    assert any(isinstance(e, ReadIncident) for e in effects)
+    _, old = reduce(reduce(reduce(started(Status.TRIGGERED), pd_event("incident.resolved", 0), at(11),
+                                  tie_joined=False)[0],
+                           pd_event("incident.reopened", 0, status=Status.TRIGGERED), at(11), tie_joined=False)[0],
+                    stale, at(12), tie_joined=False)
+    assert not any(isinstance(e, ReadIncident) for e in old)  # runs started before replay as recorded
+
+
 def test_a_status_change_after_a_snapshot_from_an_earlier_millisecond_is_taken() -> None:
     state = started(Status.TRIGGERED)
     state, _ = reduce(state, pd_event("incident.reassigned", 30, status=Status.TRIGGERED), at(31))
