@@ -27,7 +27,8 @@ from workflows.policy import ECHO_CLOCK_SKEW
 # The log entry PagerDuty writes for a status change (how a retry finds that its first attempt landed).
 LOGGED_AS = {ActionKind.ACKNOWLEDGE: "acknowledge_log_entry", ActionKind.RESOLVE: "resolve_log_entry"}
 # ... and for a snooze, which has no webhook: its log entry is the only word that a write that gave up landed.
-LANDED_AS = {**LOGGED_AS, ActionKind.SNOOZE: "snooze_log_entry"}
+LANDED_AS = {**LOGGED_AS, ActionKind.SNOOZE: "snooze_log_entry", ActionKind.ESCALATE: "escalate_log_entry",
+             ActionKind.REASSIGN: "assign_log_entry"}
 # What a status update's attempt leaves with Temporal (heartbeat details): sent and not yet answered, or answered.
 POSTING, ANSWERED = "posting status update", "answered"
 # A log entry's `channel.type` for a change made through the REST API (None: an entry that names no channel).
@@ -297,9 +298,12 @@ class PagerDutyActivities:
 
     @activity.defn(name="pd_write_landed")
     async def write_landed(self, request: WriteRequest) -> bool:
-        """Whether PagerDuty's log shows this acknowledge, resolve or snooze by the acting person through the REST
-        API since the click: asked once a write gave up without knowing (its last attempts got no answer)."""
-        return await self._landed(request.incident_id, request.write, LANDED_AS[request.write.action])
+        """Whether PagerDuty's log shows this acknowledge, resolve, snooze, escalation or reassignment by the acting
+        person through the REST API since the click (an escalation: at the level it planned): asked once a write
+        gave up without knowing (its last attempts got no answer)."""
+        w = request.write
+        landed = await self._landed(request.incident_id, w, LANDED_AS[w.action])
+        return landed and (w.action is not ActionKind.ESCALATE or await self._reached(request.incident_id, w))
 
     @activity.defn(name="pd_escalation_target")
     async def escalation_target(self, request: ReadRequest) -> EscalationTarget:

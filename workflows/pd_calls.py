@@ -117,8 +117,9 @@ class PagerDutyCalls:
                 raise
 
     async def _landed(self, incident_id: str, effect: WriteToPagerDuty, unknown: bool = True) -> bool:
-        """PagerDuty's log, asked once: did an attempt of this acknowledge, resolve or snooze land? Unknown counts
-        as `unknown` (yes by default: the click may have done it, as before the log was asked)."""
+        """PagerDuty's log, asked once: did an attempt of this acknowledge, resolve, snooze, escalation or
+        reassignment land? Unknown counts as `unknown` (yes by default: the click may have done it, as before the
+        log was asked)."""
         try:
             landed: bool = await workflow.execute_activity_method(
                 PagerDutyActivities.write_landed, WriteRequest(incident_id=incident_id, write=effect),
@@ -149,7 +150,7 @@ class PagerDutyCalls:
                 request.model_copy(update={"is_retry": True}))
         except ApplicationError as gave_up:
             nothing = gave_up.type == NOTHING_DONE and not effect.may_have_landed
-            if not nothing and effect.action in LOGGED_ACTIONS and workflow.patched("gave-up-asks-the-log"):
+            if not nothing and _asks_the_log(effect):
                 nothing = not await self._landed(incident_id, effect)
             elif not nothing and await self._snooze_landed(effect):
                 self._feed(WriteOutcome(command_id=effect.command_id, result="applied",
@@ -178,3 +179,13 @@ class PagerDutyCalls:
                                     detail=prefix + failure_text(refused), nothing_done=exhausted))
             return
         self._feed(outcome)
+
+
+def _asks_the_log(effect: WriteToPagerDuty) -> bool:
+    """Whether a write that gave up without knowing asks PagerDuty's log if it landed (each kind from its patch on:
+    runs started before replay as recorded)."""
+    if effect.action in LOGGED_ACTIONS:
+        return workflow.patched("gave-up-asks-the-log")
+    if effect.action in {ActionKind.ESCALATE, ActionKind.REASSIGN}:
+        return workflow.patched("gave-up-assignment-asks-the-log")
+    return False

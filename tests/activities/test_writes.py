@@ -242,6 +242,23 @@ async def test_a_resent_escalation_does_not_take_the_clickers_escalation_just_be
     assert [a for a, _ in live.pd.incidents[incident].assignments] != ["PUCAROL"]
 
 
+async def test_an_escalation_that_gave_up_is_found_in_the_log_only_when_the_click_made_it(live: Live) -> None:
+    # Asked once an escalate write gave up unanswered: the clicker's own escalation in PagerDuty's app is not the
+    # click's; one through the REST API, at the level the click planned, is.
+    w = write(ActionKind.ESCALATE, escalation_level=2)
+    in_app = live.pd.trigger("PSVC001", "checkout slow")
+    live.pd.escalate(in_app, "PUALICE", 2)  # Alice, in PagerDuty's app
+    assert await ActivityEnvironment().run(
+        live.activities.write_landed, WriteRequest(incident_id=in_app, write=w)) is False
+    by_click = live.pd.trigger("PSVC001", "checkout slower")
+    live.pd.fail(f"/incidents/{by_click}", 504, count=1, method="PUT", applied=True)  # lands; answer lost
+    with pytest.raises(PagerDutyUnavailable):
+        await send(live, by_click, w)
+    live.pd.clear_faults()
+    assert await ActivityEnvironment().run(
+        live.activities.write_landed, WriteRequest(incident_id=by_click, write=w)) is True
+
+
 async def test_a_refused_priority_resend_that_the_incident_does_not_show_never_landed(live: Live) -> None:
     incident = live.pd.trigger("PSVC001", "checkout slow")
     live.pd.fail(f"/incidents/{incident}", 400, count=1, method="PUT")

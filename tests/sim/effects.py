@@ -144,7 +144,8 @@ def _write(job: InFlight, w: WriteToPagerDuty, fault: Fault, pd: PagerDuty,
             # As the workflow reports it: every try answered "nothing done" (503) unless one may have landed; for an
             # acknowledge or resolve, PagerDuty's log then says whether one did.
             nothing = fault == "unavailable" and not landed
-            if not nothing and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE}:
+            if not nothing and w.action in {ActionKind.ACKNOWLEDGE, ActionKind.RESOLVE, ActionKind.ESCALATE,
+                                            ActionKind.REASSIGN}:
                 nothing = not logged(w, pd)
             elif not nothing and w.action is ActionKind.SNOOZE and logged(w, pd):
                 # A snooze has no webhook: the log's word that it landed is its outcome.

@@ -615,3 +615,20 @@ def test_b48_a_reopen_joining_a_tie_while_its_read_is_out() -> None:
     m.job_answers(pick=0, fault="error")  # identity
     m.job_answers(pick=0, fault="stale")  # the read, from before the reopen
     m.teardown()
+
+
+def test_b49_an_escalate_that_gave_up_then_the_clicker_escalates_in_pagerduty() -> None:
+    # `dev.py soak --seed 893220414`: Bob's Escalate was sent again by a new run; every attempt got a 503; he then
+    # escalated in PagerDuty himself, and his webhook was taken for the click's, landed late. PagerDuty's log
+    # (no escalation of his through the REST API) now says the click never landed.
+    m = life("attributed", title=0)
+    m.redeliver_webhook(pick=0)
+    m.click(who=BOB, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)
+    m.job_answers(pick=0, fault="unavailable")
+    m.job_answers(pick=0, fault="unavailable")
+    m.change_in_pagerduty(who=BOB, move="escalate", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.teardown()

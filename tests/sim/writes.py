@@ -40,11 +40,15 @@ def refused(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag
 
 
 def logged(w: WriteToPagerDuty, pd: PagerDuty) -> bool:
-    """As the activity looks: PagerDuty's log shows this person's acknowledge, resolve or snooze since the click,
+    """As the activity looks: PagerDuty's log shows this person's acknowledge, resolve, snooze, escalation or
+    reassignment since the click,
     made through the REST API (a bridge's write; one made in PagerDuty's app is logged with another channel)."""
-    kind = {ActionKind.ACKNOWLEDGE: "incident.acknowledged", ActionKind.RESOLVE: "incident.resolved"}.get(
+    kind = {ActionKind.ACKNOWLEDGE: "incident.acknowledged", ActionKind.RESOLVE: "incident.resolved",
+            ActionKind.ESCALATE: "incident.escalated", ActionKind.REASSIGN: "incident.reassigned"}.get(
         w.action, "snooze")
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
+    if w.action is ActionKind.ESCALATE and w.escalation_level is not None and pd.level < w.escalation_level:
+        return False  # not at the level it planned: the clicker's escalation in the log is another click's
     return any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
                and c.command_id is not None for c in pd.ledger)
 

@@ -179,8 +179,12 @@ async def test_identity_step_shows_why_it_waits_then_proceeds(ts_env: WorkflowEn
     assert backend.writes[0].write.actor_email == "alice@example.com"
 
 
+@pytest.mark.parametrize(("kind", "event", "said"), [
+    (ActionKind.ACKNOWLEDGE, "incident.acknowledged", "Acknowledged by"),
+    (ActionKind.ESCALATE, "incident.escalated", "Escalated by"),
+])
 async def test_a_write_that_gives_up_unanswered_asks_the_log_before_taking_the_clickers_webhook(
-        ts_env: WorkflowEnvironment) -> None:
+        ts_env: WorkflowEnvironment, kind: ActionKind, event: str, said: str) -> None:
     # Alice acknowledged in PagerDuty herself; her click's write timed out to the deadline. Her webhook came
     # meanwhile. PagerDuty's log shows no acknowledge of hers through the REST API: the webhook is hers, in
     # PagerDuty, and the click is told it failed; it is never "Acknowledged by Alice from Slack".
@@ -189,10 +193,10 @@ async def test_a_write_that_gives_up_unanswered_asks_the_log_before_taking_the_c
     async with backend.worker(ts_env.client, queue):
         handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0), Timing(action_deadline_seconds=4))
         await eventually(lambda: _async(bool(backend.posts)))
-        await handle.signal(IncidentWorkflow.slack_action, click(ActionKind.ACKNOWLEDGE))
+        await handle.signal(IncidentWorkflow.slack_action, click(kind))
         await eventually(lambda: _async(bool(backend.writes)))
-        await handle.signal(IncidentWorkflow.pd_event, pd_event("incident.acknowledged", 1))
+        await handle.signal(IncidentWorkflow.pd_event, pd_event(event, 1))
         await eventually(lambda: _failed(handle), timeout=30)
     assert backend.landed_asked == 1
-    assert any("Acknowledged by" in text and "in PagerDuty" in text for text in backend.replies)
+    assert any(said in text and "in PagerDuty" in text for text in backend.replies)
     assert not any("from Slack" in text for text in backend.replies)
