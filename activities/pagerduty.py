@@ -21,18 +21,12 @@ from activities.errors import (
 from activities.escalation import current_level, oncall_levels
 from activities.metrics import ACTIONS
 from activities.pagerduty_api import PagerDutyApi, parse_time, ref, snapshot, status_changed_at
-from workflows.models import ActionKind, IncidentRead, Model, Ref, WriteOutcome, WriteToPagerDuty
+from activities.write_records import LANDED_AS, LOGGED_AS, WriteRecords
+from workflows.models import ActionKind, IncidentRead, Model, WriteOutcome, WriteToPagerDuty
 from workflows.policy import ECHO_CLOCK_SKEW
 
-# The log entry PagerDuty writes for a status change (how a retry finds that its first attempt landed).
-LOGGED_AS = {ActionKind.ACKNOWLEDGE: "acknowledge_log_entry", ActionKind.RESOLVE: "resolve_log_entry"}
-# ... and for a snooze, which has no webhook: its log entry is the only word that a write that gave up landed.
-LANDED_AS = {**LOGGED_AS, ActionKind.SNOOZE: "snooze_log_entry", ActionKind.ESCALATE: "escalate_log_entry",
-             ActionKind.REASSIGN: "assign_log_entry"}
 # What a status update's attempt leaves with Temporal (heartbeat details): sent and not yet answered, or answered.
 POSTING, ANSWERED = "posting status update", "answered"
-# A log entry's `channel.type` for a change made through the REST API (None: an entry that names no channel).
-API_CHANNELS = {"api", None}
 
 
 class ReadRequest(Model):
@@ -56,6 +50,7 @@ class EscalationTarget(Model):
 class PagerDutyActivities:
     def __init__(self, api: PagerDutyApi) -> None:
         self._api = api
+        self._records = WriteRecords(api)
 
     @activity.defn(name="pd_read_incident")
     async def read_incident(self, request: ReadRequest) -> IncidentRead:
@@ -93,7 +88,7 @@ class PagerDutyActivities:
             return await self._ask_responder(incident_id, w, retry=request.is_retry or _attempt() > 1)
         retry = request.is_retry or _attempt() > 1
         if retry and w.action in LOGGED_AS:
-            if await self._landed(incident_id, w):
+            if await self._records.landed(incident_id, w):
                 # An earlier attempt of this click landed (its answer was lost): doing it again would be a second
                 # change (an acknowledgement that timed out in between would be acknowledged twice).
                 return _applied(w, await self._api.get_incident(incident_id))
@@ -116,7 +111,7 @@ class PagerDutyActivities:
             fields = {"priority": {"id": w.choice, "type": "priority_reference"}}
         elif w.action is ActionKind.REASSIGN:
             current = await self._api.get_incident(incident_id)
-            if retry and await self._landed(incident_id, w, "assign_log_entry"):
+            if retry and await self._records.landed(incident_id, w, "assign_log_entry"):
                 # An earlier attempt of this click landed (PagerDuty's log shows the acting person's reassignment
                 # through the REST API since the click): never again, even if someone reassigned since.
                 return _applied(w, current)
@@ -127,8 +122,8 @@ class PagerDutyActivities:
                                     status_changed_at=status_changed_at(current))
             fields = {"assignments": [{"assignee": {"id": w.target_pd_id, "type": "user_reference"}}]}
         else:
-            landed = retry and await self._landed(incident_id, w, "escalate_log_entry")
-            if landed and await self._reached(incident_id, w):
+            landed = retry and await self._records.landed(incident_id, w, "escalate_log_entry")
+            if landed and await self._records.reached(incident_id, w):
                 # An earlier attempt of this click landed (PagerDuty's log, through the REST API): never again,
                 # which would move the incident back to this level if someone escalated it further since.
                 return _applied(w, await self._api.get_incident(incident_id))
@@ -161,37 +156,12 @@ class PagerDutyActivities:
         raise exc
 
     async def _ask_responder(self, incident_id: str, w: WriteToPagerDuty, *, retry: bool) -> WriteOutcome:
-        if retry and await self._responder_asked(incident_id, w):
+        if retry and await self._records.responder_asked(incident_id, w):
             # An earlier attempt of this click asked them already (its answer was lost): not twice.
             return WriteOutcome(command_id=w.command_id, result="applied", detail="responder already asked")
         await self._api.request_responder(incident_id, w.actor_pd_id, w.target_pd_id or "", w.note or "",
                                           w.actor_email)
         return WriteOutcome(command_id=w.command_id, result="applied")
-
-    async def _responder_asked(self, incident_id: str, w: WriteToPagerDuty) -> bool:
-        """Whether the incident shows this person asked by the acting person since the click."""
-        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        data = await self._api.get_incident(incident_id)
-        for entry in data.get("incidents_responders") or []:
-            asked = parse_time(entry.get("requested_at"))
-            if ((entry.get("user") or {}).get("id") == w.target_pd_id
-                    and (entry.get("requester") or {}).get("id") == w.actor_pd_id
-                    and (since is None or (asked is not None and asked >= since.replace(microsecond=0)))):
-                return True
-        return False
-
-    async def _reached(self, incident_id: str, w: WriteToPagerDuty) -> bool:
-        """Whether the incident is at (or past) the level this click planned: the clicker's escalation found in
-        the log is then this click's, not their click just before (which went to the level below)."""
-        if w.escalation_level is None:
-            return True
-        incident = await self._api.get_incident(incident_id)
-        policy_id = (incident.get("escalation_policy") or {}).get("id")
-        if not policy_id:
-            return True
-        rules = (await self._api.get_escalation_policy(policy_id)).get("escalation_rules") or []
-        oncall = oncall_levels(await self._api.list_oncalls(policy_id))
-        return current_level(await self._api.list_log_entries(incident_id), oncall, len(rules)) >= w.escalation_level
 
     async def _escalated_already(self, incident_id: str, w: WriteToPagerDuty) -> WriteOutcome | None:
         """"Already" when someone (the clicker too, in PagerDuty, or PagerDuty itself) escalated since the click.
@@ -199,42 +169,13 @@ class PagerDutyActivities:
         A second step would climb twice, and the escalation is theirs, not this click's. (A retry whose own
         earlier attempt landed was answered before this, from PagerDuty's log.)
         """
-        moved = await self._escalated_since_click(incident_id, w)
+        moved = await self._records.escalated_since_click(incident_id, w)
         if moved is None:
             return None
         data = await self._api.get_incident(incident_id)
         return WriteOutcome(command_id=w.command_id, result="already", detail="already escalated",
                             already_by=moved if moved.id else None, snapshot=snapshot(data),
                             status_changed_at=status_changed_at(data))
-
-    async def _escalated_since_click(self, incident_id: str, w: WriteToPagerDuty) -> Ref | None:
-        """Who escalated the incident since the click (an empty id: PagerDuty's own timeout), if anyone did."""
-        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        if since is None:
-            return None
-        for entry in await self._api.list_log_entries(incident_id):
-            written = parse_time(entry.get("created_at"))
-            if entry.get("type") == "escalate_log_entry" and written is not None and written >= since.replace(
-                    microsecond=0):
-                agent = entry.get("agent") or {}
-                person = str(agent.get("type", "")).startswith("user")
-                return Ref(id=str(agent.get("id") or "") if person else "", summary=str(agent.get("summary") or ""))
-        return None
-
-    async def _landed(self, incident_id: str, w: WriteToPagerDuty, logged_as: str | None = None) -> bool:
-        """Whether PagerDuty's log shows this change by the acting person since the click, made through the
-        REST API as the bridge makes it: one they made in PagerDuty's web or mobile app, by e-mail or SMS is
-        theirs, not the click's (its log entry names that channel)."""
-        since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
-        for entry in await self._api.list_log_entries(incident_id):
-            agent = (entry.get("agent") or {}).get("id")
-            written = parse_time(entry.get("created_at"))
-            channel = (entry.get("channel") or {}).get("type")
-            if (entry.get("type") == (logged_as or LOGGED_AS[w.action]) and agent == w.actor_pd_id
-                    and channel in API_CHANNELS
-                    and (since is None or (written is not None and written >= since.replace(microsecond=0)))):
-                return True
-        return False
 
     async def _already(self, incident_id: str, w: WriteToPagerDuty, detail: str, *, retry: bool) -> WriteOutcome:
         """PagerDuty says it is already so: whose change that was, as PagerDuty recorded it.
@@ -248,7 +189,7 @@ class PagerDutyActivities:
         changed = status_changed_at(data)
         ours = (retry and by is not None and by.id == w.actor_pd_id and changed is not None
                 and (w.issued_at is None or changed >= (w.issued_at - ECHO_CLOCK_SKEW).replace(microsecond=0))
-                and await self._landed(incident_id, w))
+                and await self._records.landed(incident_id, w))
         result: Literal["applied", "already"] = "applied" if ours else "already"
         return WriteOutcome(command_id=w.command_id, result=result, detail=detail, already_by=by,
                             snapshot=snapshot(data), status_changed_at=status_changed_at(data))
@@ -302,8 +243,8 @@ class PagerDutyActivities:
         person through the REST API since the click (an escalation: at the level it planned): asked once a write
         gave up without knowing (its last attempts got no answer)."""
         w = request.write
-        landed = await self._landed(request.incident_id, w, LANDED_AS[w.action])
-        return landed and (w.action is not ActionKind.ESCALATE or await self._reached(request.incident_id, w))
+        landed = await self._records.landed(request.incident_id, w, LANDED_AS[w.action])
+        return landed and (w.action is not ActionKind.ESCALATE or await self._records.reached(request.incident_id, w))
 
     @activity.defn(name="pd_escalation_target")
     async def escalation_target(self, request: ReadRequest) -> EscalationTarget:
