@@ -99,7 +99,7 @@ def _details(snap: Snapshot) -> Snapshot:
 
 
 def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | None, now: datetime,
-                 effects: list[Effect], read_no: int = 0, careful: bool = True) -> str:
+                 effects: list[Effect], read_no: int = 0, careful: bool = True, joined: bool = False) -> str:
     """Take a snapshot's descriptive fields (not its status) when they are the newest the bridge has.
 
     `webhook_at` is the webhook's `occurred_at` (PagerDuty's clock); None for a read or a write's answer,
@@ -107,7 +107,8 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
     may be older than the last read (the clocks differ by up to ECHO_CLOCK_SKEW) is not trusted: when it
     disagrees, PagerDuty is read again. A read (`read_no`) sent before newer details were taken (from a webhook
     or a write's answer) may show PagerDuty from before them: when it disagrees (and `careful`, for runs that
-    started with this rule), PagerDuty is read again rather than going back. Returns "taken", "stale", "repeat"
+    started with this rule), PagerDuty is read again rather than going back; `joined` (a webhook, for runs that
+    started with that rule), a repeat of what is shown counts as newer details too. Returns "taken", "stale", "repeat"
     (what was applied already) or "unsure".
     """
     status = state.incident.status if state.incident else snap.status
@@ -125,6 +126,10 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
         same = _details(snap) == _details(state.incident)
         if state.details_at is not None and webhook_at == state.details_at:
             if same:
+                if joined:
+                    # It confirms what is shown, from the millisecond of snapshots that disagreed: a read sent
+                    # before it that disagrees may show PagerDuty from before it, and is read again.
+                    state.details_mark = state.reads_issued
                 return "repeat"
             # Two different snapshots from the same millisecond: which is newer is PagerDuty's to say.
             request_read(state, "two snapshots with the same timestamp disagree", effects, after=True)
@@ -135,6 +140,9 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
             if not same:
                 request_read(state, "a webhook's snapshot may be older than the last read and disagrees", effects,
                              after=True)
+            elif joined:
+                # It agrees with what is shown: a read still out that disagrees may predate it, and is read again.
+                state.details_mark = state.reads_issued
             return "unsure"
     state.incident = snap.model_copy(update={"status": status})
     state.details_at = webhook_at

@@ -76,7 +76,8 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
     `snapshot_ties` is False only for runs started before a status webhook no newer than the newest snapshot,
     which showed another status, asked PagerDuty (see `workflows/webhooks.py`); `floor_held` is False only for
     runs started before a held webhook older than the events forgotten was left untold (`workflows/commands.py`);
-    `tie_joined` is False only for runs started before a change joining a tie being asked about asked again."""
+    `tie_joined` is False only for runs started before a change joining a tie being asked about (a status, or a
+    snapshot agreeing with the message while a read that may predate it is out) asked again."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:

@@ -111,7 +111,7 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         other_snapshot = (snapshot_ties and state.details_at is not None and event.occurred_at <= state.details_at
                           and state.details_status is not None and state.details_status is not status)
         if snap is not None:
-            take_details(state, snap, event.occurred_at, now, effects)
+            take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined)
             state.known = state.incident is not None
         if last is not None and event.occurred_at < last:
             return False
@@ -124,7 +124,7 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
     if snap is None:
         return True
     current = state.incident.status if state.incident else None
-    taken = take_details(state, snap, event.occurred_at, now, effects)
+    taken = take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined)
     state.known = state.known or state.incident is not None
     newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
     if current is not None and newer and snap.status is not current:

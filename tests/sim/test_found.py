@@ -632,3 +632,20 @@ def test_b49_an_escalate_that_gave_up_then_the_clicker_escalates_in_pagerduty() 
     m.change_in_pagerduty(who=BOB, move="escalate", other=ALICE, text=0)
     m.deliver_webhook(pick=0)
     m.teardown()
+
+
+def test_b50_a_snapshot_that_agrees_with_the_message_while_a_disagreeing_read_is_out() -> None:
+    # `dev.py soak --seed 1746912315`: Alice reassigned to Bob and back to herself in one millisecond. The first
+    # reassign's snapshot disagreed with what a read had shown and sent a read; the second's agreed with the
+    # message and changed nothing; the read, from before the second, then moved the message to Bob for good.
+    m = life("converges", title=0)
+    m.change_in_pagerduty(who=ALICE, move="note", other=ALICE, text=0)
+    m.deliver_webhook(pick=1)
+    m.job_answers(pick=0, fault="ok")  # the read: the bridge learns the incident
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=1)  # to Bob: disagrees, a read is sent
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.deliver_webhook(pick=0)  # back to Alice: agrees with the message
+    m.job_answers(pick=0, fault="stale")  # the read, from before it
+    m.teardown()
