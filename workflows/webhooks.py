@@ -135,8 +135,19 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         else:
             request_read(state, f"{event.event_type} shows status {snap.status} but the bridge saw {current}",
                          effects, after=True)
+    elif tie_joined:
+        _joins_tie(state, event, snap.status, effects)
     # The thread still tells what happened (in the event's own words); only the message keeps the newest.
     return taken != "repeat"
+
+
+def _joins_tie(state: IncidentState, event: PdEvent, shows: Status, effects: list[Effect]) -> None:
+    """A snapshot from a tie's millisecond (or later) that shows another status than the tied change, while
+    PagerDuty is asked about that tie: the read already out may show PagerDuty from before it; asked again."""
+    tied = state.tied
+    if (tied is not None and tied is not event and event.occurred_at >= tied.occurred_at
+            and shows is not EVENT_STATUS.get(tied.event_type, shows)):
+        request_read(state, f"{event.event_type} joins changes PagerDuty is asked about", effects, after=True)
 
 
 def _same_moment(state: IncidentState, event: PdEvent, status: Status, effects: list[Effect], other_snapshot: bool,

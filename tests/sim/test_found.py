@@ -649,3 +649,23 @@ def test_b50_a_snapshot_that_agrees_with_the_message_while_a_disagreeing_read_is
     m.deliver_webhook(pick=0)  # back to Alice: agrees with the message
     m.job_answers(pick=0, fault="stale")  # the read, from before it
     m.teardown()
+
+
+def test_b51_a_reassign_that_triggers_again_joining_a_tie_while_its_read_is_out() -> None:
+    # `dev.py soak --seed 1746912397` (one of its forms): Alice reassigned to Bob, acknowledged, and reassigned
+    # to Bob again (which triggers again), all in one millisecond. The acknowledge was a tie and sent a read;
+    # the second reassign's snapshot ("triggered") came while it was out; the read, from before it, said
+    # "acknowledged" and nothing asked again.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=1)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=0)
+    m.continue_as_new(abandon=False)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="stale")  # the read, from before the second reassign
+    m.continue_as_new(abandon=False)
+    m.teardown()
