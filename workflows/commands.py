@@ -31,7 +31,7 @@ from workflows.slack_text import plain
 
 
 def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect],
-                    repeat_told: bool = True) -> None:
+                    repeat_told: bool = True, applied_told: bool = True) -> None:
     if action.key in state.seen_action_keys:
         return
     state.seen_action_keys.append(action.key)
@@ -42,7 +42,7 @@ def on_slack_action(state: IncidentState, action: SlackAction, now: datetime, ef
         # A click on a message from an earlier run of this incident: keep using that message (never a direct
         # message: a person's DM is not the channel's record, even when this run has forgotten it).
         state.channel, state.ts = action.channel, action.message_ts
-    reason = _why_not_now(state, action)
+    reason = _why_not_now(state, action) or (_done_unshown(state, action) if applied_told else None)
     if reason is not None:
         if action.channel:
             effects.append(TellUser(channel=action.channel, slack_user=action.slack_user, text=reason,
@@ -93,6 +93,18 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
                 f"{who}, {timeline.VERB_DOING[command.action]} for <@{command.slack_user}> is already under way; "
                 "the message shows its outcome."
             )
+    return None
+
+
+def _done_unshown(state: IncidentState, action: SlackAction) -> str | None:
+    """A click repeating a status change PagerDuty accepted from Slack, before the message shows it (its webhook
+    or a read is still to come): answered at once. Sent again, it would be taken for the same change twice."""
+    for command in state.commands:
+        if (command.action is action.action and action.action in EXPECTED_STATUS
+                and command.phase is CommandPhase.APPLIED and not (command.echo_seen or command.confirmed)
+                and state.status is not EXPECTED_STATUS[action.action]):
+            return (f"<@{action.slack_user}>, <@{command.slack_user}> {timeline.VERB_DONE[action.action]} this "
+                    "incident from Slack a moment ago; the message shows it soon. Nothing was sent.")
     return None
 
 
@@ -188,9 +200,8 @@ def _take_ids(state: IncidentState, command: Command, outcome: WriteOutcome, now
 
 
 def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime, effects: list[Effect],
-                     floor_held: bool = True) -> None:
-    """`floor_held` is False only for runs started before a held webhook at or before the forgotten-events floor
-    (a redelivery of one shown then) was left untold."""
+                     floor_held: bool = True, priority_doubt: bool = True) -> None:
+    """`floor_held` and `priority_doubt`: see `workflows/rules.py`."""
     command = find_command(state, outcome.command_id)
     if command is None:
         return
@@ -228,12 +239,13 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         controls.on_applied(state, command, now)
         reply(state, timeline.command_done(command, state.incident))
         return
-    _not_done(state, command, outcome, held, now, effects, untold)
+    _not_done(state, command, outcome, held, now, effects, untold, priority_doubt)
 
 
 def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
-              effects: list[Effect], untold: bool = False) -> None:
-    if held is not None and not outcome.detail.startswith(REFUSED_PREFIX) and not outcome.nothing_done:
+              effects: list[Effect], untold: bool = False, priority_doubt: bool = False) -> None:
+    refused = outcome.detail.startswith(REFUSED_PREFIX) and not (priority_doubt and _own_priority(command, held))
+    if held is not None and not refused and not outcome.nothing_done:
         # The write gave up, but its echo had come: it landed (or, for a change PagerDuty does not log, the clicker
         # made it in PagerDuty meanwhile: the line says it cannot tell).
         settle(command, CommandPhase.APPLIED, now)
@@ -245,6 +257,15 @@ def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, hel
             reply(state, line)
     if command.phase is not CommandPhase.FAILED:
         _failed(state, command, outcome, now, effects)
+
+
+def _own_priority(command: Command, held: PdEvent | None) -> bool:
+    """The clicker's own webhook setting the click's priority, while a resend of it was refused: PagerDuty judged
+    the first attempt not landed because the incident shows another priority, but someone may have changed it
+    since, and PagerDuty keeps no record of which way a priority was set. In doubt, not failed."""
+    return (command.action is ActionKind.PRIORITY and held is not None and held.agent is not None
+            and command.actor is not None and held.agent.id == command.actor.pd_id
+            and held.incident is not None and held.incident.priority_id == command.choice)
 
 
 def _failed(state: IncidentState, command: Command, outcome: WriteOutcome, now: datetime,

@@ -8,6 +8,7 @@ continues-as-new with state and unprocessed events when the history grows large.
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.pd_calls import PagerDutyCalls
     from workflows.policy import about_status_updates
     from workflows.rendering import SlackSync, failure_text
+    from workflows.rules import PATCHES, Rules
     from workflows.state import next_deadline, reduce
     from workflows.tasks import Tasks
 
@@ -65,21 +67,15 @@ class IncidentWorkflow:
         self._dedicated_sync = SlackSync(lambda: self._state, self._apply, self._spawn, dedicated=True)
         self._pd = PagerDutyCalls(lambda: self._state, self._feed)
         self._direct = DirectSyncs(lambda: self._state, self._apply, self._spawn)  # assignees' direct messages
-        self._direct_messages = False  # set in `run` from its patch
-        self._careful_reads = False  # set in `run` from its patch
-        self._repeat_told = False  # set in `run` from its patch
-        self._snapshot_ties = False  # set in `run` from its patch
-        self._floor_held = False  # set in `run` from its patch
-        self._tie_joined = False  # set in `run` from its patch
         self._published: tuple[Any, ...] | None = None
         self._tasks.poked = False
         self._ticked_at: datetime | None = None
         self._remembered: tuple[str | None, str | None] = (None, None)
-        self._name_synced = False  # set in `run` from its patch
         self._channel_timeline = False
         self._conference_link = False  # set in `run` from its patch
         # None until the run first meets a status update (a click or a webhook): then its patch says (see `_apply`).
         self._status_updates: bool | None = None
+        self._rules = Rules(**dict.fromkeys(PATCHES, False))  # set in `run` from the patches
 
     @workflow.signal(name="pd_event")
     def pd_event(self, event: PdEvent) -> None:
@@ -121,13 +117,8 @@ class IncidentWorkflow:
         remember = workflow.patched("message-memo")
         self._channel_timeline = workflow.patched("channel-timeline")
         summarize = workflow.patched("incident-summary")
-        self._name_synced = workflow.patched("webhook-names-synced-status")
-        self._direct_messages = workflow.patched("direct-messages")
-        self._careful_reads = workflow.patched("stale-read-details")
-        self._repeat_told = workflow.patched("repeat-create-click-told")
-        self._snapshot_ties = workflow.patched("status-older-than-snapshot-asks")
-        self._floor_held = workflow.patched("forgotten-held-echo-untold")
-        self._tie_joined = workflow.patched("tie-joined-asks-again")
+        # Each rule's patch asked in turn, in the order runs started before asked them.
+        self._rules = Rules(**{rule: workflow.patched(patch) for rule, patch in PATCHES.items()})
         self._conference_link = workflow.patched("conference-link")
         if inp.state is None and workflow.patched("recall-finished-run"):
             await self._recall()
@@ -207,13 +198,9 @@ class IncidentWorkflow:
             # shown takes them from here on, while a history that met one before (a webhook then left unshown)
             # replays as it was recorded.
             self._status_updates = workflow.patched("status-updates")
+            self._rules = replace(self._rules, status_updates=self._status_updates)
         try:
-            self._state, effects = reduce(self._state, event, workflow.now(), name_synced=self._name_synced,
-                                          direct_messages=self._direct_messages,
-                                          status_updates=self._status_updates is not False,
-                                          careful_reads=self._careful_reads, repeat_told=self._repeat_told,
-                                          snapshot_ties=self._snapshot_ties, floor_held=self._floor_held,
-                                          tie_joined=self._tie_joined)
+            self._state, effects = reduce(self._state, event, workflow.now(), self._rules)
         except Exception as exc:
             workflow.logger.exception("incident %s: %s could not be handled", self._state.incident_id, event.kind)
             self._state, effects = reduce(self._state, Unexpected(detail=f"{event.kind}: {exc!r}"), workflow.now())

@@ -81,7 +81,9 @@ def on_recalled(state: IncidentState, now: datetime, effects: list[Effect]) -> N
     request_read(state, "an event came after the incident's workflow had finished", effects)
 
 
-def on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
+def on_tick(state: IncidentState, now: datetime, effects: list[Effect], doubt_lingers: bool = True) -> None:
+    """`doubt_lingers` is False only for runs started before a resolved incident, while PagerDuty is still to be
+    asked about a tie, went on lingering instead of finishing."""
     timing = state.timing
     dedicated.on_tick(state, now, effects)
     for deadline, command_id in _awaiting_echo(state):
@@ -95,7 +97,14 @@ def on_tick(state: IncidentState, now: datetime, effects: list[Effect]) -> None:
         request_read(state, f"retrying a failed read ({state.read_error})", effects)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
         linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
-        if linger_end <= now and not state.pending_commands() and not dedicated.holds_open(state):
+        if linger_end > now or state.pending_commands() or dedicated.holds_open(state):
+            pass
+        elif doubt_lingers and state.tied is not None:
+            # A webhook from the same moment as the resolve (a reopen, say) waits for PagerDuty to say which came
+            # last, and the read failed: finishing now would leave the message resolved for good if it was not.
+            state.resolved_seen_at = now
+            audit(state, now, "workflow", "resolved, but which change came last is still to be read: lingering")
+        else:
             state.finished = True
     elif (state.known and state.last_read_at is not None
           and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):

@@ -53,6 +53,7 @@ from workflows.models import (
 )
 from workflows.policy import EVENT_STATUS
 from workflows.reads import next_deadline, on_read, on_recalled, on_tick
+from workflows.rules import LATEST, Rules
 from workflows.trimming import trim
 from workflows.webhooks import on_pd_event
 
@@ -62,37 +63,24 @@ MAX_SHOWN_REPLIES = 19  # with the heading, the timeline so far goes out as one 
 
 
 Result = tuple[IncidentState, list[Effect]]
-def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bool = True,
-           direct_messages: bool = False, status_updates: bool = True, careful_reads: bool = True,
-           repeat_told: bool = True, snapshot_ties: bool = True, floor_held: bool = True,
-           tie_joined: bool = True) -> Result:
-    """The next state and the effects to run. `name_synced` is False only for runs started before a
-    webhook could name who made a change first learnt from a read (see `_apply_pd_change`);
-    `direct_messages` is True for runs that send assignees direct messages (workflows/direct.py);
-    `status_updates` is False only for runs that met a status update webhook before the bridge showed them
-    (see `workflows/incident.py`): for those the webhook stays unshown, and the Update status control says why;
-    `careful_reads` is False only for runs started before a read sent before newer details was read again;
-    `repeat_told` is False only for runs started before a repeated Create channel click was answered at once;
-    `snapshot_ties` is False only for runs started before a status webhook no newer than the newest snapshot,
-    which showed another status, asked PagerDuty (see `workflows/webhooks.py`); `floor_held` is False only for
-    runs started before a held webhook older than the events forgotten was left untold (`workflows/commands.py`);
-    `tie_joined` is False only for runs started before a change joining a tie being asked about (a status, or a
-    snapshot agreeing with the message while a read that may predate it is out) asked again."""
+def reduce(state: IncidentState, event: Event, now: datetime, rules: Rules = LATEST) -> Result:
+    """The next state and the effects to run, by the rules this run follows (see `workflows/rules.py`)."""
     new = _fresh(state)
     effects: list[Effect] = []
     match event:
         case PdEvent():
-            on_pd_event(new, event, now, effects, name_synced, status_updates, snapshot_ties, tie_joined)
+            on_pd_event(new, event, now, effects, rules.name_synced, rules.status_updates, rules.snapshot_ties,
+                        rules.tie_joined, rules.agree_marks)
         case SlackAction():
-            _on_slack(new, event, now, effects, status_updates, repeat_told)
+            _on_slack(new, event, now, effects, rules)
         case ActorResolved():
             on_actor_resolved(new, event, now, effects)
         case WriteOutcome():
-            on_write_outcome(new, event, now, effects, floor_held)
+            on_write_outcome(new, event, now, effects, rules.floor_held, rules.priority_doubt)
         case EscalationPlanned():
             _on_planned(new, event)
         case IncidentRead():
-            on_read(new, event, now, effects, careful=careful_reads)
+            on_read(new, event, now, effects, careful=rules.careful_reads)
         case MessagePosted() | RenderDone() | RenderFailed() | RepliesPosted() | DirectMessageOpened():
             _on_slack_result(new, event, now)
         case Resumed() | Recalled():
@@ -101,21 +89,20 @@ def reduce(state: IncidentState, event: Event, now: datetime, *, name_synced: bo
             audit(new, now, "workflow", f"unexpected error, re-reading: {event.detail}"[:500])
             request_read(new, "the bridge hit an unexpected error", effects)
         case Tick():
-            on_tick(new, now, effects)
+            on_tick(new, now, effects, rules.doubt_lingers)
         case ChannelCreated() | ChannelInvited() | SummaryPosted() | ChannelArchived() | ConferenceLinkSet():
             dedicated.on_event(new, event, now, effects)
     dedicated.after(new, event, now, effects)
-    direct.after(new, effects, enabled=direct_messages)
+    direct.after(new, effects, enabled=rules.direct_messages)
     trim(new, now)
     return new, effects
 
 
-def _on_slack(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect],
-              status_updates: bool, repeat_told: bool) -> None:
-    if action.action is ActionKind.STATUS_UPDATE and not status_updates:
+def _on_slack(state: IncidentState, action: SlackAction, now: datetime, effects: list[Effect], rules: Rules) -> None:
+    if action.action is ActionKind.STATUS_UPDATE and not rules.status_updates:
         effects += controls.status_updates_off(action)
     else:
-        on_slack_action(state, action, now, effects, repeat_told=repeat_told)
+        on_slack_action(state, action, now, effects, repeat_told=rules.repeat_told, applied_told=rules.applied_told)
 
 
 def _on_new_run(state: IncidentState, event: Resumed | Recalled, now: datetime, effects: list[Effect]) -> None:

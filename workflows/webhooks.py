@@ -25,7 +25,7 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
                 name_synced: bool = True, status_updates: bool = True, snapshot_ties: bool = True,
-                tie_joined: bool = True) -> None:
+                tie_joined: bool = True, agree_marks: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -45,7 +45,7 @@ def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: li
         if not remember_additive(state, key, event.occurred_at) and echo is None:
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
-    fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties, tie_joined)
+    fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties, tie_joined, agree_marks)
     if (name_synced and state.tied is event and state.event_floor is not None
             and event.occurred_at <= state.event_floor):
         # Possibly a redelivery of an event forgotten since (an echo of the bridge's own command, already told):
@@ -94,7 +94,8 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
 
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
-                     name_synced: bool = True, snapshot_ties: bool = True, tie_joined: bool = True) -> bool:
+                     name_synced: bool = True, snapshot_ties: bool = True, tie_joined: bool = True,
+                     agree_marks: bool = True) -> bool:
     """Apply what the webhook says; False when it is out of date (or a repeat of what is shown).
 
     `snapshot_ties` is False only for runs started before a status change no newer than the newest snapshot,
@@ -116,7 +117,8 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         if last is not None and event.occurred_at < last:
             return False
         if event.occurred_at == last or other_snapshot:
-            return _same_moment(state, event, status, effects, other_snapshot, name_synced, tie_joined)
+            return _same_moment(state, event, status, effects, other_snapshot, name_synced, tie_joined,
+                                agree_marks)
         apply_status(state, status, event.occurred_at, now, effects)
         if event.event_type == "incident.triggered":
             state.last_read_at = state.last_read_at or now
@@ -151,7 +153,7 @@ def _joins_tie(state: IncidentState, event: PdEvent, shows: Status, effects: lis
 
 
 def _same_moment(state: IncidentState, event: PdEvent, status: Status, effects: list[Effect], other_snapshot: bool,
-                 name_synced: bool, tie_joined: bool) -> bool:
+                 name_synced: bool, tie_joined: bool, agree_marks: bool = False) -> bool:
     """A status webhook timed like the last status change (or no newer than a snapshot that showed another
     status): credited, a tie PagerDuty settles, or nothing new."""
     last = state.status_changed_at
@@ -169,9 +171,14 @@ def _same_moment(state: IncidentState, event: PdEvent, status: Status, effects: 
         why = ("has the same timestamp as the last status change" if event.occurred_at == last
                else "is not newer than a snapshot that showed another status")
         request_read(state, f"{event.event_type} {why}", effects, after=True)
-    elif tie_joined and state.tied is not None and state.tied is not event:
-        # Another change in a millisecond PagerDuty is being asked about: the read already sent may show
-        # PagerDuty from before it, so it is asked again after.
-        request_read(state, f"{event.event_type} joins changes PagerDuty is asked about", effects,
-                     after=True)
+    else:
+        if tie_joined and state.tied is not None and state.tied is not event:
+            # Another change in a millisecond PagerDuty is being asked about: the read already sent may show
+            # PagerDuty from before it, so it is asked again after.
+            request_read(state, f"{event.event_type} joins changes PagerDuty is asked about", effects,
+                         after=True)
+        if agree_marks:
+            # It agrees with the message, in the last change's millisecond: a read already out, timed only to the
+            # second, may show PagerDuty from before it; one that disagrees is asked again (see `apply_status`).
+            state.status_read_mark = state.reads_issued
     return False

@@ -32,6 +32,7 @@ from workflows.models import (
     Timing,
 )
 from workflows.rendering import replies_for
+from workflows.rules import Rules
 from workflows.state import next_deadline, reduce
 from workflows.view import MessageView, dm_view, message_view
 
@@ -91,7 +92,7 @@ class SimWorkflow:
     def _apply(self, event: Event) -> None:
         before_no = self.state.next_command_no
         try:
-            self.state, effects = reduce(self.state, event, self.now, direct_messages=True)
+            self.state, effects = reduce(self.state, event, self.now, Rules(direct_messages=True))
         except Exception as exc:  # the `total` invariant: reported, with the event, by the machine
             raise AssertionError(f"total: reduce raised {exc!r} on {event!r}") from exc
         if isinstance(event, SlackAction) and event.key not in self.clicks:

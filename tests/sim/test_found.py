@@ -669,3 +669,73 @@ def test_b51_a_reassign_that_triggers_again_joining_a_tie_while_its_read_is_out(
     m.job_answers(pick=0, fault="stale")  # the read, from before the second reassign
     m.continue_as_new(abandon=False)
     m.teardown()
+
+
+def test_b52_a_second_acknowledge_before_the_message_shows_the_first() -> None:
+    # `dev.py soak --seed 1967167537`: Bob's Acknowledge landed; before its webhook or read came he clicked it
+    # again, and a new run resent that second click. PagerDuty answered "already acknowledged", by Bob, through
+    # the REST API since the click: the first click's change, taken for the second's, shown twice from Slack.
+    # The second click is answered at once: PagerDuty accepted the first, and the message shows it soon.
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=BOB, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=False)
+    m.job_answers(pick=0, fault="ok")  # the acknowledge lands
+    m.click(who=BOB, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    told = [t for t in m.sim.slack.channel.told if "a moment ago" in t.text]
+    assert told and "Nothing was sent" in told[-1].text
+    m.job_answers(pick=1, fault="ok")
+    m.continue_as_new(abandon=True)
+    m.teardown()
+
+
+def test_b53_a_reopen_in_the_resolve_millisecond_when_the_read_fails() -> None:
+    # `dev.py soak --seed 1967167490`: Alice resolved and reopened in one millisecond. The reopen's webhook was a
+    # tie and asked PagerDuty; the read failed, the linger after the resolve ended, and the workflow finished
+    # with the message resolved for good. While which came last is still to be read, a resolved incident lingers.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="ok")  # the read: resolved
+    m.change_in_pagerduty(who=ALICE, move="reopen", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)  # a tie: PagerDuty is asked
+    m.time_passes(ms=90_000_000)  # past the linger
+    m.job_answers(pick=0, fault="error")  # the read fails
+    m.teardown()
+
+
+def test_b54_a_refused_priority_resend_after_someone_changed_it_since() -> None:
+    # `dev.py soak --seed 1746912370`: Bob's priority P1 landed with its answer lost; Alice set P2 in PagerDuty;
+    # Bob's webhook (P1, by Bob) came while the resend was out, and PagerDuty refused the resend. The incident
+    # showing P2 was taken for proof the first attempt never landed, and Bob's webhook was shown as his change in
+    # PagerDuty. PagerDuty keeps no record of which way a priority was set: the line says it cannot tell.
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=BOB, action=ActionKind.PRIORITY, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="timeout_applied")
+    m.change_in_pagerduty(who=ALICE, move="priority", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)  # Bob's, held while the resend is out
+    m.job_answers(pick=0, fault="error")  # the resend refused
+    assert any("from Slack or in PagerDuty" in r for r in m.sim.slack.channel.replies)
+    m.teardown()
+
+
+def test_b55_an_unacknowledge_in_the_trigger_millisecond_after_a_storm() -> None:
+    # `dev.py soak --seed 1746912397` (another form): after a storm made the bridge forget events up to the
+    # trigger's millisecond, Alice acknowledged and PagerDuty unacknowledged it, all in that millisecond. The
+    # acknowledge asked PagerDuty (its tie not named: it may be a redelivery); the unacknowledge agreed with the
+    # message and changed nothing; the read, sent before it, moved the message to acknowledged for good.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.webhook_storm(roll=0)
+    m.continue_as_new(abandon=False)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="unacknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="stale")  # the read, from before the unacknowledge
+    m.continue_as_new(abandon=False)
+    m.teardown()

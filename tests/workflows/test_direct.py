@@ -6,6 +6,7 @@ from tests.factories import action as click
 from tests.factories import at, pd_event
 from workflows.dm_models import DirectMessageOpened, OpenDirectMessage
 from workflows.models import ActionKind, Effect, IncidentState, Ref, Timing
+from workflows.rules import Rules
 from workflows.state import reduce
 
 PEOPLE = [Ref(id=f"PU{i}", summary=f"Person {i}") for i in range(8)]
@@ -18,14 +19,14 @@ def _asked(effects: list[Effect]) -> list[str]:
 def _assigned(state: IncidentState, seconds: float, *who: int) -> tuple[IncidentState, list[str]]:
     kind = "incident.triggered" if not state.known else "incident.reassigned"
     state, effects = reduce(state, pd_event(kind, seconds, assignees=[PEOPLE[i] for i in who]), at(seconds),
-                            direct_messages=True)
+                            Rules(direct_messages=True))
     return state, _asked(effects)
 
 
 def _answered(state: IncidentState, who: int, channel: str | None) -> IncidentState:
     opened = DirectMessageOpened(pd_user=PEOPLE[who].id, channel=channel, slack_user=f"U{who}" if channel else None,
                                  reason="" if channel else "has not turned direct messages on")
-    return reduce(state, opened, at(0), direct_messages=True)[0]
+    return reduce(state, opened, at(0), Rules(direct_messages=True))[0]
 
 
 def test_people_who_get_no_direct_message_do_not_use_up_the_five() -> None:

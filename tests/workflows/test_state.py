@@ -28,6 +28,7 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
+from workflows.rules import Rules
 from workflows.state import EVENT_STATUS, next_deadline, reduce
 from workflows.view import message_view
 
@@ -136,7 +137,7 @@ def test_a_status_change_timed_like_a_snapshot_that_showed_another_status_asks_p
                                              read_no=read.read_no), at(32))
     assert answered.status is Status.TRIGGERED
     # Runs started before this rule replay as they were recorded: the acknowledge is taken.
-    old, _ = reduce(state, pd_event("incident.acknowledged", 30), at(31), snapshot_ties=False)
+    old, _ = reduce(state, pd_event("incident.acknowledged", 30), at(31), Rules(snapshot_ties=False))
     assert old.status is Status.ACKNOWLEDGED
 
 
@@ -176,10 +177,10 @@ def test_a_forgotten_change_delivered_again_while_a_click_waits_is_not_told_twic
     told = len(state.replies)
     state = state.model_copy(update={"event_floor": at(25), "seen_event_ids": [], "seen_event_at": []})
     state, _ = reduce(state, resolved_actor("c1"), at(30))
-    state, _ = reduce(state, pd_event("incident.acknowledged", 20), at(31), floor_held=floor_held)
+    state, _ = reduce(state, pd_event("incident.acknowledged", 20), at(31), Rules(floor_held=floor_held))
     answer = WriteOutcome(command_id="c1", result="already", detail="Incident Already Acknowledged",
                           already_by=Ref(id=ALICE.pd_id, summary=ALICE.name))
-    after, _ = reduce(state, answer, at(32), floor_held=floor_held)
+    after, _ = reduce(state, answer, at(32), Rules(floor_held=floor_held))
     again = [line for line in replies(after)[told:] if "Acknowledged by" in line and "in PagerDuty" in line]
     assert len(again) == (0 if floor_held else 1)
 
@@ -194,10 +195,10 @@ def test_a_change_joining_a_tie_being_asked_about_asks_again() -> None:
     stale = IncidentRead(snapshot=snapshot(Status.RESOLVED), status_changed_at=at(0), read_no=first.read_no)
     _, effects = reduce(state, stale, at(12))
     assert any(isinstance(e, ReadIncident) for e in effects)
-    _, old = reduce(reduce(reduce(started(Status.TRIGGERED), pd_event("incident.resolved", 0), at(11),
-                                  tie_joined=False)[0],
-                           pd_event("incident.reopened", 0, status=Status.TRIGGERED), at(11), tie_joined=False)[0],
-                    stale, at(12), tie_joined=False)
+    before = Rules(tie_joined=False, agree_marks=False)
+    _, old = reduce(reduce(reduce(started(Status.TRIGGERED), pd_event("incident.resolved", 0), at(11), before)[0],
+                           pd_event("incident.reopened", 0, status=Status.TRIGGERED), at(11), before)[0],
+                    stale, at(12), before)
     assert not any(isinstance(e, ReadIncident) for e in old)  # runs started before replay as recorded
 
 
@@ -479,7 +480,7 @@ def test_a_change_first_learnt_from_a_read_is_credited_when_its_webhook_comes() 
     again, _ = reduce(after, pd_event("incident.resolved", 20.727, agent=BOB), at(23))
     assert replies(again) == replies(after)
     # Runs started before this rule keep their old behaviour on replay.
-    old, _ = reduce(state, resolve, at(22), name_synced=False)
+    old, _ = reduce(state, resolve, at(22), Rules(name_synced=False))
     assert replies(old) == replies(state)
 
 

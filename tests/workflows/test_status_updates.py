@@ -18,6 +18,7 @@ from workflows.models import (
     WriteOutcome,
     WriteToPagerDuty,
 )
+from workflows.rules import Rules
 from workflows.state import reduce
 
 TEXT = "Mitigated <!here> & watching"
@@ -94,7 +95,7 @@ def test_empty_is_refused_and_a_resolved_incident_still_takes_one() -> None:
 
 def test_runs_that_met_one_before_status_updates_keep_it_unshown_and_say_so_on_a_click() -> None:
     state = started()
-    after, effects = reduce(state, echo(20, agent=BOB), at(20), status_updates=False)
+    after, effects = reduce(state, echo(20, agent=BOB), at(20), Rules(status_updates=False))
     assert thread(after) == [] and effects == []
-    after, effects = reduce(after, click(ActionKind.STATUS_UPDATE, note="hi"), at(30), status_updates=False)
+    after, effects = reduce(after, click(ActionKind.STATUS_UPDATE, note="hi"), at(30), Rules(status_updates=False))
     assert after.commands == [] and "post it in PagerDuty" in effects[0].text  # type: ignore[union-attr]
