@@ -99,10 +99,14 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
 def _done_unshown(state: IncidentState, action: SlackAction) -> str | None:
     """A click repeating a status change PagerDuty accepted from Slack, before the message shows it (its webhook
     or a read is still to come): answered at once. Sent again, it would be taken for the same change twice."""
+    news = [t for t in (state.status_changed_at, state.details_at) if t is not None]
     for command in state.commands:
         if (command.action is action.action and action.action in EXPECTED_STATUS
                 and command.phase is CommandPhase.APPLIED and not (command.echo_seen or command.confirmed)
-                and state.status is not EXPECTED_STATUS[action.action]):
+                and state.status is not EXPECTED_STATUS[action.action]
+                and all(t <= command.issued_at for t in news)):
+            # (A change in PagerDuty since the click, say a reassign that triggered it again, is PagerDuty's to
+            # weigh: the click goes to it.)
             return (f"<@{action.slack_user}>, <@{command.slack_user}> {timeline.VERB_DONE[action.action]} this "
                     "incident from Slack a moment ago; the message shows it soon. Nothing was sent.")
     return None
@@ -244,12 +248,17 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
 
 def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, held: PdEvent | None, now: datetime,
               effects: list[Effect], untold: bool = False, priority_doubt: bool = False) -> None:
-    refused = outcome.detail.startswith(REFUSED_PREFIX) and not (priority_doubt and _own_priority(command, held))
+    own_priority = priority_doubt and outcome.judged_from_now and _own_priority(command, held)
+    refused = outcome.detail.startswith(REFUSED_PREFIX) and not own_priority
     if held is not None and not refused and not outcome.nothing_done:
         # The write gave up, but its echo had come: it landed (or, for a change PagerDuty does not log, the clicker
         # made it in PagerDuty meanwhile: the line says it cannot tell).
         settle(command, CommandPhase.APPLIED, now)
         reply(state, timeline.command_done(command, state.incident, in_doubt=True))
+        if own_priority:
+            # The incident shows another priority now: the message follows PagerDuty, not the held webhook.
+            request_read(state, "a resent priority was refused while the incident shows another", effects,
+                         after=True)
         return
     if held is not None and not untold:
         line = timeline.external_change(held, held.incident or state.incident)
@@ -260,9 +269,9 @@ def _not_done(state: IncidentState, command: Command, outcome: WriteOutcome, hel
 
 
 def _own_priority(command: Command, held: PdEvent | None) -> bool:
-    """The clicker's own webhook setting the click's priority, while a resend of it was refused: PagerDuty judged
-    the first attempt not landed because the incident shows another priority, but someone may have changed it
-    since, and PagerDuty keeps no record of which way a priority was set. In doubt, not failed."""
+    """The clicker's own webhook setting the click's priority, while a resend of it was refused and judged not
+    landed only because the incident shows another priority now: someone may have changed it since, and
+    PagerDuty keeps no record of which way a priority was set. In doubt, not failed."""
     return (command.action is ActionKind.PRIORITY and held is not None and held.agent is not None
             and command.actor is not None and held.agent.id == command.actor.pd_id
             and held.incident is not None and held.incident.priority_id == command.choice)

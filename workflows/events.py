@@ -117,6 +117,9 @@ class WriteOutcome(Model):
     # so the write did not land, and a change like it since the click is someone's own.
     nothing_done: bool = False
     status_update_id: str | None = None  # the status update PagerDuty published for this write
+    # On "failed": a resend refused, judged not landed only from how the incident looks now (a priority that is
+    # not the click's): someone may have changed it since.
+    judged_from_now: bool = False
 
 
 class EscalationPlanned(Model):

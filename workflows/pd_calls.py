@@ -175,8 +175,10 @@ class PagerDutyCalls:
             # webhook by the clicker then is theirs in PagerDuty, not this click's.
             exhausted = (failure_type(refused) == "EscalationExhausted" and effect.escalation_level is None
                          and workflow.patched("exhausted-is-nothing-done"))
+            judged = effect.action is ActionKind.PRIORITY and failure_type(refused) == "RefusedNothingLanded"
             self._feed(WriteOutcome(command_id=effect.command_id, result="failed",
-                                    detail=prefix + failure_text(refused), nothing_done=exhausted))
+                                    detail=prefix + failure_text(refused), nothing_done=exhausted,
+                                    judged_from_now=judged))
             return
         self._feed(outcome)
 

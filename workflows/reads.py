@@ -81,6 +81,11 @@ def on_recalled(state: IncidentState, now: datetime, effects: list[Effect]) -> N
     request_read(state, "an event came after the incident's workflow had finished", effects)
 
 
+# A resolved incident in doubt about a tie lingers while PagerDuty's answers fail fewer times than this in a row
+# (about two hours of retries); then it finishes, and a later event takes its state over again.
+READS_BEFORE_GIVING_UP = 10
+
+
 def on_tick(state: IncidentState, now: datetime, effects: list[Effect], doubt_lingers: bool = True) -> None:
     """`doubt_lingers` is False only for runs started before a resolved incident, while PagerDuty is still to be
     asked about a tie, went on lingering instead of finishing."""
@@ -99,12 +104,15 @@ def on_tick(state: IncidentState, now: datetime, effects: list[Effect], doubt_li
         linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
         if linger_end > now or state.pending_commands() or dedicated.holds_open(state):
             pass
-        elif doubt_lingers and state.tied is not None:
+        elif doubt_lingers and state.tied is not None and state.read_failures < READS_BEFORE_GIVING_UP:
             # A webhook from the same moment as the resolve (a reopen, say) waits for PagerDuty to say which came
             # last, and the read failed: finishing now would leave the message resolved for good if it was not.
             state.resolved_seen_at = now
             audit(state, now, "workflow", "resolved, but which change came last is still to be read: lingering")
         else:
+            if doubt_lingers and state.tied is not None:
+                audit(state, now, "workflow", f"finished without reading which change came last: PagerDuty "
+                      f"could not be read ({state.read_error})")
             state.finished = True
     elif (state.known and state.last_read_at is not None
           and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):

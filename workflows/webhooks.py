@@ -153,7 +153,7 @@ def _joins_tie(state: IncidentState, event: PdEvent, shows: Status, effects: lis
 
 
 def _same_moment(state: IncidentState, event: PdEvent, status: Status, effects: list[Effect], other_snapshot: bool,
-                 name_synced: bool, tie_joined: bool, agree_marks: bool = False) -> bool:
+                 name_synced: bool, tie_joined: bool, agree_marks: bool = True) -> bool:
     """A status webhook timed like the last status change (or no newer than a snapshot that showed another
     status): credited, a tie PagerDuty settles, or nothing new."""
     last = state.status_changed_at

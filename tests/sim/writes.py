@@ -34,7 +34,9 @@ def refused(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag
         # any PUT; otherwise the PUT's refusal proves nothing landed.
         return _before_put(w, pd) or refused
     if landed and w.action is ActionKind.PRIORITY and pd.priority != PRIORITY_IDS.get(str(w.choice)):
-        return refused  # an earlier attempt that landed would show in the priority; it does not
+        # An earlier attempt that landed would show in the priority, unless someone changed it since: the activity
+        # judges from how the incident looks now, and the workflow says so.
+        return refused.model_copy(update={"judged_from_now": True})
     # A refusal proves nothing landed only when no earlier attempt may have.
     return refused.model_copy(update={"detail": f"Arguments Caused Error {MAYBE_LANDED}"}) if landed else refused
 
