@@ -46,6 +46,8 @@ def request_read(state: IncidentState, reason: str, effects: list[Effect], after
         return
     state.read_in_flight = True
     state.reads_issued += 1
+    seen = [*state.seen_event_at, *([state.event_floor] if state.event_floor else [])]
+    state.read_sees_at = max(seen) if seen else None
     effects.append(ReadIncident(reason=reason, read_no=state.reads_issued))
 
 

@@ -97,12 +97,13 @@ def _why_not_now(state: IncidentState, action: SlackAction) -> str | None:
 
 
 def _done_unshown(state: IncidentState, action: SlackAction) -> str | None:
-    """A click repeating a status change PagerDuty accepted from Slack, before the message shows it (its webhook
-    or a read is still to come): answered at once. Sent again, it would be taken for the same change twice."""
+    """A click repeating a status change PagerDuty accepted from Slack, before the message shows it (no read has
+    shown PagerDuty since; its webhook, if it came, tied with another change): answered at once. Sent again, it
+    would be taken for the same change twice."""
     news = [t for t in (state.status_changed_at, state.details_at) if t is not None]
     for command in state.commands:
         if (command.action is action.action and action.action in EXPECTED_STATUS
-                and command.phase is CommandPhase.APPLIED and not (command.echo_seen or command.confirmed)
+                and command.phase is CommandPhase.APPLIED and not command.confirmed
                 and state.status is not EXPECTED_STATUS[action.action]
                 and all(t <= command.issued_at for t in news)):
             # (A change in PagerDuty since the click, say a reassign that triggered it again, is PagerDuty's to

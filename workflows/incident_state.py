@@ -140,6 +140,10 @@ class IncidentState(Model):
     reads_issued: int = 0
     status_read_mark: int = 0  # reads_issued when a webhook last set the status
     details_mark: int = 0  # reads_issued when details last came from a webhook or a write's answer
+    # The newest webhook time seen when the read in flight was sent (it shows PagerDuty as of then at least), and
+    # that time for the last read that gave the status: a webhook no newer, showing another status, asks again.
+    read_sees_at: datetime | None = None
+    status_read_floor: datetime | None = None
     # The status was learnt from a read ("Synced from PagerDuty") and no webhook has said yet who changed it.
     status_unnamed: bool = False
     last_read_at: datetime | None = None

@@ -23,8 +23,11 @@ def on_read(state: IncidentState, read: IncidentRead, now: datetime, effects: li
         state.read_error, state.read_failures, state.read_failed_at = None, 0, None
         state.last_read_at = now
         was_known, before = state.known, state.status
-        merge_snapshot(state, read.snapshot, read.status_changed_at, now, effects, read_no=read.read_no,
-                       careful=careful)
+        taken = merge_snapshot(state, read.snapshot, read.status_changed_at, now, effects, read_no=read.read_no,
+                               careful=careful)
+        if taken and state.read_sees_at is not None and (state.status_read_floor is None
+                                                         or state.read_sees_at > state.status_read_floor):
+            state.status_read_floor = state.read_sees_at
         if state.ts is None and not state.saw_trigger and state.status is Status.RESOLVED and not was_known:
             audit(state, now, "read", "first seen already resolved: no incident message is posted for it")
         own = any(c.phase is CommandPhase.APPLIED and EXPECTED_STATUS.get(c.action) is state.status
@@ -81,14 +84,14 @@ def on_recalled(state: IncidentState, now: datetime, effects: list[Effect]) -> N
     request_read(state, "an event came after the incident's workflow had finished", effects)
 
 
-# A resolved incident in doubt about a tie lingers while PagerDuty's answers fail fewer times than this in a row
+# A resolved incident waiting for a read lingers while PagerDuty's answers fail fewer times than this in a row
 # (about two hours of retries); then it finishes, and a later event takes its state over again.
 READS_BEFORE_GIVING_UP = 10
 
 
 def on_tick(state: IncidentState, now: datetime, effects: list[Effect], doubt_lingers: bool = True) -> None:
-    """`doubt_lingers` is False only for runs started before a resolved incident, while PagerDuty is still to be
-    asked about a tie, went on lingering instead of finishing."""
+    """`doubt_lingers` is False only for runs started before a resolved incident, while a read it asked for
+    (about a tie, or a change since) is still to succeed, went on lingering instead of finishing."""
     timing = state.timing
     dedicated.on_tick(state, now, effects)
     for deadline, command_id in _awaiting_echo(state):
@@ -102,17 +105,18 @@ def on_tick(state: IncidentState, now: datetime, effects: list[Effect], doubt_li
         request_read(state, f"retrying a failed read ({state.read_error})", effects)
     if state.status is Status.RESOLVED and state.resolved_seen_at is not None:
         linger_end = state.resolved_seen_at + timedelta(seconds=timing.linger_after_resolve_seconds)
+        in_doubt = state.tied is not None or state.read_failed_at is not None
         if linger_end > now or state.pending_commands() or dedicated.holds_open(state):
             pass
-        elif doubt_lingers and state.tied is not None and state.read_failures < READS_BEFORE_GIVING_UP:
-            # A webhook from the same moment as the resolve (a reopen, say) waits for PagerDuty to say which came
-            # last, and the read failed: finishing now would leave the message resolved for good if it was not.
+        elif doubt_lingers and in_doubt and state.read_failures < READS_BEFORE_GIVING_UP:
+            # What PagerDuty was asked is still to be read (a reopen from the resolve's millisecond, a priority
+            # changed since): finishing now would leave the message as it is for good.
             state.resolved_seen_at = now
-            audit(state, now, "workflow", "resolved, but which change came last is still to be read: lingering")
+            audit(state, now, "workflow", "resolved, but PagerDuty is still to be read: lingering")
         else:
-            if doubt_lingers and state.tied is not None:
-                audit(state, now, "workflow", f"finished without reading which change came last: PagerDuty "
-                      f"could not be read ({state.read_error})")
+            if doubt_lingers and in_doubt:
+                audit(state, now, "workflow", f"finished without the read it was waiting for: PagerDuty could "
+                      f"not be read ({state.read_error})")
             state.finished = True
     elif (state.known and state.last_read_at is not None
           and state.last_read_at + timedelta(seconds=timing.reconcile_interval_seconds) <= now):

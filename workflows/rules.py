@@ -30,13 +30,16 @@ class Rules:
     tie_joined: bool = True
     # A click repeating an applied status change not yet shown is answered at once (workflows/commands.py).
     applied_told: bool = True
-    # A resolved incident lingers while which change came last is still to be read (workflows/reads.py).
+    # A resolved incident lingers while a read it asked for is still to succeed (workflows/reads.py).
     doubt_lingers: bool = True
     # A refused resend of a priority whose echo, with that priority, came by the clicker is in doubt, not failed.
     priority_doubt: bool = True
     # A status webhook agreeing with the message in the last change's millisecond makes a read sent before it
     # that disagrees, in the same second, ask again (workflows/webhooks.py).
     agree_marks: bool = True
+    # A status webhook no newer than the webhooks seen before a read that gave another status was sent asks
+    # PagerDuty which holds (workflows/webhooks.py).
+    read_floor: bool = True
 
 
 LATEST = Rules()
@@ -54,4 +57,5 @@ PATCHES = {
     "doubt_lingers": "tied-resolve-lingers",
     "priority_doubt": "refused-priority-resend-in-doubt",
     "agree_marks": "agreeing-webhook-marks-reads",
+    "read_floor": "webhook-older-than-read-asks",
 }

@@ -25,7 +25,7 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
                 name_synced: bool = True, status_updates: bool = True, snapshot_ties: bool = True,
-                tie_joined: bool = True, agree_marks: bool = True) -> None:
+                tie_joined: bool = True, agree_marks: bool = True, read_floor: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -45,7 +45,8 @@ def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: li
         if not remember_additive(state, key, event.occurred_at) and echo is None:
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
-    fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties, tie_joined, agree_marks)
+    fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties, tie_joined, agree_marks,
+                             read_floor)
     if (name_synced and state.tied is event and state.event_floor is not None
             and event.occurred_at <= state.event_floor):
         # Possibly a redelivery of an event forgotten since (an echo of the bridge's own command, already told):
@@ -95,7 +96,7 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
                      name_synced: bool = True, snapshot_ties: bool = True, tie_joined: bool = True,
-                     agree_marks: bool = True) -> bool:
+                     agree_marks: bool = True, read_floor: bool = True) -> bool:
     """Apply what the webhook says; False when it is out of date (or a repeat of what is shown).
 
     `snapshot_ties` is False only for runs started before a status change no newer than the newest snapshot,
@@ -111,6 +112,11 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         # PagerDuty's to say, as with two status changes in one millisecond.
         other_snapshot = (snapshot_ties and state.details_at is not None and event.occurred_at <= state.details_at
                           and state.details_status is not None and state.details_status is not status)
+        # A read sent after webhooks this old were seen showed another status (its time only to the second): it
+        # may well show PagerDuty after this change, so PagerDuty is asked which holds.
+        floor = state.status_read_floor
+        other_snapshot = other_snapshot or (read_floor and floor is not None and event.occurred_at <= floor
+                                            and state.status is not status)
         if snap is not None:
             take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined)
             state.known = state.incident is not None

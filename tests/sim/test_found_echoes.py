@@ -144,3 +144,21 @@ def test_b52_a_second_acknowledge_before_the_message_shows_the_first() -> None:
     m.job_answers(pick=1, fault="ok")
     m.continue_as_new(abandon=True)
     m.teardown()
+
+
+def test_b58_a_second_resolve_while_the_first_ones_tied_echo_waits_for_a_failing_read() -> None:
+    # `dev.py soak --seed 16401929`: Bob's Resolve landed in the trigger's millisecond; its webhook came, tied
+    # with the trigger, and the reads that were to settle it failed. Bob clicked Resolve again: sent, PagerDuty
+    # answered "already resolved" by Bob through the REST API, and the thread said it twice. While no read has
+    # shown PagerDuty since an applied click, a repeat of it is answered at once.
+    m = life("attributed", title=0)
+    m.deliver_webhook(pick=0)
+    m.click(who=BOB, action=ActionKind.RESOLVE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the resolve lands
+    m.deliver_webhook(pick=0)  # its echo, tied with the trigger
+    m.job_answers(pick=0, fault="error")  # the reads fail
+    m.job_answers(pick=0, fault="error")
+    m.click(who=BOB, action=ActionKind.RESOLVE, to=ALICE, text=0)
+    assert any("a moment ago" in t.text for t in m.sim.slack.channel.told)
+    m.teardown()

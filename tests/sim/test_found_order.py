@@ -3,6 +3,7 @@ posted or not (`trigger_shown`), or typed text was not shown literally (`literal
 
 from __future__ import annotations
 
+from tests.sim.machine import machine_for
 from tests.sim.people import ALICE, BOB, PAT
 from tests.sim.stories import life
 from workflows.models import ActionKind
@@ -232,4 +233,38 @@ def test_b55_an_unacknowledge_in_the_trigger_millisecond_after_a_storm() -> None
     m.deliver_webhook(pick=0)
     m.job_answers(pick=0, fault="stale")  # the read, from before the unacknowledge
     m.continue_as_new(abandon=False)
+    m.teardown()
+
+
+def test_b56_a_trigger_delivered_after_a_read_that_showed_the_acknowledge_of_its_millisecond() -> None:
+    # `dev.py soak --seed 16401940`: after a storm, Alice acknowledged in the trigger's millisecond; the
+    # acknowledge asked PagerDuty, whose read (timed to the second) said acknowledged. The trigger, delivered
+    # last, looked newer than that second and put the message back to triggered for good. A read sent after
+    # webhooks of that millisecond were seen shows PagerDuty after them: such a webhook asks again.
+    m = machine_for("converges")()
+    m.begin(title=0, skew_ms=1)
+    m.webhook_storm(roll=0)
+    m.job_answers(pick=0, fault="ok")
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=1)
+    m.job_answers(pick=0, fault="ok")  # the read: acknowledged
+    m.teardown()  # the trigger comes last
+
+
+def test_b57_a_priority_set_on_a_resolved_incident_whose_read_fails() -> None:
+    # `dev.py soak --seed 16401903`: Alice resolved in PagerDuty, then set a priority; its webhook asked
+    # PagerDuty (it may predate the read that showed the resolve), the read failed, and the linger after the
+    # resolve ended: the message never showed the priority. A resolved incident waiting for a read lingers.
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
+    m.continue_as_new(abandon=False)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=1, fault="ok")  # the read: resolved
+    m.change_in_pagerduty(who=ALICE, move="priority", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=90_000_000)
+    m.job_answers(pick=0, fault="error")  # who Alice is: PagerDuty unavailable
+    m.job_answers(pick=0, fault="error")  # the read
     m.teardown()
