@@ -12,7 +12,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.errors import PagerDutyNoAnswer, PagerDutyRefused, PagerDutyUnavailable, SlackAuthError
+from activities.errors import (
+    PagerDutyNoAnswer,
+    PagerDutyRefused,
+    PagerDutyUnavailable,
+    RefusedNothingLanded,
+    SlackAuthError,
+)
 from activities.identity import ResolveActorRequest
 from activities.pacing import BudgetTurn
 from activities.pagerduty import EscalationTarget, ReadRequest, WriteRequest
@@ -64,6 +70,10 @@ class FakeBackend:
         self.write_failures = 0  # the first N writes fail (retryably), then writes succeed
         self.write_failures_answered = False  # those failures: PagerDuty's 503 (nothing done), else timeouts
         self.then_refused = False  # after those failures, PagerDuty refuses the write
+        # After those failures, the resend is refused and judged not landed from how the incident looks now
+        # (a priority that is not the click's); it waits for `resend_gate` first, when one is set.
+        self.then_refused_judged = False
+        self.resend_gate: asyncio.Event | None = None
         self.identity_failures = 0
         self.update_failures = 0  # the first N updates fail for good (as a revoked token does)
         self.update_hangs = False  # updates never answer (until cancelled)
@@ -85,6 +95,10 @@ class FakeBackend:
             raise PagerDutyNoAnswer("update incident: PagerDuty API timed out")
         if self.then_refused:
             raise PagerDutyRefused("snooze incident: Incident is not Acknowledged", code=1012)
+        if self.then_refused_judged:
+            if self.resend_gate is not None:
+                await self.resend_gate.wait()
+            raise RefusedNothingLanded("update incident: Arguments Caused Error", code=2001)
         if self.write_fails:
             raise PagerDutyUnavailable("update incident: PagerDuty API unavailable (HTTP 503)")
         return WriteOutcome(command_id=request.write.command_id, result="applied")

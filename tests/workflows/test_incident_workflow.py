@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import server_binary
 from tests.factories import action as click
-from tests.factories import pd_event
+from tests.factories import T0, pd_event
 from tests.workflows.fakes import FakeBackend, eventually, start
 from workflows.incident import IncidentWorkflow
 from workflows.models import ActionKind, CommandPhase, IncidentState, Status, Timing
@@ -200,3 +201,31 @@ async def test_a_write_that_gives_up_unanswered_asks_the_log_before_taking_the_c
     assert backend.landed_asked == 1
     assert any(said in text and "in PagerDuty" in text for text in backend.replies)
     assert not any("from Slack" in text for text in backend.replies)
+
+
+async def test_a_refused_priority_resend_judged_from_how_the_incident_looks_is_in_doubt(
+        ts_env: WorkflowEnvironment) -> None:
+    # Alice's P1 timed out unanswered; her own webhook with P1 came while the resend was out; PagerDuty refused
+    # the resend, judged not landed because the incident shows another priority now. Someone may have changed
+    # it since, and PagerDuty records no way a priority was set: the thread says it cannot tell, and the bridge
+    # reads the incident again rather than keep the webhook's P1.
+    backend, queue = FakeBackend(), str(uuid.uuid4())
+    backend.write_failures, backend.then_refused_judged = 1, True
+    backend.resend_gate = asyncio.Event()
+    async with backend.worker(ts_env.client, queue):
+        handle = await start(ts_env.client, queue, pd_event("incident.triggered", 0))
+        await eventually(lambda: _async(bool(backend.posts)))
+        await handle.signal(IncidentWorkflow.slack_action,
+                            click(ActionKind.PRIORITY, choice="PP1", choice_label="P1"))
+        await eventually(lambda: _async(len(backend.writes) == 2))  # the resend is out
+        reads, clicked = len(backend.reads), (await handle.query(IncidentWorkflow.state)).commands[0].issued_at
+        after_click = (clicked - T0).total_seconds() + 1
+        await handle.signal(IncidentWorkflow.pd_event,
+                            pd_event("incident.priority_updated", after_click, priority="P1", priority_id="PP1"))
+        await eventually(lambda: _seen(handle, 2))
+        backend.resend_gate.set()
+        settled = await eventually(lambda: _settled(handle), timeout=30)
+        await eventually(lambda: _async(any("from Slack or in PagerDuty" in text for text in backend.replies)))
+        await eventually(lambda: _async(len(backend.reads) > reads))
+    assert settled is not None and settled.commands[0].phase is CommandPhase.APPLIED
+    assert not any(t.outcome == "failed" for t in backend.told)
