@@ -12,8 +12,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import server_binary
-from tests.factories import action as click
 from tests.factories import T0, pd_event
+from tests.factories import action as click
 from tests.workflows.fakes import FakeBackend, eventually, start
 from workflows.incident import IncidentWorkflow
 from workflows.models import ActionKind, CommandPhase, IncidentState, Status, Timing
