@@ -101,7 +101,8 @@ def _details(snap: Snapshot) -> Snapshot:
 
 
 def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | None, now: datetime,
-                 effects: list[Effect], read_no: int = 0, careful: bool = True, joined: bool = False) -> str:
+                 effects: list[Effect], read_no: int = 0, careful: bool = True, joined: bool = False,
+                 dated: bool = False) -> str:
     """Take a snapshot's descriptive fields (not its status) when they are the newest the bridge has.
 
     `webhook_at` is the webhook's `occurred_at` (PagerDuty's clock); None for a read or a write's answer,
@@ -110,7 +111,8 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
     disagrees, PagerDuty is read again. A read (`read_no`) sent before newer details were taken (from a webhook
     or a write's answer) may show PagerDuty from before them: when it disagrees (and `careful`, for runs that
     started with this rule), PagerDuty is read again rather than going back; `joined` (a webhook, for runs that
-    started with that rule), a repeat of what is shown counts as newer details too. Returns "taken", "stale", "repeat"
+    started with that rule), a repeat of what is shown counts as newer details too; `dated` (a webhook, for runs
+    that started with that rule), one that may predate the last read but agrees with it still dates the details. Returns "taken", "stale", "repeat"
     (what was applied already) or "unsure".
     """
     status = state.incident.status if state.incident else snap.status
@@ -139,6 +141,10 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
         if state.details_at is not None and webhook_at < state.details_at:
             return "stale"
         if state.details_read_at is not None and webhook_at <= state.details_read_at + ECHO_CLOCK_SKEW:
+            if same and dated and (state.details_at is None or webhook_at > state.details_at):
+                # What is shown is PagerDuty's as of this webhook too: a status change no newer than it, while
+                # it showed another status, is then PagerDuty's to settle (see `workflows/webhooks.py`).
+                state.details_at, state.details_status = webhook_at, snap.status
             if not same:
                 request_read(state, "a webhook's snapshot may be older than the last read and disagrees", effects,
                              after=True)

@@ -40,6 +40,9 @@ class Rules:
     # A status webhook no newer than the webhooks seen before a read that gave another status was sent asks
     # PagerDuty which holds (workflows/webhooks.py).
     read_floor: bool = True
+    # A webhook's snapshot that may predate the last read but agrees with it still dates what is shown (its time
+    # and status), so a status change no newer than it that shows another status asks (workflows/changes.py).
+    snapshot_dated: bool = True
 
 
 LATEST = Rules()
@@ -58,4 +61,5 @@ PATCHES = {
     "priority_doubt": "refused-priority-resend-in-doubt",
     "agree_marks": "agreeing-webhook-marks-reads",
     "read_floor": "webhook-older-than-read-asks",
+    "snapshot_dated": "agreeing-snapshot-dates-details",
 }

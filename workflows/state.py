@@ -70,7 +70,7 @@ def reduce(state: IncidentState, event: Event, now: datetime, rules: Rules = LAT
     match event:
         case PdEvent():
             on_pd_event(new, event, now, effects, rules.name_synced, rules.status_updates, rules.snapshot_ties,
-                        rules.tie_joined, rules.agree_marks, rules.read_floor)
+                        rules.tie_joined, rules.agree_marks, rules.read_floor, rules.snapshot_dated)
         case SlackAction():
             _on_slack(new, event, now, effects, rules)
         case ActorResolved():

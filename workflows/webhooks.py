@@ -25,7 +25,8 @@ ADDITIVE_EVENTS = {"incident.annotated", "incident.responder.added", "incident.r
 
 def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
                 name_synced: bool = True, status_updates: bool = True, snapshot_ties: bool = True,
-                tie_joined: bool = True, agree_marks: bool = True, read_floor: bool = True) -> None:
+                tie_joined: bool = True, agree_marks: bool = True, read_floor: bool = True,
+                snapshot_dated: bool = True) -> None:
     if event.event_id in state.seen_event_ids:
         audit(state, now, event.event_id, f"duplicate {event.event_type} ignored")
         return
@@ -46,7 +47,7 @@ def on_pd_event(state: IncidentState, event: PdEvent, now: datetime, effects: li
             audit(state, now, event.event_id, f"{event.event_type} {key} was shown already")
             return
     fresh = _apply_pd_change(state, event, now, effects, name_synced, snapshot_ties, tie_joined, agree_marks,
-                             read_floor)
+                             read_floor, snapshot_dated)
     if (name_synced and state.tied is event and state.event_floor is not None
             and event.occurred_at <= state.event_floor):
         # Possibly a redelivery of an event forgotten since (an echo of the bridge's own command, already told):
@@ -96,7 +97,7 @@ def _echo_of(state: IncidentState, event: PdEvent) -> Command | None:
 
 def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effects: list[Effect],
                      name_synced: bool = True, snapshot_ties: bool = True, tie_joined: bool = True,
-                     agree_marks: bool = True, read_floor: bool = True) -> bool:
+                     agree_marks: bool = True, read_floor: bool = True, snapshot_dated: bool = True) -> bool:
     """Apply what the webhook says; False when it is out of date (or a repeat of what is shown).
 
     `snapshot_ties` is False only for runs started before a status change no newer than the newest snapshot,
@@ -118,7 +119,7 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
         other_snapshot = other_snapshot or (read_floor and floor is not None and event.occurred_at <= floor
                                             and state.status is not status)
         if snap is not None:
-            take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined)
+            take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined, dated=snapshot_dated)
             state.known = state.incident is not None
         if last is not None and event.occurred_at < last:
             return False
@@ -132,7 +133,7 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
     if snap is None:
         return True
     current = state.incident.status if state.incident else None
-    taken = take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined)
+    taken = take_details(state, snap, event.occurred_at, now, effects, joined=tie_joined, dated=snapshot_dated)
     state.known = state.known or state.incident is not None
     newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
     if current is not None and newer and snap.status is not current:

@@ -268,3 +268,22 @@ def test_b57_a_priority_set_on_a_resolved_incident_whose_read_fails() -> None:
     m.job_answers(pick=0, fault="error")  # who Alice is: PagerDuty unavailable
     m.job_answers(pick=0, fault="error")  # the read
     m.teardown()
+
+
+def test_b59_an_acknowledge_and_a_reassign_in_one_millisecond_after_a_read() -> None:
+    # `dev.py soak --seed 1997621278`: Alice acknowledged and reassigned to Bob (which triggers again) in one
+    # millisecond, just after a read. The reassign came first; its snapshot ("triggered", Bob) agreed with the
+    # read, but as it might predate the read it did not date what was shown, so the acknowledge looked newer
+    # than any snapshot and was taken. An agreeing snapshot dates what is shown: the acknowledge asks PagerDuty.
+    m = life("converges", title=0)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=0)
+    m.deliver_webhook(pick=0)
+    m.time_passes(ms=1)
+    m.continue_as_new(abandon=False)
+    m.continue_as_new(abandon=False)
+    m.job_answers(pick=0, fault="ok")  # the read
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
+    m.deliver_webhook(pick=1)  # the reassign first
+    m.teardown()
