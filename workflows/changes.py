@@ -106,14 +106,10 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
     """Take a snapshot's descriptive fields (not its status) when they are the newest the bridge has.
 
     `webhook_at` is the webhook's `occurred_at` (PagerDuty's clock); None for a read or a write's answer,
-    which show PagerDuty as it is now. A webhook older than the newest webhook applied is stale. One that
-    may be older than the last read (the clocks differ by up to ECHO_CLOCK_SKEW) is not trusted: when it
-    disagrees, PagerDuty is read again. A read (`read_no`) sent before newer details were taken (from a webhook
+    which show PagerDuty as it is now. A read (`read_no`) sent before newer details were taken (from a webhook
     or a write's answer) may show PagerDuty from before them: when it disagrees (and `careful`, for runs that
-    started with this rule), PagerDuty is read again rather than going back; `joined` (a webhook, for runs that
-    started with that rule), a repeat of what is shown counts as newer details too; `dated` (a webhook, for runs
-    that started with that rule), one that may predate the last read but agrees with it still dates the details. Returns "taken", "stale", "repeat"
-    (what was applied already) or "unsure".
+    started with this rule), PagerDuty is read again rather than going back. Webhooks: `_webhook_details`.
+    Returns "taken", "stale", "repeat" (what was applied already) or "unsure".
     """
     status = state.incident.status if state.incident else snap.status
     if webhook_at is None:
@@ -127,36 +123,51 @@ def take_details(state: IncidentState, snap: Snapshot, webhook_at: datetime | No
             state.details_mark = state.reads_issued  # a write's answer: PagerDuty now
         return "taken"
     if state.incident is not None:
-        same = _details(snap) == _details(state.incident)
-        if state.details_at is not None and webhook_at == state.details_at:
-            if same:
-                if joined:
-                    # It confirms what is shown, from the millisecond of snapshots that disagreed: a read sent
-                    # before it that disagrees may show PagerDuty from before it, and is read again.
-                    state.details_mark = state.reads_issued
-                return "repeat"
-            # Two different snapshots from the same millisecond: which is newer is PagerDuty's to say.
-            request_read(state, "two snapshots with the same timestamp disagree", effects, after=True)
-            return "unsure"
-        if state.details_at is not None and webhook_at < state.details_at:
-            return "stale"
-        if state.details_read_at is not None and webhook_at <= state.details_read_at + ECHO_CLOCK_SKEW:
-            if same and dated and (state.details_at is None or webhook_at > state.details_at):
-                # What is shown is PagerDuty's as of this webhook too: a status change no newer than it, while
-                # it showed another status, is then PagerDuty's to settle (see `workflows/webhooks.py`).
-                state.details_at, state.details_status = webhook_at, snap.status
-            if not same:
-                request_read(state, "a webhook's snapshot may be older than the last read and disagrees", effects,
-                             after=True)
-            elif joined:
-                # It agrees with what is shown: a read still out that disagrees may predate it, and is read again.
-                state.details_mark = state.reads_issued
-            return "unsure"
+        judged = _webhook_details(state, snap, webhook_at, effects, joined, dated)
+        if judged is not None:
+            return judged
     state.incident = snap.model_copy(update={"status": status})
     state.details_at = webhook_at
     state.details_status = snap.status
     state.details_mark = state.reads_issued
     return "taken"
+
+
+def _webhook_details(state: IncidentState, snap: Snapshot, webhook_at: datetime, effects: list[Effect],
+                     joined: bool, dated: bool) -> str | None:
+    """A webhook's snapshot against what is shown: None when it is to be taken. One older than the newest
+    webhook applied is stale. One that may be older than the last read (the clocks differ by up to
+    ECHO_CLOCK_SKEW) is not trusted: when it disagrees, PagerDuty is read again. `joined` (for runs that started
+    with that rule): a repeat of what is shown counts as newer details too. `dated` (likewise): one that may
+    predate the last read but agrees with it still dates what is shown."""
+    assert state.incident is not None
+    same = _details(snap) == _details(state.incident)
+    if state.details_at is not None and webhook_at == state.details_at:
+        if same:
+            if joined:
+                # It confirms what is shown, from the millisecond of snapshots that disagreed: a read sent
+                # before it that disagrees may show PagerDuty from before it, and is read again.
+                state.details_mark = state.reads_issued
+            return "repeat"
+        # Two different snapshots from the same millisecond: which is newer is PagerDuty's to say.
+        request_read(state, "two snapshots with the same timestamp disagree", effects, after=True)
+        return "unsure"
+    if state.details_at is not None and webhook_at < state.details_at:
+        return "stale"
+    if state.details_read_at is None or webhook_at > state.details_read_at + ECHO_CLOCK_SKEW:
+        return None
+    if not same:
+        request_read(state, "a webhook's snapshot may be older than the last read and disagrees", effects,
+                     after=True)
+        return "unsure"
+    if dated:
+        # What is shown is PagerDuty's as of this webhook too: a status change no newer than it, while it
+        # showed another status, is then PagerDuty's to settle (see `workflows/webhooks.py`).
+        state.details_at, state.details_status = webhook_at, snap.status
+    if joined:
+        # It agrees with what is shown: a read still out that disagrees may predate it, and is read again.
+        state.details_mark = state.reads_issued
+    return "unsure"
 
 
 def merge_snapshot(state: IncidentState, snap: Snapshot, status_at: datetime | None, now: datetime,
