@@ -20,6 +20,7 @@ from workflows.models import (
     PdEvent,
     Person,
     ResolveActor,
+    Shown,
     SlackAction,
     Status,
     TellUser,
@@ -100,17 +101,20 @@ def _done_unshown(state: IncidentState, action: SlackAction) -> str | None:
     """A click repeating a status change PagerDuty accepted from Slack, before the message shows it (no read has
     shown PagerDuty since; its webhook, if it came, tied with another change): answered at once. Sent again, it
     would be taken for the same change twice."""
-    news = [t for t in (state.status_changed_at, state.details_at) if t is not None]
     for command in state.commands:
         if (command.action is action.action and action.action in EXPECTED_STATUS
                 and command.phase is CommandPhase.APPLIED and not command.confirmed
                 and state.status is not EXPECTED_STATUS[action.action]
-                and all(t <= command.issued_at for t in news)):
-            # (A change in PagerDuty since the click, say a reassign that triggered it again, is PagerDuty's to
-            # weigh: the click goes to it.)
+                and command.shown_when_applied == _shown(state)):
+            # (Once the message shows something newer, say a reassign that triggered it again, the click goes to
+            # PagerDuty: it weighs it. Arrival, not PagerDuty's clock, tells newer here.)
             return (f"<@{action.slack_user}>, <@{command.slack_user}> {timeline.VERB_DONE[action.action]} this "
                     "incident from Slack a moment ago; the message shows it soon. Nothing was sent.")
     return None
+
+
+def _shown(state: IncidentState) -> Shown:
+    return Shown(status_at=state.status_changed_at, details_at=state.details_at)
 
 
 def on_actor_resolved(state: IncidentState, facts: ActorResolved, now: datetime, effects: list[Effect]) -> None:
@@ -241,6 +245,8 @@ def on_write_outcome(state: IncidentState, outcome: WriteOutcome, now: datetime,
         if outcome.detail:
             command.detail = outcome.detail
         settle(command, CommandPhase.APPLIED, now)
+        if command.action in EXPECTED_STATUS and state.status is not EXPECTED_STATUS[command.action]:
+            command.shown_when_applied = _shown(state)
         controls.on_applied(state, command, now)
         reply(state, timeline.command_done(command, state.incident))
         return

@@ -28,6 +28,13 @@ class CommandPhase(StrEnum):
 SETTLED_PHASES = {CommandPhase.APPLIED, CommandPhase.FAILED, CommandPhase.REFUSED}
 
 
+class Shown(Model):
+    """When what the message shows last changed: its status, and its details from a webhook."""
+
+    status_at: datetime | None = None
+    details_at: datetime | None = None
+
+
 class Command(Model):
     """A Slack action on its way to PagerDuty (DESIGN §2 'pending command')."""
 
@@ -63,6 +70,9 @@ class Command(Model):
     # A webhook that looks like this click's echo but came before PagerDuty answered the write: the same
     # person may have done the same in PagerDuty just before clicking. The write's answer decides.
     held_echo: PdEvent | None = None
+    # What the message showed when PagerDuty accepted this acknowledge or resolve without the message showing it:
+    # until it shows something newer, a repeat of the click is answered at once (workflows/commands.py).
+    shown_when_applied: Shown | None = None
 
 
 class Reply(Model):

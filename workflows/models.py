@@ -41,6 +41,7 @@ from workflows.incident_state import (
     IncidentState,
     Reply,
     Seen,
+    Shown,
     WorkflowInput,
 )
 from workflows.incident_types import (
@@ -79,6 +80,7 @@ __all__ = [
     "ResolveActor",
     "Resumed",
     "Seen",
+    "Shown",
     "SlackAction",
     "Snapshot",
     "Status",

@@ -3,6 +3,7 @@ single outcome (`attributed`, `answered`): echoes, reads and storms. See tests/s
 
 from __future__ import annotations
 
+from tests.sim.machine import machine_for
 from tests.sim.people import ALICE, BOB
 from tests.sim.stories import ack_clicked_and_applied, life
 from workflows.models import ActionKind
@@ -161,4 +162,23 @@ def test_b58_a_second_resolve_while_the_first_ones_tied_echo_waits_for_a_failing
     m.job_answers(pick=0, fault="error")
     m.click(who=BOB, action=ActionKind.RESOLVE, to=ALICE, text=0)
     assert any("a moment ago" in t.text for t in m.sim.slack.channel.told)
+    m.teardown()
+
+
+def test_b60_a_second_acknowledge_when_pagerdutys_clock_is_ahead() -> None:
+    # `dev.py soak --seed 196668933`: PagerDuty's clock 1 ms ahead of the worker's. Alice's Acknowledge landed
+    # in the trigger's second, unshown; she clicked again. The trigger's time, by PagerDuty's clock, looked newer
+    # than her first click, as if PagerDuty had changed since: the second click was sent, and a new run's resend
+    # took her first acknowledge for its own. What the message shows, not PagerDuty's clock, tells news apart.
+    m = machine_for("attributed")()
+    m.begin(title=0, skew_ms=1)
+    m.deliver_webhook(pick=0)
+    m.webhook_storm(roll=0)
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the acknowledge lands, unshown
+    m.click(who=ALICE, action=ActionKind.ACKNOWLEDGE, to=ALICE, text=0)
+    assert any("a moment ago" in t.text for t in m.sim.slack.channel.told)
+    m.job_answers(pick=0, fault="ok")
+    m.continue_as_new(abandon=True)
     m.teardown()
