@@ -7,6 +7,8 @@ click's, nor make the click's change twice. PagerDuty's log names the person and
 
 from __future__ import annotations
 
+from typing import Any
+
 from activities.escalation import current_level, oncall_levels
 from activities.pagerduty_api import PagerDutyApi, parse_time
 from workflows.models import ActionKind, Ref, WriteToPagerDuty
@@ -77,7 +79,15 @@ class WriteRecords:
             written = parse_time(entry.get("created_at"))
             channel = (entry.get("channel") or {}).get("type")
             if (entry.get("type") == (logged_as or LOGGED_AS[w.action]) and agent == w.actor_pd_id
-                    and channel in API_CHANNELS
+                    and channel in API_CHANNELS and _to_its_target(entry, w)
                     and (since is None or (written is not None and written >= since.replace(microsecond=0)))):
                 return True
         return False
+
+
+def _to_its_target(entry: dict[str, Any], w: WriteToPagerDuty) -> bool:
+    """A reassignment's log entry names who it assigned: one to someone else is another click's (the same person
+    reassigning back and forth), never this one's."""
+    if w.action is not ActionKind.REASSIGN or "assignees" not in entry:
+        return True
+    return [(a or {}).get("id") for a in entry.get("assignees") or []] == [w.target_pd_id]

@@ -212,6 +212,18 @@ async def test_a_reassign_that_landed_unanswered_is_not_made_again_after_someone
     assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUALICE"]
 
 
+async def test_a_resent_reassign_does_not_take_the_clickers_reassign_to_someone_else_for_its_own(live: Live) -> None:
+    # Alice's click reassigned to Bob through the REST API; her next click, back to herself, is sent again by a
+    # new run (its first attempt never reached PagerDuty). The log's reassignment by her names Bob: not this
+    # click's. The incident is reassigned to her, once.
+    incident = live.pd.trigger("PSVC001", "checkout slow")
+    await send(live, incident, write(ActionKind.REASSIGN, command_id="c1", target_pd_id="PUBOB01"))
+    outcome = await send(live, incident, write(ActionKind.REASSIGN, command_id="c2", target_pd_id="PUALICE"),
+                         is_retry=True, attempt=2)
+    assert outcome.result == "applied"
+    assert [a for a, _ in live.pd.incidents[incident].assignments] == ["PUALICE"]
+
+
 async def test_an_escalation_that_landed_unanswered_is_not_made_again_after_the_clicker_escalated_further(
         live: Live) -> None:
     third_level(live)

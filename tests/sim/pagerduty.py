@@ -30,6 +30,7 @@ class Change:
     at: datetime  # PagerDuty's clock
     command_id: str | None = None  # set when the bridge made it
     note: str | None = None
+    assignees: list[str] | None = None  # whom a reassignment assigned (PagerDuty's log entry names them)
 
 
 @dataclass
@@ -115,7 +116,9 @@ class PagerDuty:
     def reassign(self, now: datetime, to: Human, who: Human | None, command_id: str | None = None) -> Change:
         self.assignees = [str(to.pd_id)]
         self._retrigger()
-        return self.record(now, "incident.reassigned", who, command_id)
+        change = self.record(now, "incident.reassigned", who, command_id)
+        change.assignees = list(self.assignees)
+        return change
 
     def escalate_to(self, now: datetime, level: int, who: Human | None, command_id: str | None = None) -> Change:
         self.level = level

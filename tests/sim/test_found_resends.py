@@ -212,3 +212,26 @@ def test_b37_a_second_create_channel_click_while_the_first_is_under_way() -> Non
     m.job_answers(pick=0, fault="ok")  # Alice's identity: the channel is being created
     m.click(who=BOB, action=ActionKind.CREATE_CHANNEL, to=ALICE, text=0)
     m.teardown()
+
+
+def test_b61_a_resent_reassign_back_after_the_clickers_reassign_to_someone_else() -> None:
+    # `dev.py soak --seed 1425544005`: Alice's click reassigned to Bob; her next click, back to herself, was sent
+    # again by a new run before it reached PagerDuty. PagerDuty's log showed her reassignment through the REST
+    # API since the click (the one to Bob), taken for this click's: "Reassigned to Alice" while Bob had it. A
+    # reassignment's log entry names whom it assigned.
+    m = life("attributed", title=0)
+    m.webhook_storm(roll=0)
+    m.continue_as_new(abandon=False)
+    m.deliver_webhook(pick=0)
+    m.dm_opened(pick=0, fault="ok")
+    m.click(who=ALICE, action=ActionKind.REASSIGN, to=BOB, text=0)
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="ok")
+    m.job_answers(pick=0, fault="ok")  # the reassign to Bob lands
+    m.continue_as_new(abandon=False)
+    m.continue_as_new(abandon=False)
+    m.click(who=ALICE, action=ActionKind.REASSIGN, to=ALICE, text=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.continue_as_new(abandon=True)  # its write is sent again
+    m.job_answers(pick=0, fault="ok")
+    m.teardown()

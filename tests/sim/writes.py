@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.sim.pagerduty import PRIORITY_IDS, PagerDuty
+from tests.sim.pagerduty import PRIORITY_IDS, Change, PagerDuty
 from tests.sim.people import BY_PD_ID
 from workflows.models import ActionKind, Status, WriteOutcome, WriteToPagerDuty
 from workflows.pd_calls import LOG_SHOWS_LANDED
@@ -52,7 +52,13 @@ def logged(w: WriteToPagerDuty, pd: PagerDuty) -> bool:
     if w.action is ActionKind.ESCALATE and w.escalation_level is not None and pd.level < w.escalation_level:
         return False  # not at the level it planned: the clicker's escalation in the log is another click's
     return any(c.kind == kind and c.agent == w.actor_pd_id and (since is None or c.at >= since)
-               and c.command_id is not None for c in pd.ledger)
+               and c.command_id is not None and to_its_target(c, w) for c in pd.ledger)
+
+
+def to_its_target(c: Change, w: WriteToPagerDuty) -> bool:
+    """As the activity reads the log: a reassignment's entry names whom it assigned; one to someone else (the
+    clicker reassigning back and forth) is another click's."""
+    return w.action is not ActionKind.REASSIGN or c.assignees is None or c.assignees == [w.target_pd_id]
 
 
 def _status(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, tag: str) -> WriteOutcome | None:
@@ -125,7 +131,7 @@ def _before_put(w: WriteToPagerDuty, pd: PagerDuty, landed: bool = True) -> Writ
     # before went to the level below).
     reached = w.action is not ActionKind.ESCALATE or w.escalation_level is None or pd.level >= w.escalation_level
     if landed and reached and any(c.kind == kind and c.agent == w.actor_pd_id and c.command_id is not None
-                                  and (since is None or c.at >= since) for c in pd.ledger):
+                                  and (since is None or c.at >= since) and to_its_target(c, w) for c in pd.ledger):
         return WriteOutcome(command_id=w.command_id, result="applied", snapshot=pd.snapshot(),
                             status_changed_at=pd.rest_status_changed_at())
     if w.action is ActionKind.ESCALATE:
@@ -142,7 +148,7 @@ def _reassign(w: WriteToPagerDuty, pd: PagerDuty, now: datetime, landed: bool, t
     done = WriteOutcome(command_id=w.command_id, result="applied")
     since = w.issued_at - ECHO_CLOCK_SKEW if w.issued_at else None
     if not (landed and any(c.kind == "incident.reassigned" and c.agent == w.actor_pd_id and c.command_id is not None
-                           and (since is None or c.at >= since) for c in pd.ledger)):
+                           and (since is None or c.at >= since) and to_its_target(c, w) for c in pd.ledger)):
         if pd.assignees == [w.target_pd_id]:
             return WriteOutcome(command_id=w.command_id, result="already", detail="already assigned to them",
                                 snapshot=pd.snapshot(), status_changed_at=pd.rest_status_changed_at())
