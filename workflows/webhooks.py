@@ -137,8 +137,11 @@ def _apply_pd_change(state: IncidentState, event: PdEvent, now: datetime, effect
     state.known = state.known or state.incident is not None
     newer = state.status_changed_at is None or event.occurred_at >= state.status_changed_at
     if current is not None and newer and snap.status is not current:
-        # In the very millisecond of the last status change nobody can tell which came last: PagerDuty says.
-        tied = event.occurred_at == state.status_changed_at
+        # In the very millisecond of the last status change nobody can tell which came last: PagerDuty says. So
+        # too for one no newer than what a read that gave the status had seen.
+        floor = state.status_read_floor
+        tied = event.occurred_at == state.status_changed_at or (read_floor and floor is not None
+                                                                 and event.occurred_at <= floor)
         if event.event_type in RETRIGGERING_EVENTS and snap.status is Status.TRIGGERED and not tied:
             apply_status(state, Status.TRIGGERED, event.occurred_at, now, effects)
         else:

@@ -16,6 +16,7 @@ from tests.sim.effects import Fault, InFlight, execute, start
 from tests.sim.pagerduty import PagerDuty
 from tests.sim.people import INCIDENT_ID
 from tests.sim.slack import SlackShows
+from workflows.changes import read_retry_at
 from workflows.channel_models import CreateChannel
 from workflows.direct import find as find_dm
 from workflows.dm_models import OpenDirectMessage
@@ -217,6 +218,8 @@ class SimWorkflow:
                 self.opened(0, "ok")
             else:
                 deadline = None if self.state.finished else next_deadline(self.state)
-                if deadline is None or deadline > self.now + limit:
+                # A failed read's retry fires however far its backoff (capped at the reconcile interval) put it.
+                retry = None if self.state.finished else read_retry_at(self.state)
+                if deadline is None or (deadline > self.now + limit and deadline != retry):
                     return
                 self.advance(max(deadline - self.now, timedelta(0)))

@@ -287,3 +287,46 @@ def test_b59_an_acknowledge_and_a_reassign_in_one_millisecond_after_a_read() -> 
     m.change_in_pagerduty(who=ALICE, move="reassign", other=BOB, text=0)
     m.deliver_webhook(pick=1)  # the reassign first
     m.teardown()
+
+
+def test_b62_a_tie_whose_reads_fail_four_times() -> None:
+    # `dev.py soak --seed 1673715155`: a modelling limit, not the bridge's. Alice acknowledged, PagerDuty
+    # unacknowledged, she acknowledged and resolved, all in the trigger's millisecond; four reads in a row
+    # failed. The bridge retries the fifth 4 minutes later (backoff), but the simulation's end ran timers only
+    # up to the confirmation deadline: a failed read's retry now fires however far its backoff put it.
+    m = life("converges", title=0)
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.deliver_webhook(pick=0)
+    m.change_in_pagerduty(who=ALICE, move="unacknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="error")
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.change_in_pagerduty(who=ALICE, move="resolve", other=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="error")
+    m.job_answers(pick=0, fault="error")
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="error")
+    m.continue_as_new(abandon=False)
+    m.teardown()
+
+
+def test_b63_an_escalation_echo_delivered_after_a_read_that_saw_its_millisecond() -> None:
+    # `dev.py soak --seed 1673715215`: Alice reassigned to herself, clicked Escalate and acknowledged, all in one
+    # millisecond. The acknowledge asked PagerDuty, whose read said acknowledged; the escalation's echo
+    # (triggered again) came last and looked newer than the read's second. A change that triggers again, no
+    # newer than what such a read had seen, asks PagerDuty too (rule `read_floor`).
+    m = life("converges", title=0)
+    m.deliver_webhook(pick=0)
+    m.continue_as_new(abandon=False)
+    m.time_passes(ms=1)
+    m.change_in_pagerduty(who=ALICE, move="reassign", other=ALICE, text=0)
+    m.click(who=ALICE, action=ActionKind.ESCALATE, to=ALICE, text=0)
+    m.deliver_webhook(pick=0)
+    m.job_answers(pick=0, fault="ok")  # identity
+    m.job_answers(pick=0, fault="ok")  # the escalation lands; its echo waits
+    m.change_in_pagerduty(who=ALICE, move="acknowledge", other=ALICE, text=0)
+    m.deliver_webhook(pick=1)  # the acknowledge: a tie, a read
+    m.job_answers(pick=0, fault="ok")  # the read: acknowledged
+    m.teardown()
