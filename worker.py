@@ -36,6 +36,7 @@ from activities.slack import SlackActivities
 from activities.sweep import PAGE_SIZE, SweepActivities
 from ops.oncall_groups import ensure_oncall_groups
 from ops.schedule import ensure_sweep_schedule, schedule_id
+from ops.stall import reported_if_slow
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
 from workflows.budget import Limits
@@ -151,10 +152,13 @@ async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Eve
     await ensure_budget(client, settings.temporal_task_queue, pacing_limits(config))
     await ensure_schedule(client, settings.temporal_task_queue, config)
     await ensure_oncall_groups(client, settings.temporal_task_queue, config)
-    async with activities(settings, config, client) as fns, build_worker(client, settings.temporal_task_queue, fns):
+    async with (activities(settings, config, client) as fns,
+                build_worker(client, settings.temporal_task_queue, fns) as worker):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
                  settings.temporal_address or "localhost:7233")
         await (stop or asyncio.Event()).wait()
+        async with reported_if_slow("the worker's shutdown"):
+            await worker.shutdown()
 
 
 def main() -> int:

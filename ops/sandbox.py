@@ -21,6 +21,7 @@ from activities.sweep import warning_workflow_id
 from api.app import create_app
 from ops.oncall_groups import ensure_oncall_groups, oncall_workflow_id
 from ops.schedule import ensure_sweep_schedule, schedule_id
+from ops.stall import reported_if_slow
 from settings import Authorization, BridgeConfig, Identity, Routing, Settings, Timing
 from simulators.pagerduty import PagerDutySimulator
 from simulators.server import ServedApp
@@ -147,8 +148,10 @@ class Sandbox:
             self.worker = self._worker_task = None
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.stop_worker()
-        await self._stack.aclose()
+        async with reported_if_slow("stopping the sandbox's worker"):
+            await self.stop_worker()
+        async with reported_if_slow("closing the sandbox"):
+            await self._stack.aclose()
 
     @property
     def api_url(self) -> str:
