@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -47,6 +49,9 @@ from workflows.pacing import SlackBudgetWorkflow
 from workflows.sweep import SweepWorkflow, WebhookWarningWorkflow
 
 log = logging.getLogger("bridge.worker")
+# A stop lets calls in flight finish (an acknowledge already sent to PagerDuty is answered, not cut and resent
+# by the next worker a call timeout later), within the compose file's stop_grace_period of 30 s.
+GRACEFUL_STOP = timedelta(seconds=20)
 
 INDEXED_TYPES = {
     "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -123,11 +128,12 @@ async def activities(settings: Settings, config: BridgeConfig, client: Client,
 
 
 def build_worker(client: Client, task_queue: str, activity_fns: list[Callable[..., Any]],
-                 identity: str | None = None) -> Worker:
+                 identity: str | None = None, graceful: timedelta = timedelta(0)) -> Worker:
+    """`graceful`: how long calls in flight may go on once the worker is asked to stop, before they are cut."""
     return Worker(client, task_queue=task_queue, identity=identity,
                   workflows=[IncidentWorkflow, SlackBudgetWorkflow, SweepWorkflow, WebhookWarningWorkflow,
                              OncallGroupsWorkflow, NotifyPreferencesWorkflow],
-                  activities=activity_fns)
+                  activities=activity_fns, graceful_shutdown_timeout=graceful)
 
 
 async def ensure_schedule(client: Client, task_queue: str, config: BridgeConfig) -> None:
@@ -153,12 +159,24 @@ async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Eve
     await ensure_schedule(client, settings.temporal_task_queue, config)
     await ensure_oncall_groups(client, settings.temporal_task_queue, config)
     async with (activities(settings, config, client) as fns,
-                build_worker(client, settings.temporal_task_queue, fns) as worker):
+                build_worker(client, settings.temporal_task_queue, fns, graceful=GRACEFUL_STOP) as worker):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
                  settings.temporal_address or "localhost:7233")
         await (stop or asyncio.Event()).wait()
-        async with reported_if_slow("the worker's shutdown"):
+        log.info("stopping: no new work is taken; PagerDuty and Slack calls in flight have up to %d s to finish",
+                 GRACEFUL_STOP.seconds)
+        async with reported_if_slow("the worker's shutdown", after=GRACEFUL_STOP.seconds + 10):
             await worker.shutdown()
+        log.info("stopped")
+
+
+async def run_until_signalled(settings: Settings, config: BridgeConfig) -> None:
+    """The worker until SIGTERM (a deploy, `docker compose stop`) or SIGINT, then a graceful stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, config, stop)
 
 
 def main() -> int:
@@ -174,7 +192,7 @@ def main() -> int:
         return 2
     serve_worker_metrics(os.environ.get("WORKER_METRICS_PORT"))
     try:
-        asyncio.run(run_worker(settings, config))
+        asyncio.run(run_until_signalled(settings, config))
     except ConfigError as exc:
         log.error("cannot start: %s", exc)
         return 2
