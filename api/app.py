@@ -30,6 +30,9 @@ from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows.models import ChannelPolicy, Timing
 
 log = logging.getLogger("bridge.api")
+# A deploy (SIGTERM) lets answers still on their way to people finish for this long; uvicorn has closed
+# its connections by then, so nothing new arrives meanwhile.
+ANSWERS_GRACE = 15.0
 
 
 @dataclass
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, config: BridgeConfig | None = N
         async with httpx.AsyncClient(base_url=env.pagerduty_api_url, timeout=8) as http:
             app.state.ctx.commands = _commands(env, cfg, http, slack, gateway, app.state.ctx.timing)
             yield
+            await routes.finish_background(ANSWERS_GRACE)
 
     app = FastAPI(title="PagerDuty ↔ Slack bridge", lifespan=lifespan)
     app.include_router(routes.router)

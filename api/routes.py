@@ -198,6 +198,22 @@ def _in_background(work: Coroutine[Any, Any, None]) -> None:
     task.add_done_callback(_background.discard)
 
 
+async def finish_background(within: float) -> None:
+    """At shutdown (a deploy): the answers still on their way (a trigger form being sent to PagerDuty, a late
+    `/pd` answer, a refusal being told) reach their people before the process ends, within `within` s."""
+    loop = asyncio.get_running_loop()
+    running = {task for task in _background if task.get_loop() is loop and not task.done()}
+    if not running:
+        return
+    log.info("stopping: %d answer(s) to Slack users still on their way; waiting up to %.0f s", len(running), within)
+    _, cut = await asyncio.wait(running, timeout=within)
+    for task in cut:
+        task.cancel()
+    if cut:
+        log.error("stopping: %d answer(s) to Slack users cut after %.0f s: %s", len(cut), within,
+                  ", ".join(str(task.get_coro()) for task in cut))
+
+
 async def _tell(slack: AsyncWebClient, channel: str | None, user: str, text: str,
                 response_url: str | None = None) -> None:
     try:

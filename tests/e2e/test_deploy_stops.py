@@ -1,4 +1,5 @@
-"""A deploy stops `python worker.py` with SIGTERM: the acknowledge it is sending finishes, the process exits 0."""
+"""A deploy stops the bridge with SIGTERM: the acknowledge the worker is sending and the answer the API is
+working out both finish, and the worker exits 0."""
 
 from __future__ import annotations
 
@@ -87,3 +88,28 @@ async def test_sigterm_lets_an_acknowledge_in_flight_finish_and_exits_cleanly(
         await until(lambda: status_of(message) == "acknowledged", what="acknowledged")
         await until(lambda: reply_texts(message), what="the timeline")
         assert reply_texts(message) == [":heavy_check_mark: Acknowledged by <@U0ALICE> from Slack"]
+
+
+async def test_an_api_stopped_while_a_trigger_form_is_sent_to_pagerduty_still_tells_the_person(
+        sandbox: Sandbox) -> None:
+    assert sandbox.api is not None
+    status, body = await sandbox.slack.slash_command("U0BOB", "C0PAYMENTS", "trigger")
+    assert status == 200, body
+    view = await until(lambda: sandbox.slack.open_view_for("U0BOB"), what="the trigger form")
+    sandbox.pd.delay("/incidents", 1.5)  # the look-up and the create each answer 1.5 s late
+    status, body = await sandbox.slack.submit_view(view.id, "U0BOB", {
+        "pd_trigger_service": {"pd_trigger_service_choice": {
+            "type": "external_select", "selected_option": {"value": "PSVC001"}}},
+        "pd_trigger_title": {"pd_trigger_title_text": {"type": "plain_text_input", "value": "Refunds stuck"}},
+        "pd_trigger_urgency": {"pd_trigger_urgency_choice": {
+            "type": "static_select", "selected_option": {"value": "high"}}}})
+    assert status == 200 and view.closed, body
+    # The form is being worked on (PagerDuty named the service, the incident is not made yet): the deploy.
+    await until(lambda: any(r.path == "/services/PSVC001" for r in sandbox.pd.requests), what="the service read")
+    assert sandbox.pd.incidents == {}
+    await asyncio.to_thread(sandbox.api.stop, 30.0)
+
+    [incident] = sandbox.pd.incidents.values()
+    assert incident.title == "Refunds stuck"
+    told = await until(lambda: [e.text for e in sandbox.slack.ephemerals if e.user == "U0BOB"], what="an answer")
+    assert told[0].startswith("Triggered") and "Refunds stuck" in told[0], told
