@@ -38,7 +38,7 @@ from activities.slack import SlackActivities
 from activities.sweep import PAGE_SIZE, SweepActivities
 from ops.oncall_groups import ensure_oncall_groups
 from ops.schedule import ensure_sweep_schedule, schedule_id
-from ops.stall import reported_if_slow
+from ops.stall import reported_if_slow, stacks
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
 from workflows.budget import Limits
@@ -152,7 +152,8 @@ async def connect(settings: Settings) -> Client:
                                 data_converter=pydantic_data_converter)
 
 
-async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Event | None = None) -> None:
+async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Event | None = None,
+                     polling: asyncio.Event | None = None) -> None:
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_budget(client, settings.temporal_task_queue, pacing_limits(config))
@@ -162,21 +163,43 @@ async def run_worker(settings: Settings, config: BridgeConfig, stop: asyncio.Eve
                 build_worker(client, settings.temporal_task_queue, fns, graceful=GRACEFUL_STOP) as worker):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue,
                  settings.temporal_address or "localhost:7233")
+        if polling is not None:
+            polling.set()
         await (stop or asyncio.Event()).wait()
-        log.info("stopping: no new work is taken; PagerDuty and Slack calls in flight have up to %d s to finish",
-                 GRACEFUL_STOP.seconds)
-        async with reported_if_slow("the worker's shutdown", after=GRACEFUL_STOP.seconds + 10):
+        grace = GRACEFUL_STOP.total_seconds()
+        log.info("stopping: polling for work ends; PagerDuty and Slack calls in flight have up to %.0f s to "
+                 "finish", grace)
+        # Reported before a 30 s grace period (compose, Kubernetes' default) runs out and SIGKILL comes.
+        async with reported_if_slow("the worker's shutdown", after=grace + 5):
             await worker.shutdown()
         log.info("stopped")
 
 
 async def run_until_signalled(settings: Settings, config: BridgeConfig) -> None:
-    """The worker until SIGTERM (a deploy, `docker compose stop`) or SIGINT, then a graceful stop."""
+    """The worker until SIGTERM (a deploy, `docker compose stop`) or SIGINT, then a graceful stop. A second
+    signal stops at once, after logging what the graceful stop was waiting on."""
     stop = asyncio.Event()
+    work = asyncio.current_task()
+
+    def signalled() -> None:
+        if not stop.is_set():
+            stop.set()
+            if not polling.is_set() and work is not None:
+                work.cancel()  # still starting (connecting to Temporal…): nothing in flight to wait for
+            return
+        log.error("stopping at once on a second signal; the graceful stop was waiting on:\n%s", stacks())
+        os._exit(1)
+
+    polling = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run_worker(settings, config, stop)
+        loop.add_signal_handler(sig, signalled)
+    try:
+        await run_worker(settings, config, stop, polling)
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        log.info("stopped while starting")
 
 
 def main() -> int:
@@ -205,4 +228,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Temporal's native threads can abort an orderly interpreter shutdown (a known SDK issue) after all
+    # work is done; leave without it so the exit code is the worker's own.
+    os._exit(code)

@@ -202,16 +202,18 @@ async def finish_background(within: float) -> None:
     """At shutdown (a deploy): the answers still on their way (a trigger form being sent to PagerDuty, a late
     `/pd` answer, a refusal being told) reach their people before the process ends, within `within` s."""
     loop = asyncio.get_running_loop()
-    running = {task for task in _background if task.get_loop() is loop and not task.done()}
+    # A copy first: the API apps of one process (tests run several) share the set, each on its own thread.
+    running = {task for task in list(_background) if task.get_loop() is loop and not task.done()}
     if not running:
         return
     log.info("stopping: %d answer(s) to Slack users still on their way; waiting up to %.0f s", len(running), within)
     _, cut = await asyncio.wait(running, timeout=within)
-    for task in cut:
-        task.cancel()
     if cut:
         log.error("stopping: %d answer(s) to Slack users cut after %.0f s: %s", len(cut), within,
-                  ", ".join(str(task.get_coro()) for task in cut))
+                  ", ".join(sorted(getattr(task.get_coro(), "__qualname__", "?") for task in cut)))
+        for task in cut:
+            task.cancel()
+        await asyncio.wait(cut, timeout=1.0)
 
 
 async def _tell(slack: AsyncWebClient, channel: str | None, user: str, text: str,

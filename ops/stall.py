@@ -23,12 +23,26 @@ def stacks(exclude: asyncio.Task[object] | None = None) -> str:
     for task in asyncio.all_tasks():
         if task is exclude or task.done():
             continue
-        print(f"--- task {task.get_name()}: {task.get_coro()!r}", file=out)
-        task.print_stack(limit=25, file=out)
+        print(f"--- task {task.get_name()}", file=out)
+        out.writelines(traceback.format_list(_awaiting(task.get_coro())))
     for ident, frame in sys._current_frames().items():
         print(f"--- thread {ident}", file=out)
         traceback.print_stack(frame, limit=25, file=out)
     return out.getvalue()
+
+
+def _awaiting(coro: object) -> traceback.StackSummary:
+    """The frames of a suspended task, outermost first, down the chain of awaits to the call it waits in
+    (a task's own stack shows only its outermost coroutine)."""
+    frames = []
+    for _ in range(100):
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is None:
+            break
+        frames.append((frame, frame.f_lineno))
+        coro = (getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+                or getattr(coro, "ag_await", None))
+    return traceback.StackSummary.extract(iter(frames))
 
 
 @asynccontextmanager

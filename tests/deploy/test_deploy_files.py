@@ -170,6 +170,20 @@ def test_stack_has_every_service_the_bridge_needs(services: dict[str, dict[str, 
     assert not missing, f"services missing from the stack: {sorted(missing)}"
 
 
+def test_a_redeploy_waits_longer_than_the_bridge_takes_to_stop(services: dict[str, dict[str, Any]]) -> None:
+    """SIGKILL must not come before the worker's calls in flight and the API's answers on their way end."""
+    from api.app import ANSWERS_GRACE
+    from worker import GRACEFUL_STOP
+
+    def seconds(service: str) -> float:
+        period = str(services[service].get("stop_grace_period", "10s"))  # Docker's default
+        assert period.endswith("s") and period[:-1].isdigit(), f"{service}: stop_grace_period {period}"
+        return float(period[:-1])
+
+    assert seconds(WORKER) >= GRACEFUL_STOP.total_seconds() + 5
+    assert seconds(API) >= ANSWERS_GRACE + 5
+
+
 def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         assert "image" in service or "build" in service, f"{name} has neither image nor build"

@@ -12,6 +12,10 @@ from tests.e2e.conftest import until
 
 
 async def _held_by_a_forgotten_call(release: asyncio.Event) -> None:
+    await _deep_inside(release)
+
+
+async def _deep_inside(release: asyncio.Event) -> None:
     await release.wait()
 
 
@@ -30,5 +34,4 @@ async def test_a_slow_step_logs_the_stack_of_what_it_waits_on(caplog: pytest.Log
         await stopping
     assert "stopping the test's worker has taken over 0 s" in record.getMessage()
     assert "forgotten-call" in record.getMessage() and "_held_by_a_forgotten_call" in record.getMessage()
-    assert "release.wait()" in record.getMessage()
-
+    assert "_deep_inside" in record.getMessage() and "release.wait()" in record.getMessage()
