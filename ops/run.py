@@ -205,6 +205,11 @@ async def run_production(address: str, args: argparse.Namespace, settings: Setti
     print(f"Bridge running: API on http://{args.host}:{args.api_port}, worker on task queue "
           f"{settings.temporal_task_queue}, Temporal at {address}")
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn takes the signal while it serves and raises it again once stopped: it lands here, and the
+        # worker stops gracefully too instead of the process dying of it.
+        loop.add_signal_handler(sig, stop.set)
     worker = asyncio.create_task(run_worker(settings, config, stop))
     await server.serve()  # returns on SIGINT / SIGTERM
     stop.set()

@@ -128,3 +128,28 @@ def test_a_second_sandbox_run_starts_without_the_first_runs_incidents(tmp_path: 
         process.wait(timeout=30)
     assert workflows, "the second run's own incidents have workflows"
     assert [w for w, started in workflows if started < second_started] == []
+
+
+def test_sigterm_in_production_mode_stops_the_worker_gracefully(tmp_path: Path) -> None:
+    """With credentials (no simulators), a SIGTERM reaches the worker's graceful stop, not only uvicorn's."""
+    config = tmp_path / "bridge.toml"
+    config.write_text('[routing]\ndefault_channel = "C0DEFAULT"\n')
+    log = tmp_path / "bridge.log"
+    env = {**_env(), "SLACK_BOT_TOKEN": "xoxb-production-mode", "SLACK_SIGNING_SECRET": "signing-secret",
+           "PAGERDUTY_API_TOKEN": "pd-production-mode", "BRIDGE_CONFIG": str(config),
+           # Nothing is called at start; were it, it would reach nobody.
+           "PAGERDUTY_API_URL": "http://127.0.0.1:9", "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    process = subprocess.Popen([sys.executable, "-m", "ops.run", "--log-file", str(log), *FREE_PORTS], cwd=ROOT,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while "worker polling task queue" not in (log.read_text() if log.exists() else ""):
+            assert process.poll() is None and time.monotonic() < deadline, "the worker never started polling"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    messages = [json.loads(line)["msg"] for line in log.read_text().splitlines()]
+    assert code == 0 and "stopped" in messages, messages[-10:]
