@@ -157,8 +157,9 @@ async def test_stuck_flags_a_write_retrying_against_pagerduty(sandbox: Sandbox) 
     client, workflow_id = await acknowledge_while_pagerduty_fails(sandbox, method="PUT")
 
     async def retrying() -> StuckIncident | None:
+        # The flag comes from Temporal's visibility, a moment behind the state the query reads: wait for both.
         item = await find(client, workflow_id)
-        return item if item and any(c.phase == "retrying" for c in item.commands) else None
+        return item if item and item.stuck and any(c.phase == "retrying" for c in item.commands) else None
 
     item = await poll(retrying, "a retrying acknowledge in the stuck list")
     assert item.stuck and item.command_pending
