@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -38,7 +37,7 @@ from activities.slack import SlackActivities
 from activities.sweep import PAGE_SIZE, SweepActivities
 from ops.oncall_groups import ensure_oncall_groups
 from ops.schedule import ensure_sweep_schedule, schedule_id
-from ops.stall import reported_if_slow, stacks
+from ops.stall import exit_without_teardown, reported_if_slow, stacks
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from workflows import search
 from workflows.budget import Limits
@@ -228,10 +227,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Temporal's native threads can abort an orderly interpreter shutdown (a known SDK issue) after all
-    # work is done; leave without it so the exit code is the worker's own.
-    os._exit(code)
+    exit_without_teardown(main())

@@ -37,6 +37,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.signatures import pagerduty_signature
 from ops.sandbox import Sandbox
+from ops.stall import exit_without_teardown
 from simulators._slack_model import Message
 from workflows import search
 from workflows.models import (
@@ -488,9 +489,4 @@ async def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = asyncio.run(main(sys.argv[1:]))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Everything is stopped and printed. Skipping interpreter finalisation avoids an intermittent abort
-    # ("PyGILState_Release: thread state ... must be current") from threads the Temporal SDK leaves behind.
-    os._exit(code)
+    exit_without_teardown(asyncio.run(main(sys.argv[1:])))

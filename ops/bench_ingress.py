@@ -37,6 +37,7 @@ import uvicorn
 from api.signatures import pagerduty_signature
 from ops.bench import percentile, start_temporal, temporal_binary
 from ops.sandbox import Sandbox, sandbox_config
+from ops.stall import exit_without_teardown
 
 KINDS = ("bridge", "bare")
 CONCURRENCY = (1, 32)
@@ -313,6 +314,4 @@ if __name__ == "__main__":
         code = 0
     else:
         code = asyncio.run(run(sys.argv[1:]))
-    sys.stdout.flush()
-    # As ops/bench.py: skip finalisation, which can abort on threads the Temporal SDK leaves behind.
-    os._exit(code)
+    exit_without_teardown(code)

@@ -25,8 +25,8 @@ from activities.pagerduty_auth import credentials_from
 from activities.pagerduty_scopes import SUBSCRIBE_SCOPES
 from ops.ctl_failing import add_parser as add_failing_parser
 from ops.ctl_failing import cmd_failing
-from ops.doctor import exit_without_teardown
 from ops.logs import PREFIX
+from ops.stall import exit_without_teardown
 from settings import ConfigError, Settings
 from worker import connect
 from workflows import search

@@ -9,12 +9,10 @@ posted, changed or registered. Exit code 0 when every check passed, 1 otherwise.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import aiohttp
 from pydantic import ValidationError
@@ -34,6 +32,7 @@ from ops.doctor_deploy import deploy_checks
 from ops.doctor_dms import DM_SCOPES, dm_scope_check
 from ops.doctor_memory import memory_check
 from ops.doctor_pagerduty import pagerduty_checks
+from ops.stall import exit_without_teardown
 from settings import BridgeConfig, ConfigError, Settings, load_config
 from worker import INDEXED_TYPES, _wanted, connect, register_command
 
@@ -317,14 +316,6 @@ def main() -> int:
         checks += asyncio.run(run_checks(settings))
     print(format_report(checks))
     return exit_code(checks)
-
-
-def exit_without_teardown(code: int) -> NoReturn:
-    """The Temporal client's Rust threads can abort a finalizing interpreter (temporalio/sdk-python#300),
-    turning a finished command into exit code 134; output is complete by now, so skip the teardown."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import re
 import shutil
 import signal
@@ -28,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from ops.logs import setup_logging
 from ops.sandbox import Sandbox, sandbox_config
+from ops.stall import exit_without_teardown
 from settings import ConfigError, OncallGroup, Settings, Timing, load_config
 from simulators._slack_model import Message
 from worker import run_worker
@@ -204,12 +204,9 @@ async def run_production(address: str, args: argparse.Namespace, settings: Setti
                                            log_config=None))
     print(f"Bridge running: API on http://{args.host}:{args.api_port}, worker on task queue "
           f"{settings.temporal_task_queue}, Temporal at {address}")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # uvicorn takes the signal while it serves and raises it again once stopped: it lands here, and the
-        # worker stops gracefully too instead of the process dying of it.
-        loop.add_signal_handler(sig, stop.set)
+    # uvicorn takes the signal while it serves and raises it again once stopped: it lands here, and the
+    # worker stops gracefully too instead of the process dying of it.
+    stop = stop_on_signals()
     worker = asyncio.create_task(run_worker(settings, config, stop))
     await server.serve()  # returns on SIGINT / SIGTERM
     stop.set()
@@ -217,13 +214,18 @@ async def run_production(address: str, args: argparse.Namespace, settings: Setti
     return 0
 
 
-async def stopped() -> None:
-    """Wait for SIGINT or SIGTERM, so the embedded Temporal server is shut down with the bridge."""
+def stop_on_signals() -> asyncio.Event:
+    """An event that SIGINT or SIGTERM sets."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def stopped() -> None:
+    """Wait for SIGINT or SIGTERM, so the embedded Temporal server is shut down with the bridge."""
+    await stop_on_signals().wait()
 
 
 async def main(argv: list[str]) -> int:
@@ -251,8 +253,4 @@ if __name__ == "__main__":
         code = asyncio.run(main(sys.argv[1:]))
     except KeyboardInterrupt:
         code = 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Temporal's native threads can abort an orderly interpreter shutdown (a known SDK issue) after all
-    # work is done; leave without it so the exit code is the bridge's own.
-    os._exit(code)
+    exit_without_teardown(code)

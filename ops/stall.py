@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import sys
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import NoReturn
 
 log = logging.getLogger("bridge.shutdown")
 SLOW_AFTER = 30.0  # seconds: every step of a stop normally takes well under a second
@@ -58,3 +60,12 @@ async def reported_if_slow(step: str, after: float = SLOW_AFTER) -> AsyncIterato
         yield
     finally:
         handle.cancel()
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """The Temporal SDK's native threads can abort a finalizing interpreter (temporalio/sdk-python#300), turning
+    a finished process into exit code 134 or -6; everything is stopped and written by now, so skip the teardown."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
