@@ -33,14 +33,18 @@ BRIDGE_URL = "https://bridge.example.com/pagerduty/webhooks"
 
 @dataclass
 class Rig:
+    env: WorkflowEnvironment
     client: Client
     queue: str
     pd: PagerDutySimulator
     slack: SlackSimulator
 
     async def sweep(self) -> SweepResult:
-        return await self.client.execute_workflow(SweepWorkflow.run, SweepInput(), id=f"sweep-{uuid.uuid4()}",
-                                                  task_queue=self.queue)
+        # In real time: while a sweep's activity waits to start, nothing else is due but the long-running
+        # workflows' implicit execution timeout, and a skipping clock would jump ten years to it, ending them.
+        with self.env.auto_time_skipping_disabled():
+            return await self.client.execute_workflow(SweepWorkflow.run, SweepInput(), id=f"sweep-{uuid.uuid4()}",
+                                                      task_queue=self.queue)
 
     async def warning(self) -> WarningState:
         handle = self.client.get_workflow_handle_for(WebhookWarningWorkflow.run, warning_workflow_id(self.queue))
@@ -66,7 +70,7 @@ async def rig(env: WorkflowEnvironment, page_size: int = 100) -> AsyncIterator[R
     try:
         async with (activities(settings, sandbox_config(), env.client, sweep_page_size=page_size) as fns,
                     build_worker(env.client, queue, fns)):
-            yield Rig(env.client, queue, pd, slack)
+            yield Rig(env, env.client, queue, pd, slack)
     finally:
         stop_all(pd_server, slack_server)
         pd.close()
